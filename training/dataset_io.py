@@ -81,7 +81,9 @@ def _cast_to_contract(table: pa.Table, spec: TableSpec) -> pa.Table:
                 f"{spec.name}.{field.name}: type {field.type} does not match "
                 f"the contract's {expected}"
             )
-        table = table.set_column(i, field.name, table.column(i).cast(expected))
+        # Timestamps finer than the contract's milliseconds (pandas writes ns) are truncated.
+        safe = not pa.types.is_timestamp(expected)
+        table = table.set_column(i, field.name, table.column(i).cast(expected, safe=safe))
     return table
 
 
