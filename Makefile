@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS := training,model,dev
+EXTRAS := training,model,container,bench,dev
 # Where `make local` writes its synthetic world (and what it reads with DATA=DIR instead).
 LOCAL_DIR ?= .local
 USERS ?= 20000
@@ -25,7 +25,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy training tests bench
+	$(VENV)/bin/mypy training container tests bench
 
 # For now: generate (or import) a dataset and validate it. Later: the whole local stack.
 local: setup
@@ -37,8 +37,13 @@ local: setup
 	  $(PY) -m training.validate $(LOCAL_DIR)/world; \
 	fi
 
+# The inference benchmark needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk).
 bench: setup
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "make bench: install wrk first (apt-get install wrk)"; exit 2; }
 	$(PY) -m bench.world
+	$(PY) -m bench.train
+	$(PY) -m bench.inference
 
 clean:
 	rm -rf $(VENV) $(LOCAL_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,27 @@ def ml100k_dir() -> Path:
             "CI always has it"
         )
     return path
+
+
+def _run_module(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic world of 3,000 listeners, generated once per test session."""
+    out = tmp_path_factory.mktemp("world") / "w3k"
+    result = _run_module("training.world", "--users", "3000", "--seed", "11", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An onboarding model trained on :func:`small_world` (the artifact, whatever the gate said)."""
+    out = tmp_path_factory.mktemp("model")
+    result = _run_module("training.train", "--data", str(small_world), "--model-dir", str(out))
+    assert result.returncode in (0, 1), result.stderr  # 1: trained, but the gate rejected it
+    return out
