@@ -1,0 +1,332 @@
+"""Inference server benchmark: ``python -m bench.inference [--model-dir DIR] [--workers 1 2]``.
+
+For our server (``python -m container.serve``) and the reference Flask app under gunicorn
+(:mod:`bench.reference_server`), each at the same numbers of workers:
+
+1. maximum throughput: ``wrk`` (closed loop, 1 thread, 8 connections) on single-instance requests;
+2. latency at half of that server's own maximum: :mod:`bench.loadgen`, open loop at a fixed
+   rate, every request timed;
+
+and, as the floor, the model's own prediction time for one already-encoded row
+(``Booster.predict``), the encoder's time, and both together in-process. Writes the
+``inference`` section of docs/benchmarks.md and ``docs/img/inference_latency.png``.
+Needs ``wrk`` (the Debian package of that name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+
+import numpy as np
+
+from bench.loadgen import LoadResult, run_load
+from bench.report import REPO_ROOT, machine, write_section
+from container.serve import command as serve_command
+
+LISTENER = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
+SECTION = "inference"
+IMG = REPO_ROOT / "docs" / "img" / "inference_latency.png"
+
+
+@dataclass
+class Run:
+    server: str
+    workers: int
+    max_rps: float
+    rate: float
+    achieved_rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int
+    latencies_ms: np.ndarray
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/ping", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server not ready")
+
+
+@contextmanager
+def serving(kind: str, model_dir: Path, workers: int):  # type: ignore[no-untyped-def]
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MUSICREC_MODEL_DIR": str(model_dir)}
+    if kind == "ours":
+        cmd = serve_command(model_dir, port, workers)
+    else:
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        cmd = [
+            gunicorn,
+            "-w",
+            str(workers),
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench.reference_server:create_app()",
+        ]
+    process = subprocess.Popen(
+        cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def max_throughput(url: str, body_file: Path, seconds: int) -> float:
+    script = body_file.with_suffix(".lua")
+    body = json.dumps(body_file.read_text())
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.body = {body}\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url + "/invocations"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError(f"wrk printed no throughput:\n{out}")
+
+
+def latency_at(url: str, rate: float, seconds: int) -> LoadResult:
+    """Every request's latency at ``rate`` single-instance requests per second (open loop)."""
+    return run_load(url, "/invocations", json.dumps(LISTENER).encode(), rate, seconds)
+
+
+def measure(kind: str, model_dir: Path, workers: int, body_file: Path, seconds: int) -> Run:
+    with serving(kind, model_dir, workers) as url:
+        max_throughput(url, body_file, 2)  # warm-up
+        max_rps = max_throughput(url, body_file, seconds)
+        rate = max_rps / 2
+        load = latency_at(url, rate, seconds)
+    p50, p90, p99 = load.percentiles(50, 90, 99)
+    errors = sum(n for status, n in load.statuses.items() if status != 200)
+    return Run(
+        kind, workers, max_rps, rate, load.achieved_rps, p50, p90, p99, errors, load.latencies_ms
+    )
+
+
+def floor(model_dir: Path, repeat: int = 3000) -> dict[str, float]:
+    """Median microseconds: Booster.predict on one encoded row; encoding; both via the predictor."""
+    from container.predictor import load_predictor
+    from training.features import encode_instances
+
+    predictor = load_predictor(model_dir)
+    spec, booster = predictor.artifact.spec, predictor.artifact.booster
+    row = encode_instances(spec, [LISTENER]).matrix
+
+    def timed(fn) -> float:  # type: ignore[no-untyped-def]
+        for _ in range(200):
+            fn()
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter_ns()
+            fn()
+            samples.append(time.perf_counter_ns() - start)
+        return median(samples) / 1000
+
+    return {
+        "booster_predict_us": timed(lambda: booster.predict(row)),
+        "encode_us": timed(lambda: encode_instances(spec, [LISTENER])),
+        "predictor_us": timed(lambda: predictor.rank([LISTENER], 3)),
+        "trees": float(booster.num_trees()),
+    }
+
+
+def train_model(users: int) -> Path:
+    """A model trained on a synthetic world of ``users`` listeners (cached under .local/bench)."""
+    root = REPO_ROOT / ".local" / "bench" / f"world-{users}"
+    model = root.with_name(f"model-{users}")
+    if not (model / "model.tar.gz").is_file():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "training.world",
+                "--users",
+                str(users),
+                "--seed",
+                "7",
+                "--out",
+                str(root),
+            ],
+            check=True,
+            cwd=REPO_ROOT,
+        )
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "training.train",
+                "--data",
+                str(root),
+                "--model-dir",
+                str(model),
+            ],
+            cwd=REPO_ROOT,
+        )
+        if result.returncode not in (0, 1):
+            raise RuntimeError("training failed")
+    return model
+
+
+def plot(runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run in runs:
+        values = np.sort(run.latencies_ms)
+        ax.plot(
+            values,
+            np.linspace(0, 1, len(values)),
+            label=f"{run.server}, {run.workers} worker(s) @ {run.rate:,.0f} req/s",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("share of requests")
+    ax.set_title("Single-instance latency at half of each server's maximum throughput")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _machine_line() -> str:
+    m = machine()
+    return f"{m['cpus']} cores, {m['memory']}, {m['cpu']}, {m['system']}, Python {m['python']}"
+
+
+def markdown(runs: list[Run], base: dict[str, float], model_dir: Path, command: str) -> str:
+    ours = {r.workers: r for r in runs if r.server == "ours"}
+    ref = {r.workers: r for r in runs if r.server == "flask"}
+    lines = [
+        "## Inference server",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {_machine_line()}  ",
+        f"Date: {dt.date.today().isoformat()}  ",
+        f"Model: `{model_dir.name}`, {base['trees']:.0f} trees. Requests: one instance each "
+        f"(`{json.dumps(LISTENER)}`), over loopback; the load generator runs on the same "
+        "2 cores as the server.",
+        "",
+        "The floor (in-process, median of 3,000 calls):",
+        "",
+        "| what | µs |",
+        "|---|---:|",
+        f"| LightGBM `Booster.predict`, one encoded row | {base['booster_predict_us']:.0f} |",
+        f"| feature encoding of one instance | {base['encode_us']:.1f} |",
+        f"| encode + predict + rank (`GenrePredictor.rank`) | {base['predictor_us']:.0f} |",
+        "",
+        "Over HTTP. Max throughput from `wrk -t1 -c8`; latency from `bench/loadgen.py` "
+        "(open loop, 16 keep-alive connections) at half of *that server's* max throughput, "
+        "every request timed:",
+        "",
+        "| server | workers | max req/s | req/s per worker | load req/s | p50 ms | p90 ms | "
+        "p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        name = "ours (uvicorn + ASGI)" if run.server == "ours" else "Flask + gunicorn sync"
+        lines.append(
+            f"| {name} | {run.workers} | {run.max_rps:,.0f} | {run.max_rps / run.workers:,.0f} | "
+            f"{run.achieved_rps:,.0f} | {run.p50_ms:.2f} | {run.p90_ms:.2f} | {run.p99_ms:.2f} | "
+            f"{run.errors} |"
+        )
+    lines += ["", "Ours against the reference at the same number of workers:", ""]
+    for workers in sorted(ours):
+        if workers in ref:
+            a, b = ours[workers], ref[workers]
+            lines.append(
+                f"- {workers} worker(s): {a.max_rps / b.max_rps:.1f}× the throughput; "
+                f"p99 {a.p99_ms:.2f} ms against {b.p99_ms:.2f} ms."
+            )
+    lines += ["", "![latency CDF](img/inference_latency.png)"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model-dir", type=Path, help="default: train on a 100,000-user world")
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    for tool in ("wrk",):
+        if shutil.which(tool) is None:
+            print(f"bench.inference: needs `{tool}` (apt-get install wrk)", file=sys.stderr)
+            return 2
+    model_dir = args.model_dir or train_model(args.users)
+    base = floor(model_dir)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        body_file = Path(tmp) / "body.json"
+        body_file.write_text(json.dumps(LISTENER))
+        for workers in args.workers:
+            for kind in ("ours", "flask"):
+                run = measure(kind, model_dir, workers, body_file, args.seconds)
+                print(
+                    f"{kind} x{workers}: max {run.max_rps:,.0f} req/s; at {run.rate:,.0f} "
+                    f"req/s p50 {run.p50_ms:.2f} p99 {run.p99_ms:.2f} ms, errors {run.errors}",
+                    file=sys.stderr,
+                )
+                runs.append(run)
+    command = "python -m bench.inference " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = markdown(runs, base, model_dir, command.strip())
+    print(text)
+    if not args.no_write:
+        plot(runs, IMG)
+        write_section(SECTION, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
