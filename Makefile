@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS := training,model,container,bench,dev
+EXTRAS := training,model,container,lambdas,infra,local,bench,dev
 # Where `make local` writes its synthetic world (and what it reads with DATA=DIR instead).
 LOCAL_DIR ?= .local
 USERS ?= 20000
@@ -25,7 +25,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy training container tests bench
+	$(VENV)/bin/mypy training container lambdas infra local tests bench
 
 # For now: generate (or import) a dataset and validate it. Later: the whole local stack.
 local: setup

@@ -1,0 +1,144 @@
+"""The route table: the one definition of the HTTP API, for the CDK stacks and the local gateway.
+
+Each route belongs to a function (a route group): one Lambda in AWS, one handler module locally.
+Paths use API Gateway's template syntax (``{userId}``). Nothing here imports boto3 or Powertools,
+so the CDK app can read it without the Lambda dependencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lambdas.tables import TableName
+
+Access = Literal["read", "write", "readwrite"]
+API_PREFIX = "/v1"
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function: its handler and exactly the AWS access it needs (least privilege)."""
+
+    name: str
+    handler: str  # dotted path to the Lambda handler, e.g. "lambdas.handlers.events.lambda_handler"
+    description: str
+    tables: dict[TableName, Access] = field(default_factory=dict)
+    invokes_endpoint: bool = False
+    reads_batch_bucket: bool = False
+    memory_mb: int = 512
+    timeout_s: int = 10
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route of the API."""
+
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str
+    function: str
+    summary: str
+    admin: bool = False  # operator routes: IAM-authorised in AWS, not open to app API keys
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        return tuple(part[1:-1] for part in self.path.split("/") if part.startswith("{"))
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        name="onboarding",
+        handler="lambdas.handlers.onboarding.lambda_handler",
+        description="Genre, station, song and artist recommendations for a new listener",
+        tables={"lists": "read", "state": "readwrite"},
+        invokes_endpoint=True,
+    ),
+    Function(
+        name="recommendations",
+        handler="lambdas.handlers.recommendations.lambda_handler",
+        description="Personal songs and artists, similar songs and similar artists",
+        tables={"lists": "read", "state": "read", "events": "read"},
+    ),
+    Function(
+        name="events",
+        handler="lambdas.handlers.events.lambda_handler",
+        description="Plays, skips, likes, follows, impressions and clicks",
+        tables={"events": "readwrite", "experiments": "write", "state": "read"},
+    ),
+    Function(
+        name="catalog",
+        handler="lambdas.handlers.catalog.lambda_handler",
+        description="Operator route: mark songs available or unavailable",
+        tables={"state": "readwrite"},
+    ),
+)
+
+# Not behind the API: the pipeline's loading steps call it (Distributed Map over the batch files).
+LOADER = Function(
+    name="loader",
+    handler="lambdas.handlers.loader.lambda_handler",
+    description="Load one batch file into DynamoDB; verify and switch the active version",
+    tables={"lists": "readwrite", "state": "readwrite"},
+    reads_batch_bucket=True,
+    memory_mb=1024,
+    timeout_s=900,
+)
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "POST",
+        f"{API_PREFIX}/onboarding/recommendations",
+        "onboarding",
+        "Recommendations for a listener who just answered the onboarding questions",
+    ),
+    Route(
+        "GET",
+        f"{API_PREFIX}/users/{{userId}}/recommendations",
+        "recommendations",
+        "Personal songs or artists, re-ranked by the listener's latest plays",
+    ),
+    Route(
+        "GET",
+        f"{API_PREFIX}/users/{{userId}}/artists",
+        "recommendations",
+        "Artists for a listener",
+    ),
+    Route(
+        "GET",
+        f"{API_PREFIX}/items/{{itemId}}/similar",
+        "recommendations",
+        "Songs similar to a song",
+    ),
+    Route(
+        "GET",
+        f"{API_PREFIX}/artists/{{artistId}}/similar",
+        "recommendations",
+        "Artists whose fans also like this artist",
+    ),
+    Route(
+        "POST",
+        f"{API_PREFIX}/events",
+        "events",
+        "Record one event or a batch of up to 100",
+    ),
+    Route(
+        "PUT",
+        f"{API_PREFIX}/catalog/items/{{itemId}}/availability",
+        "catalog",
+        "Mark a song available or unavailable",
+        admin=True,
+    ),
+)
+
+
+def function(name: str) -> Function:
+    """The function called ``name`` (a route group or the loader)."""
+    for candidate in (*FUNCTIONS, LOADER):
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
+
+
+def routes_of(function_name: str) -> tuple[Route, ...]:
+    """The routes served by one function."""
+    return tuple(route for route in ROUTES if route.function == function_name)

@@ -1,0 +1,75 @@
+"""The DynamoDB tables: names, key schema, TTL attribute and the environment variable that names
+each one. The CDK stacks and the local stack create them from here; what goes into their keys is
+decided in ``lambdas.keys`` alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+TableName = Literal["lists", "state", "events", "experiments"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table. Every key attribute is a string; every table is on demand."""
+
+    name: TableName
+    partition_key: str
+    sort_key: str | None
+    ttl_attribute: str | None
+    env_var: str
+    description: str
+
+    def physical_name(self, prefix: str) -> str:
+        """The table's name in an environment, e.g. ``musicrec-dev-lists``."""
+        return f"{prefix}-{self.name}"
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        name="lists",
+        partition_key="pk",
+        sort_key=None,
+        ttl_attribute="expires_at",
+        env_var="TABLE_LISTS",
+        description="Batch lists and the catalogue snapshot, one item per key and version",
+    ),
+    Table(
+        name="state",
+        partition_key="pk",
+        sort_key="sk",
+        ttl_attribute="expires_at",
+        env_var="TABLE_STATE",
+        description="Active batch version, onboarding profiles, availability changes",
+    ),
+    Table(
+        name="events",
+        partition_key="pk",
+        sort_key="sk",
+        ttl_attribute="expires_at",
+        env_var="TABLE_EVENTS",
+        description="Each listener's recent events (idempotent by event_id)",
+    ),
+    Table(
+        name="experiments",
+        partition_key="pk",
+        sort_key="sk",
+        ttl_attribute=None,
+        env_var="TABLE_EXPERIMENTS",
+        description="Sharded impression and click counters per experiment and variant",
+    ),
+)
+
+# Other environment variables every function may read.
+ENDPOINT_NAME_ENV = "ENDPOINT_NAME"
+BATCH_BUCKET_ENV = "BATCH_BUCKET"
+
+
+def table(name: TableName) -> Table:
+    """The table called ``name``."""
+    for candidate in TABLES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
