@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from container.protocol import Instance
+from container.single_row import SingleRowPredictor
 from training.artifact import Artifact, load_artifact
 from training.features import encode_instances
 
@@ -23,11 +24,15 @@ class GenrePredictor:
         self.artifact = artifact
         self.model_version = artifact.model_version
         self._labels = artifact.class_labels
+        self._single_row = SingleRowPredictor(artifact.booster, artifact.booster.num_feature())
 
     def rank(self, answers: list[dict[str, Any]], top_k: int) -> list[dict[str, Any]]:
         """Rank genres for plain answer dicts: the top ``top_k`` with scores, and warnings."""
         encoded = encode_instances(self.artifact.spec, answers)
-        proba = self.artifact.predict_proba(encoded.matrix)
+        if len(answers) == 1:  # the real-time case: LightGBM's prepared single-row predictor
+            proba = self._single_row.predict(encoded.matrix[0])[np.newaxis, :]
+        else:
+            proba = self.artifact.predict_proba(encoded.matrix)
         k = min(top_k, proba.shape[1])
         top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         labels = self._labels
