@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 def _image_python() -> str:
     """Python 3.12 like the image's base when this machine has it, else the current one."""
-    candidates = sorted(glob.glob(str(Path.home() / ".pyenv/versions/3.12*/bin/python")))
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates = sorted(glob.glob(str(pyenv_root / "versions/3.12*/bin/python")))
     for candidate in [*candidates, shutil.which("python3.12")]:
         if (
             candidate
