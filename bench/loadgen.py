@@ -5,12 +5,16 @@ runs from the moment a request is issued, including any wait for a free connecti
 of its response, so a stalled server shows up as latency instead of silently lowering the load.
 (Event-loop timers tick in milliseconds, so issue times jitter by up to 1 ms around the
 schedule; that client-side jitter is not counted as latency.) Keep-alive HTTP/1.1
-connections, microsecond resolution, bounded in requests and time.
+connections, microsecond resolution, bounded in requests and time. The generator's own garbage
+collector is paused during a run: its full collections over tens of thousands of live request
+tasks stalled the client for 20 to 60 ms and showed up as server latency (p99 21 ms with the
+collector on against 2.5 ms with it off, same server, same rate).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from dataclasses import dataclass, field
 
@@ -126,6 +130,12 @@ def run_load(
     host, port = hostport.rsplit(":", 1)
     request = build_request(hostport, path, body, content_type)
     started = time.monotonic()
-    result = uvloop.run(_run(host, int(port), request, rate, seconds, connections, timeout_s))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        result = uvloop.run(_run(host, int(port), request, rate, seconds, connections, timeout_s))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     result.seconds = result.seconds or time.monotonic() - started
     return result
