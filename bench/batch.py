@@ -1,0 +1,135 @@
+"""Benchmark batch scoring: ``python -m bench.batch [--users 1000000]``.
+
+Generates (or reuses, under .local/bench/) a synthetic world, runs ``python -m training.batch``
+on it in a subprocess, measures wall time and the child's peak resident memory (``wait4``),
+and writes the ``batch`` section of docs/benchmarks.md: time per stage, records per family,
+output size and the evaluation against the baselines. Budget at 1M users and 100k songs: under
+10 minutes and 12 GB. Exits 1 if the run failed or broke the budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.report import DEFAULT_DOC, machine, write_section
+from training.dataset_io import has_table
+
+SECTION = "batch"
+BUDGET_SECONDS = 600.0
+BUDGET_BYTES = 12 * 1024**3
+CACHE = Path(".local/bench")
+
+
+def ensure_world(users: int, seed: int) -> Path:
+    """The cached world of ``users`` listeners, generated if missing."""
+    out = CACHE / f"world-{users}"
+    if not all(has_table(out, name) for name in ("users", "items", "interactions")):
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [sys.executable, "-m", "training.world", "--users", str(users)]
+        subprocess.run([*cmd, "--seed", str(seed), "--out", str(out)], check=True)
+    return out
+
+
+def time_batch(data: Path, out: Path, extra: Sequence[str]) -> tuple[list[str], float, int, int]:
+    """Run the batch CLI; its command, wall seconds, peak RSS bytes and exit code."""
+    command = [sys.executable, "-m", "training.batch", "--data", str(data), "--out", str(out)]
+    command += ["--version", "bench", *extra]
+    started = time.monotonic()
+    child = subprocess.Popen(command)
+    _, status, usage = os.wait4(child.pid, 0)
+    return (
+        command,
+        time.monotonic() - started,
+        usage.ru_maxrss * 1024,
+        os.waitstatus_to_exitcode(status),
+    )
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def markdown(
+    users: int, seconds: float, peak: int, code: int, manifest: dict[str, Any], size: int
+) -> str:
+    m = machine()
+    met = code == 0 and seconds < BUDGET_SECONDS and peak < BUDGET_BYTES
+    data = manifest.get("data", {})
+    metrics = manifest.get("metrics", {})
+    lines = [
+        "## Batch personalisation",
+        "",
+        f"Command: `python -m bench.batch --users {users}` (runs `python -m training.batch "
+        f"--data WORLD --out DIR` on `python -m training.world --users {users} --seed 7`).",
+        f"Date: {dt.date.today().isoformat()}. Machine: {m['cpus']} CPUs ({m['cpu']}), "
+        f"{m['memory']}, Python {m['python']}, {m['system']}.",
+        "",
+        "| users | active users | songs | interactions | wall time | peak RSS | output |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {data.get('users', 0):,} | {data.get('active_users', 0):,} | "
+        f"{data.get('items', 0):,} | {data.get('interactions', 0):,} | {seconds:.0f} s | "
+        f"{peak / 1024**3:.1f} GB | {size / 1024**2:,.0f} MB |",
+        "",
+        "Seconds per stage: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in metrics.get("timings_s", {}).items())
+        + ".",
+        "",
+        "| family | records | files |",
+        "|---|---:|---:|",
+    ]
+    for name, family in manifest.get("families", {}).items():
+        lines.append(f"| {name} | {family['records']:,} | {len(family['files'])} |")
+    lines += ["", "Evaluation (last 7 days held out, a sample of listeners):", ""]
+    lines += ["| list | users | model recall@20 | NDCG@20 | best baseline recall@20 | NDCG@20 |"]
+    lines += ["|---|---:|---:|---:|---:|---:|"]
+    for family in ("personal", "artists"):
+        result = metrics.get(family)
+        if not result or not result.get("users"):
+            continue
+        base = result["baselines"]
+        best = max(base.values(), key=lambda b: b["recall@20"])
+        lines.append(
+            f"| {family} | {result['users']:,} | {result['recall@20']:.4f} | "
+            f"{result['ndcg@20']:.4f} | {best['recall@20']:.4f} | {best['ndcg@20']:.4f} |"
+        )
+    verdict = "**met**" if met else "**NOT met**"
+    lines += [
+        "",
+        f"Budget for 1M users (under {BUDGET_SECONDS / 60:.0f} min and "
+        f"{BUDGET_BYTES / 1024**3:.0f} GB): {verdict}; exit code {code}.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.batch", description=__doc__)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
+    args = parser.parse_args(argv)
+    data = ensure_world(args.users, args.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        command, seconds, peak, code = time_batch(data, Path(tmp), ["--no-progress"])
+        version = Path(tmp) / "bench"
+        path = version / "manifest.json"
+        manifest = json.loads(path.read_text()) if path.is_file() else {}
+        size = _size(version) if version.exists() else 0
+    print(" ".join(command), f"-> {seconds:.0f} s, {peak / 1024**3:.1f} GB, exit {code}")
+    write_section(SECTION, markdown(args.users, seconds, peak, code, manifest, size), args.doc)
+    ok = code == 0 and seconds < BUDGET_SECONDS and peak < BUDGET_BYTES
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""``python -m training.batch --data DIR --out DIR [--version V] [--shard i/n] ...`` and
+``python -m training.batch merge DIR``: compute a batch version, or merge its shards' manifests."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+
+from training.batch.output import VERSION_PATTERN, OutputError, default_version, merge, upload
+from training.batch.params import BatchParams
+from training.batch.run import Shard, run
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.batch", description=__doc__)
+    parser.add_argument("--data", required=True, type=Path, help="dataset directory")
+    parser.add_argument(
+        "--out", required=True, help="output root: a directory or s3://bucket/prefix"
+    )
+    parser.add_argument("--version", default=None, help="version name (default: UTC time)")
+    parser.add_argument("--shard", default="0/1", help="score shard i of n listeners (i/n)")
+    parser.add_argument("--no-progress", action="store_true")
+    defaults = BatchParams()
+    for f in fields(BatchParams):
+        flag = "--" + f.name.replace("_", "-")
+        parser.add_argument(flag, type=int, default=getattr(defaults, f.name), dest=f.name)
+    return parser
+
+
+def _merge(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.batch merge")
+    parser.add_argument("version_dir", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        merged = merge(args.version_dir)
+    except OutputError as exc:
+        print(f"merge: {exc}", file=sys.stderr)
+        return 2
+    print(f"merged {merged['shards']} shards into {args.version_dir / 'manifest.json'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["merge"]:
+        return _merge(argv[1:])
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        shard = Shard.parse(args.shard)
+    except ValueError as exc:
+        parser.error(str(exc))
+    version = args.version or default_version()
+    if not VERSION_PATTERN.match(version):
+        parser.error(f"--version: use 1-64 of [0-9A-Za-z._-], got {version!r}")
+    if not args.data.is_dir():
+        parser.error(f"--data: {args.data} is not a directory")
+    values = {f.name: getattr(args, f.name) for f in fields(BatchParams)}
+    negative = [name for name, value in values.items() if value < 0]
+    if negative or values["n"] < 1:
+        parser.error(f"--{(negative or ['n'])[0].replace('_', '-')}: must be positive")
+    params = BatchParams(**values)
+    if args.out.startswith("s3://"):
+        import boto3  # only S3 output needs it
+
+        with tempfile.TemporaryDirectory() as tmp:
+            version_dir = Path(tmp) / version
+            version_dir.mkdir()
+            run(args.data, version_dir, params, shard, progress=not args.no_progress)
+            upload(version_dir, f"{args.out.rstrip('/')}/{version}", boto3.client("s3"))
+        print(f"wrote {args.out.rstrip('/')}/{version}")
+        return 0
+    version_dir = Path(args.out) / version
+    if (version_dir / "manifest.json").exists():
+        parser.error(f"--version: {version_dir} is already complete; choose another version")
+    version_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run(args.data, version_dir, params, shard, progress=not args.no_progress)
+    except BaseException:
+        if shard.count == 1:
+            shutil.rmtree(version_dir, ignore_errors=True)  # never leave half a version behind
+        raise
+    print(f"wrote {version_dir}")
+    return 0

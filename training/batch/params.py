@@ -1,0 +1,28 @@
+"""The settings of a batch run; they are written into the manifest's ``params``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BatchParams:
+    """How lists are computed and which business rules they obey."""
+
+    n: int = 100  # list length of every family
+    max_per_artist: int = 2  # songs of one artist per song list
+    max_per_album: int = 1  # songs of one album per song list
+    recent_days: int = 14  # songs played this recently are left out of `personal`
+    active_days: int = 90  # listeners with a play this recent get per-user lists
+    chart_days: int = 28  # the regional charts count plays of this many last days
+    min_item_plays: int = 5  # songs with fewer listeners get no `similar-items` list
+    factors: int = 64  # rank of the song factorisation
+    artist_factors: int = 32  # rank of the artist factorisation
+    svd_iterations: int = 4  # power iterations of the randomized SVD
+    holdout_days: int = 7  # evaluation: the last days of plays held out
+    eval_users: int = 20000  # evaluation: at most this many listeners (a seeded sample)
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
