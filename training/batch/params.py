@@ -13,7 +13,6 @@ class BatchParams:
     n: int = 100  # list length of every family
     max_per_artist: int = 2  # songs of one artist per song list
     max_per_album: int = 1  # songs of one album per song list
-    recent_days: int = 14  # songs played this recently are left out of `personal`
     active_days: int = 90  # listeners with a play this recent get per-user lists
     chart_days: int = 28  # the regional charts count plays of this many last days
     min_item_plays: int = 5  # songs with fewer listeners get no `similar-items` list
@@ -22,6 +21,7 @@ class BatchParams:
     svd_iterations: int = 4  # power iterations of the randomized SVD
     holdout_days: int = 7  # evaluation: the last days of plays held out
     eval_users: int = 20000  # evaluation: at most this many listeners (a seeded sample)
+    eval_fit_users: int = 200000  # evaluation: its factor model is fitted on this many listeners
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
