@@ -73,3 +73,17 @@ def table(name: TableName) -> Table:
         if candidate.name == name:
             return candidate
     raise KeyError(name)
+
+
+def create_table_request(spec: Table, prefix: str) -> dict[str, object]:
+    """The ``CreateTable`` arguments of a table (on demand, string keys), for local stacks and
+    tests; the CDK stacks declare the same schema."""
+    keys = [(spec.partition_key, "HASH")]
+    if spec.sort_key:
+        keys.append((spec.sort_key, "RANGE"))
+    return {
+        "TableName": spec.physical_name(prefix),
+        "KeySchema": [{"AttributeName": name, "KeyType": kind} for name, kind in keys],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
