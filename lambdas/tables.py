@@ -87,3 +87,10 @@ def create_table_request(spec: Table, prefix: str) -> dict[str, object]:
         "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
         "BillingMode": "PAY_PER_REQUEST",
     }
+
+
+# Settings of the API functions (all optional; defaults in lambdas.config).
+EXPERIMENTS_CONFIG_ENV = "EXPERIMENTS_CONFIG"  # path of the experiments JSON file
+DEFAULT_REGION_ENV = "DEFAULT_LISTENER_REGION"  # region of listeners who give none
+ENDPOINT_TIMEOUT_ENV = "ENDPOINT_TIMEOUT_MS"  # the onboarding model's time budget per attempt
+CACHE_SECONDS_ENV = "CACHE_SECONDS"  # how long the active version and availability are cached

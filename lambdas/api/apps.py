@@ -1,0 +1,45 @@
+"""One resolver per function (what each Lambda runs), and one with every route (for OpenAPI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.api import catalog, events, onboarding, recommendations
+from lambdas.api.errors import build_resolver, precheck
+
+ROUTERS: dict[str, Router] = {
+    "onboarding": onboarding.router,
+    "recommendations": recommendations.router,
+    "events": events.router,
+    "catalog": catalog.router,
+}
+
+
+def resolver_for(*functions: str) -> APIGatewayRestResolver:
+    """A resolver serving the routes of ``functions`` (route-table function names)."""
+    app = build_resolver()
+    for name in functions or tuple(ROUTERS):
+        app.include_router(ROUTERS[name])
+    return app
+
+
+def handler_for(function: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of one function: its resolver with logging, metrics and tracing."""
+    logger = Logger(service="musicrec")
+    tracer = Tracer(service="musicrec")
+    metrics = Metrics(namespace="musicrec", service=function)
+    app = resolver_for(function)
+
+    @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", log_event=False)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return precheck(event) or app.resolve(event, context)
+
+    return lambda_handler

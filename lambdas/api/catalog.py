@@ -1,0 +1,23 @@
+"""Route of the ``catalog`` function (operators): mark a song available or unavailable. Every
+function caches availability for at most ``CACHE_SECONDS`` (30 s), so a change reaches every
+response within a minute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from lambdas.api.models import AvailabilityRequest
+from lambdas.api.paths import path
+from lambdas.api.recommendations import IdPath
+from lambdas.services import services
+
+router = Router()
+
+
+@router.put(path("PUT", "/v1/catalog/items/{itemId}/availability"))
+def put_availability(itemId: IdPath, request: AvailabilityRequest) -> dict[str, Any]:  # noqa: N803
+    """Mark a song available or unavailable."""
+    services().store.set_availability(itemId, request.available)
+    return {"item_id": itemId, "available": request.available}

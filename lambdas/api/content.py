@@ -1,0 +1,67 @@
+"""Content shared by the routes: the active version, charts, and songs and artists after the
+business rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas import keys
+from lambdas.api.errors import ApiError
+from lambdas.rules import Scored, pick_songs
+from lambdas.services import Services
+from lambdas.store import NoActiveVersionError
+
+LISTENING = ("play", "like", "skip")
+RECENT_SEEDS = 3
+CANDIDATES_PER_RESULT = 5
+
+
+def active_version(svc: Services) -> str:
+    try:
+        return svc.store.active_version()
+    except NoActiveVersionError as exc:
+        raise ApiError(503, "not_ready", "no batch lists are loaded yet; retry later") from exc
+
+
+def recent_items(events: list[dict[str, Any]]) -> tuple[set[str], list[str]]:
+    """Songs the listener just heard (to leave out) and the latest plays (to blend from)."""
+    heard = {str(e["item_id"]) for e in events if e.get("type") in LISTENING and e.get("item_id")}
+    seeds: list[str] = []
+    for event in events:  # newest first
+        item = event.get("item_id")
+        if event.get("type") in ("play", "like") and item and item not in seeds:
+            seeds.append(str(item))
+    return heard, seeds[:RECENT_SEEDS]
+
+
+def charts(svc: Services, region: str, genres: list[str]) -> dict[str, dict[str, Any]]:
+    wanted = [keys.chart_key(region, g) for g in genres] or [keys.chart_key(region, None)]
+    national = [keys.chart_key(keys.NATIONAL, g) for g in genres] or [
+        keys.chart_key(keys.NATIONAL, None)
+    ]
+    found = svc.store.records("regional", [*wanted, *national])
+    return {w: found.get(w) or found.get(n) or {} for w, n in zip(wanted, national, strict=True)}
+
+
+def songs(
+    svc: Services, candidates: list[Scored], limit: int, per_artist: int, per_album: int,
+    exclude: set[str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    pool = [c for c in candidates if c[0] not in exclude][: limit * CANDIDATES_PER_RESULT]
+    catalog = svc.store.catalog([song for song, _ in pool])
+    overrides = dict.fromkeys(svc.store.unavailable(), False)
+    return pick_songs(
+        pool, catalog, overrides, limit=limit, max_per_artist=per_artist, max_per_album=per_album
+    )
+
+
+def artists(
+    svc: Services, candidates: list[Scored], limit: int, exclude: set[str]
+) -> list[dict[str, Any]]:
+    pool = [c for c in candidates if c[0] not in exclude][:limit]
+    catalog = svc.store.catalog([artist for artist, _ in pool], kind="artist")
+    return [
+        {"id": a, "score": round(s, 6), "name": catalog.get(a, {}).get("name"),
+         "genre": catalog.get(a, {}).get("genre")}
+        for a, s in pool
+    ]  # fmt: skip

@@ -1,0 +1,121 @@
+"""API errors and the resolver factory that turns every failure into the JSON error contract."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from botocore.exceptions import ClientError
+
+logger = Logger(service="musicrec")
+
+MAX_BODY_BYTES = 256 * 1024
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+
+
+class ApiError(Exception):
+    """An answer other than success: HTTP status, stable code, message naming the field."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+    def response(self) -> Response:
+        return error_response(self.status, self.code, self.message, self.field)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return Response(status, "application/json", json.dumps(body), headers=headers)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def precheck(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The proxy response for a body that is too large (413) or not JSON (415), before the
+    resolver parses it; None for a request to go on."""
+    if event.get("httpMethod") not in ("POST", "PUT", "PATCH"):
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    if len((event.get("body") or "").encode()) > MAX_BODY_BYTES:
+        return _proxy(413, "payload_too_large", f"body: more than {MAX_BODY_BYTES} bytes", "body")
+    content_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return _proxy(
+            415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type"
+        )
+    return None
+
+
+def _proxy(status: int, code: str, message: str, field: str) -> dict[str, Any]:
+    body = {"code": code, "message": message, "field": field}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    """A resolver with request validation and the error contract wired in."""
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+        field = _field(tuple(first.get("loc", ())))
+        message = f"{field}: {first.get('msg', 'invalid')}"
+        if first.get("type") == "json_invalid":
+            field, message = "body", "body: not valid JSON"
+        return error_response(400, "invalid_request", message, field)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(
+            415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type"
+        )
+
+    @app.exception_handler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return exc.response()
+
+    @app.exception_handler(ClientError)
+    def aws_error(exc: ClientError) -> Response:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _THROTTLED:
+            return error_response(
+                429, "throttled", "too many requests, retry later", headers={"Retry-After": "1"}
+            )
+        logger.exception("AWS call failed", extra={"aws_error": code})
+        return error_response(
+            503, "dependency_unavailable", "a backing service failed, retry later"
+        )
+
+    @app.not_found
+    def not_found(exc: Exception) -> Response:
+        return error_response(404, "not_found", "no such route")
+
+    return app

@@ -1,0 +1,63 @@
+"""Request bodies, validated by pydantic through Powertools (errors: 400s naming the field)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z._:@#/-]+$")]
+Answer = Annotated[str, Field(max_length=256)] | StrictInt | float | StrictBool | None
+MAX_EVENTS = 100
+
+
+class OnboardingRequest(BaseModel):
+    """A new listener's onboarding answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Id | None = None
+    install_id: Id | None = None
+    age: Annotated[StrictInt, Field(ge=0, le=120)] | None = None
+    gender: Literal["f", "m", "x"] | None = None
+    region: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    selected_genres: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=50)
+    ] = Field(default_factory=list)
+    answers: Annotated[dict[Annotated[str, Field(max_length=64)], Answer], Field(max_length=50)] = (
+        Field(default_factory=dict, description="further onboarding answers (scalars)")
+    )
+    limit: Annotated[StrictInt, Field(ge=1, le=50)] = 10
+
+
+EventType = Literal["play", "skip", "like", "follow", "click", "impression"]
+
+
+class Event(BaseModel):
+    """One thing a listener did; ``event_id`` makes retries idempotent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Id
+    user_id: Id
+    type: EventType
+    item_id: Id | None = None
+    artist_id: Id | None = None
+    ts: Annotated[StrictInt, Field(ge=0, description="milliseconds since the epoch")] | None = None
+    recommendation_id: Id | None = None
+    experiment: Id | None = None
+    variant: Id | None = None
+
+
+class EventBatch(BaseModel):
+    """Up to :data:`MAX_EVENTS` events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class AvailabilityRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    available: StrictBool

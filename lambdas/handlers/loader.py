@@ -1,0 +1,54 @@
+"""The loader's Lambda handler, called by the pipeline's state machine.
+
+``{"action": "load-file", "batch": "s3://bucket/prefix/VERSION", "path": "personal/part-...gz"}``
+loads one file (the Distributed Map runs one per file); ``{"action": "switch", "batch": ...}``
+verifies the counts and switches the active version.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.batch_source import BatchSource
+from lambdas.config import Settings
+from lambdas.load import Tables, load_file, switch
+
+logger = Logger(service="musicrec")
+
+
+@cache
+def _clients() -> tuple[Any, Tables]:
+    import boto3
+    from botocore.config import Config
+
+    settings = Settings.from_env()
+    config = Config(
+        connect_timeout=5, read_timeout=30, retries={"max_attempts": 5, "mode": "adaptive"}
+    )
+    dynamodb = boto3.resource("dynamodb", config=config)
+    tables = Tables(
+        dynamodb.Table(settings.tables["lists"]), dynamodb.Table(settings.tables["state"])
+    )
+    return boto3.client("s3", config=config), tables
+
+
+@logger.inject_lambda_context(log_event=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    s3, tables = _clients()
+    source = BatchSource(str(event["batch"]), s3)
+    manifest = source.manifest()
+    if event.get("action") == "switch":
+        pointer = switch(manifest, tables)
+        return {"version": pointer["version"], "previous": pointer.get("previous")}
+    if event.get("action") != "load-file":
+        raise ValueError(f"action: expected load-file or switch, got {event.get('action')!r}")
+    for family, listing in manifest["families"].items():
+        for entry in listing["files"]:
+            if entry["path"] == event.get("path"):
+                records = load_file(source, family, entry, manifest["version"], tables)
+                return {"path": entry["path"], "records": records}
+    raise ValueError(f"path: {event.get('path')!r} is not in the manifest")

@@ -1,0 +1,190 @@
+"""The API's DynamoDB access: batch lists of the active version, catalogue entries, profiles,
+events, availability and experiment counters. Keys come from :mod:`lambdas.keys` only."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from lambdas import keys
+from lambdas.experiments import COUNTER_SHARDS
+
+EVENT_TTL_DAYS = 30
+MAX_BATCH_GET = 100
+
+
+class NoActiveVersionError(LookupError):
+    """No batch version has been loaded yet."""
+
+
+@dataclass
+class _Cached:
+    value: Any
+    until: float
+
+
+class Store:
+    """Reads and writes for the handlers; ``tables`` maps table names to boto3 Table objects."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, Any],
+        cache_seconds: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.tables = tables
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self._cache: dict[str, _Cached] = {}
+
+    def _cached(self, name: str, load: Callable[[], Any]) -> Any:
+        entry = self._cache.get(name)
+        now = self.clock()
+        if entry is None or entry.until <= now:
+            entry = _Cached(load(), now + self.cache_seconds)
+            self._cache[name] = entry
+        return entry.value
+
+    # batch lists -------------------------------------------------------------------------------
+
+    def active_version(self) -> str:
+        """The active batch version (cached for ``cache_seconds``)."""
+
+        def load() -> str | None:
+            item = self.tables["state"].get_item(Key=keys.ACTIVE).get("Item")
+            return str(item["version"]) if item else None
+
+        version = self._cached("active", load)
+        if version is None:
+            self._cache.pop("active", None)
+            raise NoActiveVersionError("no batch version is active yet")
+        return str(version)
+
+    def record(self, family: str, key: str, version: str | None = None) -> dict[str, Any] | None:
+        """One batch record of the active (or a given) version, or None."""
+        pk = keys.list_pk(family, version or self.active_version(), key)
+        item = self.tables["lists"].get_item(Key={"pk": pk}).get("Item")
+        return json.loads(item["doc"]) if item else None
+
+    def records(
+        self, family: str, record_keys: Sequence[str], version: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Several records of one family by key (BatchGetItem, unprocessed keys retried)."""
+        version = version or self.active_version()
+        wanted = {keys.list_pk(family, version, k): k for k in dict.fromkeys(record_keys)}
+        found: dict[str, dict[str, Any]] = {}
+        client = self.tables["lists"].meta.client
+        name = self.tables["lists"].name
+        pending = list(wanted)
+        for attempt in range(6):
+            if not pending:
+                break
+            chunk, pending = pending[:MAX_BATCH_GET], pending[MAX_BATCH_GET:]
+            response = client.batch_get_item(
+                RequestItems={name: {"Keys": [{"pk": pk} for pk in chunk]}}
+            )
+            for item in response["Responses"].get(name, []):
+                found[wanted[item["pk"]]] = json.loads(item["doc"])
+            unprocessed = response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
+            if unprocessed:
+                pending.extend(k["pk"] for k in unprocessed)
+                time.sleep(0.01 * 2**attempt)
+        return found
+
+    def catalog(self, item_ids: Iterable[str], kind: str = "item") -> dict[str, dict[str, Any]]:
+        """Catalogue entries (title, artist, album, genre, available) by id."""
+        found = self.records("catalog", [f"{kind}#{i}" for i in item_ids])
+        return {key.split("#", 1)[1]: value for key, value in found.items()}
+
+    # availability ------------------------------------------------------------------------------
+
+    def set_availability(self, item_id: str, available: bool) -> None:
+        self.tables["state"].put_item(
+            Item={**keys.availability(item_id), "available": available, "at": int(self.clock())}
+        )
+        self._cache.pop("unavailable", None)
+
+    def unavailable(self) -> frozenset[str]:
+        """Songs marked unavailable since the batch ran (cached for ``cache_seconds``)."""
+
+        def load() -> frozenset[str]:
+            items = self._query("state", Key("pk").eq("availability"))
+            return frozenset(
+                str(i["sk"]).removeprefix("item#") for i in items if not i.get("available")
+            )
+
+        return frozenset(self._cached("unavailable", load))
+
+    def availability_overrides(self) -> dict[str, bool]:
+        items = self._query("state", Key("pk").eq("availability"))
+        return {str(i["sk"]).removeprefix("item#"): bool(i.get("available")) for i in items}
+
+    # profiles and events -----------------------------------------------------------------------
+
+    def put_profile(self, user_id: str, profile: dict[str, Any]) -> None:
+        self.tables["state"].put_item(Item={**keys.profile(user_id), **profile})
+
+    def profile(self, user_id: str) -> dict[str, Any] | None:
+        item = self.tables["state"].get_item(Key=keys.profile(user_id)).get("Item")
+        return dict(item) if item else None
+
+    def put_event(self, event: dict[str, Any]) -> bool:
+        """Store one event once: False when its ``event_id`` was stored before (a retry)."""
+        now = int(self.clock())
+        try:
+            self.tables["events"].put_item(
+                Item={
+                    **keys.event_marker(event["event_id"]),
+                    "expires_at": now + EVENT_TTL_DAYS * 86400,
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        self.tables["events"].put_item(
+            Item={
+                "pk": keys.user_events_pk(event["user_id"]),
+                "sk": keys.event_sk(int(event["ts"]), event["event_id"]),
+                **{k: v for k, v in event.items() if v is not None},
+                "expires_at": now + EVENT_TTL_DAYS * 86400,
+            }
+        )
+        return True
+
+    def recent_events(self, user_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The listener's latest events, newest first."""
+        page = self.tables["events"].query(
+            KeyConditionExpression=Key("pk").eq(keys.user_events_pk(user_id)),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [dict(i) for i in page["Items"]]
+
+    def count(self, experiment: str, variant: str, metric: str, n: int = 1) -> None:
+        """Add to a counter, on one of :data:`COUNTER_SHARDS` keys chosen at random."""
+        shard = random.randrange(COUNTER_SHARDS)
+        self.tables["experiments"].update_item(
+            Key=keys.counter(experiment, variant, shard, metric),
+            UpdateExpression="ADD #c :n",
+            ExpressionAttributeNames={"#c": "count"},
+            ExpressionAttributeValues={":n": n},
+        )
+
+    def _query(self, table: str, condition: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+        while True:
+            page = self.tables[table].query(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
