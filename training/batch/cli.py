@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     defaults = BatchParams()
     for f in fields(BatchParams):
         flag = "--" + f.name.replace("_", "-")
-        parser.add_argument(flag, type=int, default=getattr(defaults, f.name), dest=f.name)
+        default = getattr(defaults, f.name)
+        parser.add_argument(flag, type=type(default), default=default, dest=f.name)
     return parser
 
 

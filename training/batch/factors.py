@@ -41,6 +41,15 @@ class Factors:
         """Scores of every column for each row (rows x columns, float32)."""
         return self.project(rows) @ self.components.T
 
+    def blended(self, rows: sp.csr_matrix, prior: np.ndarray, weight: float) -> np.ndarray:
+        """Taste scores scaled to each row's largest, plus ``weight`` x a prior per row (the
+        popularity in the listener's region, scaled to 0..1)."""
+        scores = self.scores(rows)
+        scores /= np.maximum(np.abs(scores).max(axis=1, keepdims=True), 1e-12)
+        if weight:
+            scores += weight * prior
+        return scores
+
     def similarities(self, columns: np.ndarray) -> np.ndarray:
         """Cosine similarity of ``columns`` with every column in the taste space."""
         unit = self.unit()

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from training.batch.factors import Factors
 from training.batch.listening import Catalogue
 from training.batch.params import BatchParams
+from training.batch.popularity import RegionalPrior, by_region
 from training.batch.rank import top_n
 
 Record = dict[str, Any]
@@ -54,6 +55,7 @@ def personal(
     confidence: sp.csr_matrix,
     played: sp.csr_matrix,
     factors: Factors,
+    prior: RegionalPrior,
     catalogue: Catalogue,
     params: BatchParams,
 ) -> Iterator[Record]:
@@ -63,7 +65,7 @@ def personal(
     step = block_rows(len(eligible))
     for start in range(0, len(users), step):
         block = users[start : start + step]
-        scores = factors.scores(confidence[block])
+        scores = factors.blended(confidence[block], prior.rows(block), prior.weight)
         scores[:, ~eligible] = -np.inf
         _mask_rows(scores, played[block])
         columns, values = top_n(scores, params.n, caps)
@@ -79,6 +81,7 @@ def artists_for_users(
     confidence: sp.csr_matrix,
     follows: sp.csr_matrix,
     factors: Factors,
+    prior: RegionalPrior,
     catalogue: Catalogue,
     params: BatchParams,
 ) -> Iterator[Record]:
@@ -86,7 +89,7 @@ def artists_for_users(
     step = block_rows(len(catalogue.artist_ids))
     for start in range(0, len(users), step):
         block = users[start : start + step]
-        scores = factors.scores(confidence[block])
+        scores = factors.blended(confidence[block], prior.rows(block), prior.weight)
         _mask_rows(scores, follows[block])
         columns, values = top_n(scores, params.n)
         for row, user in enumerate(block):
@@ -131,11 +134,7 @@ def regional(
 ) -> Iterator[Record]:
     """`regional`: per region (and nationally), overall and per genre, the most played songs and
     artists of the chart window and the stations of the region's favourite genres."""
-    one_hot = sp.csr_matrix(
-        (np.ones(len(user_region), dtype=np.float32), (user_region, np.arange(len(user_region)))),
-        shape=(len(regions), len(user_region)),
-    )
-    song_plays = np.asarray((one_hot @ chart_counts).todense(), dtype=np.float64)
+    song_plays = by_region(chart_counts, user_region, len(regions))
     song_plays = np.vstack([song_plays, song_plays.sum(axis=0, keepdims=True)])  # national last
     names = [*regions.tolist(), NATIONAL]
     n_artists, n_genres = len(catalogue.artist_ids), len(catalogue.genres)

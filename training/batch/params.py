@@ -17,6 +17,7 @@ class BatchParams:
     chart_days: int = 28  # the regional charts count plays of this many last days
     min_item_plays: int = 5  # songs with fewer listeners get no `similar-items` list
     factors: int = 64  # rank of the song factorisation
+    regional_blend: float = 0.5  # weight of the region's popularity next to the taste scores
     artist_factors: int = 32  # rank of the artist factorisation
     svd_iterations: int = 4  # power iterations of the randomized SVD
     holdout_days: int = 7  # evaluation: the last days of plays held out

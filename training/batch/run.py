@@ -25,6 +25,7 @@ from training.batch.output import (
     write_json,
 )
 from training.batch.params import BatchParams
+from training.batch.popularity import RegionalPrior
 
 log = logging.getLogger("training.batch")
 
@@ -92,6 +93,15 @@ def run(
     artist_factors = svd.fit(
         artist_confidence, params.artist_factors, params.svd_iterations, params.seed
     )
+    chart = listening.weights(start_ms=listening.max_ts - params.chart_days * DAY_MS + 1)
+    n_regions = len(listening.regions)
+    song_prior = RegionalPrior.from_counts(
+        chart, listening.user_region, n_regions, params.regional_blend
+    )
+    artist_prior = RegionalPrior.from_counts(
+        artist_matrix(chart, catalogue.item_artist, len(catalogue.artist_ids)),
+        listening.user_region, n_regions, params.regional_blend,
+    )  # fmt: skip
     t = _timed("factorise", timings, t)
     users = shard_users(listening, params, shard)
     written: dict[str, FamilyFiles] = {}
@@ -101,15 +111,16 @@ def run(
 
     with bar("personal", len(users)) as b:
         records = families.personal(
-            listening.user_ids, users, confidence, played, song_factors, catalogue, params
-        )
+            listening.user_ids, users, confidence, played, song_factors, song_prior, catalogue,
+            params,
+        )  # fmt: skip
         written["personal"] = write_family(
             version_dir, "personal", _tick(records, b), shard.index, shard.count
         )
     with bar("artists", len(users)) as b:
         records = families.artists_for_users(
             listening.user_ids, users, artist_confidence, listening.follows, artist_factors,
-            catalogue, params,
+            artist_prior, catalogue, params,
         )  # fmt: skip
         written["artists"] = write_family(
             version_dir, "artists", _tick(records, b), shard.index, shard.count
@@ -137,7 +148,6 @@ def run(
             written["similar-artists"] = write_family(
                 version_dir, "similar-artists", _tick(records, b)
             )
-        chart = listening.weights(start_ms=listening.max_ts - params.chart_days * DAY_MS + 1)
         written["regional"] = write_family(
             version_dir,
             "regional",
