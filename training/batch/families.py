@@ -7,7 +7,8 @@ only eligible songs (available, titled), at most ``max_per_artist`` songs of an 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from training.batch.rank import top_n
 
 Record = dict[str, Any]
 BLOCK_CELLS = 50_000_000  # scores per block (rows x columns): 200 MB of float32
+THREADS = 2  # blocks ranked at once
 
 
 def block_rows(columns: int) -> int:
@@ -49,6 +51,33 @@ def _mask_rows(scores: np.ndarray, exclude: sp.csr_matrix) -> None:
     scores[rows, cols] = -np.inf
 
 
+def _blocks(
+    rows: np.ndarray,
+    columns: int,
+    score: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    caps: Sequence[tuple[np.ndarray, int]] = (),
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``(block, chosen columns, their scores)`` for consecutive blocks of ``rows``, in order.
+
+    Blocks are scored and ranked on :data:`THREADS` threads (numpy's matrix products and
+    partitions release the GIL), so writing one block's records overlaps with ranking the next.
+    """
+
+    def rank(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (block, *top_n(score(block), n, caps))
+
+    step = block_rows(columns)
+    blocks = [rows[start : start + step] for start in range(0, len(rows), step)]
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        pending = [pool.submit(rank, b) for b in blocks[:THREADS]]
+        for i in range(len(blocks)):
+            done = pending.pop(0)
+            if i + THREADS < len(blocks):
+                pending.append(pool.submit(rank, blocks[i + THREADS]))
+            yield done.result()
+
+
 def personal(
     user_ids: np.ndarray,
     users: np.ndarray,
@@ -61,14 +90,15 @@ def personal(
 ) -> Iterator[Record]:
     """`personal`: songs for each of ``users``, none they have played, business rules applied."""
     eligible = catalogue.item_eligible
-    caps = song_caps(catalogue, params)
-    step = block_rows(len(eligible))
-    for start in range(0, len(users), step):
-        block = users[start : start + step]
+
+    def score(block: np.ndarray) -> np.ndarray:
         scores = factors.blended(confidence[block], prior.rows(block), prior.weight)
         scores[:, ~eligible] = -np.inf
         _mask_rows(scores, played[block])
-        columns, values = top_n(scores, params.n, caps)
+        return scores
+
+    caps = song_caps(catalogue, params)
+    for block, columns, values in _blocks(users, len(eligible), score, params.n, caps):
         for row, user in enumerate(block):
             ranked = _ranked(catalogue.item_ids, columns[row], values[row])
             if ranked["ids"]:
@@ -86,12 +116,13 @@ def artists_for_users(
     params: BatchParams,
 ) -> Iterator[Record]:
     """`artists`: artists for each of ``users``, none they already follow."""
-    step = block_rows(len(catalogue.artist_ids))
-    for start in range(0, len(users), step):
-        block = users[start : start + step]
+
+    def score(block: np.ndarray) -> np.ndarray:
         scores = factors.blended(confidence[block], prior.rows(block), prior.weight)
         _mask_rows(scores, follows[block])
-        columns, values = top_n(scores, params.n)
+        return scores
+
+    for block, columns, values in _blocks(users, len(catalogue.artist_ids), score, params.n):
         for row, user in enumerate(block):
             ranked = _ranked(catalogue.artist_ids, columns[row], values[row])
             if ranked["ids"]:
@@ -109,13 +140,14 @@ def similar(
 ) -> Iterator[Record]:
     """`similar-items` / `similar-artists`: nearest ``allowed`` columns to each seed, not itself."""
     unit = factors.unit()
-    step = block_rows(len(ids))
-    for start in range(0, len(seeds), step):
-        block = seeds[start : start + step]
+
+    def score(block: np.ndarray) -> np.ndarray:
         scores = unit[block] @ unit.T
         scores[:, ~allowed] = -np.inf
         scores[np.arange(len(block)), block] = -np.inf
-        columns, values = top_n(scores, n, caps)
+        return scores
+
+    for block, columns, values in _blocks(seeds, len(ids), score, n, caps):
         for row, seed in enumerate(block):
             ranked = _ranked(ids, columns[row], values[row])
             if ranked["ids"]:
