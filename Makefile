@@ -9,7 +9,7 @@ LOCAL_DIR ?= .local
 USERS ?= 20000
 SEED  ?= 7
 
-.PHONY: setup test lint local bench clean
+.PHONY: setup test lint local smoke retrain bench clean
 
 setup: $(STAMP)
 
@@ -27,15 +27,18 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy training container lambdas infra local tests bench
 
-# For now: generate (or import) a dataset and validate it. Later: the whole local stack.
+# The whole system on this machine: world (or DATA=DIR), model, lists, local AWS, inference
+# server and API gateway on 127.0.0.1:3000; Ctrl-C stops it. REBUILD=1 rebuilds everything.
 local: setup
-	@if [ -n "$(DATA)" ]; then \
-	  $(PY) -m training.validate $(DATA); \
-	else \
-	  test -f $(LOCAL_DIR)/world/users.parquet || \
-	    $(PY) -m training.world --users $(USERS) --seed $(SEED) --out $(LOCAL_DIR)/world; \
-	  $(PY) -m training.validate $(LOCAL_DIR)/world; \
-	fi
+	$(PY) -m local.up --dir $(LOCAL_DIR) --users $(USERS) --seed $(SEED) \
+	  $(if $(DATA),--data $(DATA)) $(if $(REBUILD),--rebuild)
+
+# Against a running `make local`: call every route / run the retraining pipeline's steps.
+smoke: setup
+	$(PY) -m local.smoke --dir $(LOCAL_DIR)
+
+retrain: setup
+	$(PY) -m local.pipeline --dir $(LOCAL_DIR)
 
 # The inference benchmark needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk).
 bench: setup
@@ -44,6 +47,7 @@ bench: setup
 	$(PY) -m bench.world
 	$(PY) -m bench.train
 	$(PY) -m bench.inference
+	$(PY) -m bench.batch
 
 clean:
 	rm -rf $(VENV) $(LOCAL_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,222 @@
+"""The local API Gateway: an HTTP server that turns requests into REST API proxy events for the
+handlers of the route table and their answers back into HTTP, with API Gateway's own errors
+(unknown route: 403 "Missing Authentication Token"; missing or wrong API key: 403 "Forbidden";
+a body over 10 MB: 413). Admin routes, IAM-authorised in AWS, need the ``x-admin-key`` header.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from lambdas.routes import ROUTES, Route, function
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+JSON_HEADERS = {"Content-Type": "application/json"}
+TOO_LONG = b'{"message":"Request Too Long"}'
+INTERNAL_ERROR = b'{"message": "Internal server error"}'
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route for ``method path`` and its path parameters, or None."""
+    parts = path.rstrip("/").split("/") if path != "/" else [""]
+    for route in ROUTES:
+        template = route.path.split("/")
+        if route.method != method or len(template) != len(parts):
+            continue
+        params: dict[str, str] = {}
+        for expected, actual in zip(template, parts, strict=True):
+            if expected.startswith("{") and actual:
+                params[expected[1:-1]] = actual
+            elif expected != actual:
+                break
+        else:
+            return route, params
+    return None
+
+
+def proxy_event(
+    route: Route | None,
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    *,
+    stage: str = "local",
+    params: dict[str, str] | None = None,
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """The REST API (v1) proxy event API Gateway sends for this request."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    multi: dict[str, list[str]] = {}
+    for key, value in pairs:
+        multi.setdefault(key, []).append(value)
+    text: str | None = None
+    encoded = False
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+    resource = route.path if route else path
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
+        "multiValueQueryStringParameters": multi or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {
+                "sourceIp": "127.0.0.1",
+                "apiKey": api_key,
+                "userAgent": headers.get("User-Agent"),
+            },
+            "accountId": "000000000000",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as ``context``, for a handler run in this process."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_s: int = 10
+    aws_request_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+        )
+        self._deadline = time.monotonic() + self.timeout_s
+        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handler(dotted: str) -> Handler:
+    module, _, name = dotted.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(module), name)
+    return handler
+
+
+def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "ForbiddenException"}
+    return status, headers, json.dumps({"message": message}).encode()
+
+
+class Gateway:
+    """Routes requests to handlers in this process; thread-safe, handlers loaded on first use."""
+
+    def __init__(self, api_key: str, admin_key: str, stage: str = "local") -> None:
+        self.api_key, self.admin_key, self.stage = api_key, admin_key, stage
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+
+    def handler(self, function_name: str) -> Handler:
+        with self._lock:
+            if function_name not in self._handlers:
+                self._handlers[function_name] = load_handler(function(function_name).handler)
+            return self._handlers[function_name]
+
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request: status, headers and body of the answer."""
+        url = urlsplit(target)
+        found = match(method, url.path)
+        if found is None:
+            return _gateway_error(403, "Missing Authentication Token")
+        route, params = found
+        lower = {k.lower(): v for k, v in headers.items()}
+        if route.admin:
+            if lower.get("x-admin-key") != self.admin_key:
+                return _gateway_error(403, "Forbidden")
+        elif lower.get("x-api-key") != self.api_key:
+            return _gateway_error(403, "Forbidden")
+        if body and len(body) > MAX_BODY_BYTES:
+            return 413, JSON_HEADERS, TOO_LONG
+        event = proxy_event(
+            route, method, url.path, url.query, headers, body, stage=self.stage, params=params,
+            api_key=lower.get("x-api-key"),
+        )  # fmt: skip
+        spec = function(route.function)
+        context = LambdaContext(spec.name, spec.memory_mb, spec.timeout_s)
+        try:
+            response = self.handler(route.function)(event, context)
+        except Exception:  # what API Gateway answers when the integration fails
+            return (
+                502,
+                {"Content-Type": "application/json"},
+                b'{"message": "Internal server error"}',
+            )
+        out_headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
+        for key, values in (response.get("multiValueHeaders") or {}).items():
+            out_headers[key] = ", ".join(str(v) for v in values)
+        payload = response.get("body") or ""
+        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        return int(response.get("statusCode", 200)), out_headers, data
+
+
+def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+    """An HTTP server for ``gateway`` (call ``serve_forever`` on it, e.g. in a thread)."""
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self.rfile.read(length)
+                status, headers, data = (
+                    413,
+                    {"Content-Type": "application/json"},
+                    b'{"message":"Request Too Long"}',
+                )
+            else:
+                body = self.rfile.read(length) if length else None
+                status, headers, data = gateway.handle(
+                    self.command, self.path, dict(self.headers), body
+                )
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the handlers log; keep the console for the stack's own output
+
+    server = ThreadingHTTPServer((host, port), RequestHandler)
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,71 @@
+"""One local stack (``python -m local.up`` on a 3,000-listener world), started once per session on
+ports of its own, stopped at the end; the end-to-end tests call it through its gateway."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.processes import port_answers
+from local.stack import Stack
+from tests.conftest import REPO_ROOT
+from tests.container.conftest import free_port
+
+STARTUP_S = 600
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("stack")
+    ports = [free_port() for _ in range(3)]
+    command = [
+        sys.executable, "-m", "local.up", "--dir", str(root), "--users", "3000", "--seed", "11",
+        "--gateway-port", str(ports[0]), "--model-port", str(ports[1]), "--aws-port", str(ports[2]),
+    ]  # fmt: skip
+    log = (root / "up.log").open("wb")
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
+    deadline = time.monotonic() + STARTUP_S
+    while not (root / "stack.json").is_file():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"local stack did not start:\n{(root / 'up.log').read_text()[-4000:]}")
+        time.sleep(1)
+    running = Stack.load(root)
+    try:
+        yield running
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+    for port in ports:  # nothing left behind
+        assert not port_answers("127.0.0.1", port), f"port {port} still answers after stop"
+
+
+def a_listener(stack: Stack) -> str:
+    import gzip
+    import json
+
+    path = next((stack.dir / "batch" / "local-1" / "personal").glob("*.gz"))
+    with gzip.open(path, "rt") as handle:
+        return str(json.loads(handle.readline())["user_id"])
+
+
+def pids(stack: Stack) -> dict[str, int]:
+    import json
+
+    return dict(json.loads((stack.dir / "pids.json").read_text()))
+
+
+def stack_dir(stack: Stack) -> Path:
+    return stack.dir
