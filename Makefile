@@ -9,14 +9,15 @@ LOCAL_DIR ?= .local
 USERS ?= 20000
 SEED  ?= 7
 
-.PHONY: setup test lint local smoke retrain bench clean
+.PHONY: setup test lint local smoke retrain synth bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	npm ci --silent --no-audit --no-fund   # the CDK CLI, pinned in package.json (run: npx cdk)
 	@touch $(STAMP)
 
 test: setup
@@ -40,6 +41,10 @@ smoke: setup
 retrain: setup
 	$(PY) -m local.pipeline --dir $(LOCAL_DIR)
 
+# The CloudFormation templates of every stack into cdk.out/ (no AWS credentials or Docker needed).
+synth: setup
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth -q -c env=$(or $(ENV),dev)
+
 # The inference benchmark needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk).
 bench: setup
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
@@ -50,4 +55,4 @@ bench: setup
 	$(PY) -m bench.batch
 
 clean:
-	rm -rf $(VENV) $(LOCAL_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCAL_DIR) .pytest_cache .mypy_cache .ruff_cache node_modules cdk.out .cdk-cache

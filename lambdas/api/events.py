@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lambdas.api.errors import ApiError
 from lambdas.api.models import MAX_EVENTS, Event, EventBatch
@@ -57,4 +58,8 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
             experiment = event.experiment or ONBOARDING_EXPERIMENT
             variant = event.variant or svc.variant(event.user_id, experiment)
             svc.store.count(experiment, variant, metric)
+            with single_metric(name=metric.capitalize(), unit=MetricUnit.Count, value=1,
+                               namespace="musicrec") as emitted:  # the dashboard's CTR  # fmt: skip
+                emitted.add_dimension(name="experiment", value=experiment)
+                emitted.add_dimension(name="variant", value=variant)
     return {"accepted": len(batch.events), "stored": stored, "duplicates": duplicates}

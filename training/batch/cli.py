@@ -23,7 +23,11 @@ def _parser() -> argparse.ArgumentParser:
         "--out", required=True, help="output root: a directory or s3://bucket/prefix"
     )
     parser.add_argument("--version", default=None, help="version name (default: UTC time)")
-    parser.add_argument("--shard", default="0/1", help="score shard i of n listeners (i/n)")
+    parser.add_argument(
+        "--shard",
+        default="0/1",
+        help="score shard i of n listeners (i/n); 'sagemaker': this processing instance's share",
+    )
     parser.add_argument("--no-progress", action="store_true")
     defaults = BatchParams()
     for f in fields(BatchParams):
@@ -54,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        shard = Shard.parse(args.shard)
-    except ValueError as exc:
+        shard = Shard.from_sagemaker() if args.shard == "sagemaker" else Shard.parse(args.shard)
+    except (ValueError, OSError) as exc:
         parser.error(str(exc))
     version = args.version or default_version()
     if not VERSION_PATTERN.match(version):

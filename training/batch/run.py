@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ class Shard:
 
     index: int = 0
     count: int = 1
+
+    @classmethod
+    def from_sagemaker(cls, config: Path = Path("/opt/ml/config/resourceconfig.json")) -> Shard:
+        """This instance's shard in a SageMaker processing job (its place among the hosts)."""
+        document = json.loads(config.read_text())
+        hosts = sorted(document["hosts"])
+        return cls(hosts.index(document["current_host"]), len(hosts))
 
     @classmethod
     def parse(cls, text: str) -> Shard:

@@ -45,3 +45,11 @@ def test_shards_together_equal_the_unsharded_run(small_world, batch_version, tmp
 def test_bad_shard_is_refused(text):
     with pytest.raises(ValueError, match="--shard"):
         Shard.parse(text)
+
+
+def test_sagemaker_processing_instances_take_their_place_among_the_hosts(tmp_path):
+    config = tmp_path / "resourceconfig.json"
+    config.write_text(
+        json.dumps({"current_host": "algo-2", "hosts": ["algo-2", "algo-1", "algo-3"]})
+    )
+    assert Shard.from_sagemaker(config) == Shard(1, 3)

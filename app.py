@@ -1,0 +1,63 @@
+"""The CDK app: ``npx cdk synth`` / ``npx cdk deploy --all`` (``-c env=dev|prod``).
+
+Stacks: data (bucket, tables), model (image, SageMaker endpoint), API (functions, REST API),
+pipeline (schedule, state machine, loader) and monitoring (dashboard, alarms), checked by
+cdk-nag's AwsSolutions rules.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.api_stack import ApiStack
+from infra.config import from_context
+from infra.data_stack import DataStack
+from infra.model_stack import ModelStack
+from infra.monitoring_stack import MonitoringStack
+from infra.pipeline_stack import PipelineStack
+
+
+def build(app: cdk.App) -> dict[str, cdk.Stack]:
+    """Every stack of the app, wired together, with cdk-nag added."""
+    settings = from_context(app)
+    prefix = f"MusicRec-{settings.env}"
+    data = DataStack(app, f"{prefix}-Data", settings)
+    model = ModelStack(app, f"{prefix}-Model", settings)
+    model.add_dependency(data)
+    api = ApiStack(app, f"{prefix}-Api", settings, data.tables, model.endpoint_arn)
+    pipeline = PipelineStack(
+        app,
+        f"{prefix}-Pipeline",
+        settings,
+        data.tables,
+        model.image.image_uri,
+        model.role,
+        model.endpoint_arn,
+        [model.errors_alarm.alarm_name, model.latency_alarm.alarm_name],
+    )
+    monitoring = MonitoringStack(
+        app,
+        f"{prefix}-Monitoring",
+        settings,
+        api.api.rest_api_name,
+        [fn.function_name for fn in [*api.functions.values(), pipeline.loader]],
+        [t.table_name for t in data.tables.values()],
+        pipeline.state_machine.state_machine_arn,
+        pipeline.failures,
+        [model.errors_alarm, model.latency_alarm],
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return {
+        "data": data,
+        "model": model,
+        "api": api,
+        "pipeline": pipeline,
+        "monitoring": monitoring,
+    }
+
+
+if __name__ == "__main__":
+    application = cdk.App()
+    build(application)
+    application.synth()

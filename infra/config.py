@@ -1,0 +1,69 @@
+"""Deployment settings from cdk.json context: ``-c env=dev|prod`` picks a preset, and any key can
+be overridden on its own (``-c max_instances=4``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from aws_cdk import Aws
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One environment's settings (see the presets in cdk.json)."""
+
+    env: str
+    instance_type: str
+    instance_count: int
+    min_instances: int
+    max_instances: int
+    invocations_per_instance: int
+    serverless: bool
+    serverless_memory_mb: int
+    serverless_max_concurrency: int
+    schedule: str
+    processing_instance_type: str
+    processing_instances: int
+    training_instance_type: str
+    log_retention_days: int
+    throttle_rate: int
+    throttle_burst: int
+    alarm_email: str
+
+    @property
+    def prefix(self) -> str:
+        """Names of this environment's resources start with it: ``musicrec-dev``."""
+        return f"musicrec-{self.env}"
+
+    @property
+    def data_bucket_name(self) -> str:
+        """The data bucket's name (account and region make it globally unique)."""
+        return f"{self.prefix}-data-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+    @property
+    def endpoint_name(self) -> str:
+        return f"{self.prefix}-onboarding"
+
+
+def _coerce(value: Any, like: Any) -> Any:
+    if isinstance(like, bool):
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    if isinstance(like, int):
+        return int(value)
+    return str(value)
+
+
+def from_context(scope: Construct) -> Settings:
+    """The preset named by the ``env`` context value, with single-key overrides applied."""
+    env = str(scope.node.try_get_context("env") or "dev")
+    presets = scope.node.try_get_context("presets") or {}
+    if env not in presets:
+        raise ValueError(f"context env={env!r}: no such preset in cdk.json ({sorted(presets)})")
+    values: dict[str, Any] = {"env": env, **presets[env]}
+    for f in fields(Settings):
+        override = scope.node.try_get_context(f.name)
+        if override is not None and f.name != "env":
+            values[f.name] = _coerce(override, values[f.name])
+    return Settings(**values)

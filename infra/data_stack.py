@@ -1,0 +1,86 @@
+"""Data: the bucket for datasets, model artifacts and batch lists, and the DynamoDB tables of
+``lambdas.tables`` (on demand, point-in-time recovery, TTL, encryption)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import Settings
+from infra.nag import acknowledge
+from lambdas.tables import TABLES, TableName
+
+
+class DataStack(Stack):
+    """Bucket and tables; other stacks get them as attributes."""
+
+    def __init__(self, scope: Construct, construct_id: str, settings: Settings) -> None:
+        super().__init__(scope, construct_id, description="musicrec data: bucket and tables")
+        retain = RemovalPolicy.RETAIN if settings.env == "prod" else RemovalPolicy.DESTROY
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+            removal_policy=retain,
+            auto_delete_objects=retain == RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.access_logs,
+            "AwsSolutions-S1",
+            "This bucket receives the data bucket's access logs; logging it would recurse",
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Data",
+            bucket_name=settings.data_bucket_name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="data/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="old-batch-lists", prefix="batch/", expiration=Duration.days(30)
+                ),
+                s3.LifecycleRule(
+                    id="old-versions", noncurrent_version_expiration=Duration.days(30)
+                ),
+                s3.LifecycleRule(
+                    id="incomplete-uploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                ),
+            ],
+            removal_policy=retain,
+            auto_delete_objects=retain == RemovalPolicy.DESTROY,
+        )
+        self.tables: dict[TableName, dynamodb.TableV2] = {}
+        for spec in TABLES:
+            sort_key = (
+                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING)
+                if spec.sort_key
+                else None
+            )
+            self.tables[spec.name] = dynamodb.TableV2(
+                self,
+                f"Table-{spec.name}",
+                table_name=spec.physical_name(settings.prefix),
+                partition_key=dynamodb.Attribute(
+                    name=spec.partition_key, type=dynamodb.AttributeType.STRING
+                ),
+                sort_key=sort_key,
+                billing=dynamodb.Billing.on_demand(),
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                time_to_live_attribute=spec.ttl_attribute,
+                encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+                removal_policy=retain,
+            )

@@ -1,0 +1,51 @@
+"""The CDK app, synthesized once per test session for each preset (dev: serverless inference;
+prod: instances with autoscaling)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from tests.conftest import REPO_ROOT
+
+
+class Synthesized:
+    """Templates of one synthesis, as dicts and as ``assertions.Template``."""
+
+    def __init__(self, outdir: Path, stacks: dict[str, Any]) -> None:
+        from aws_cdk.assertions import Template
+
+        self.outdir = outdir
+        self.templates = {name: Template.from_stack(stack) for name, stack in stacks.items()}
+        self.json = {name: t.to_json() for name, t in self.templates.items()}
+
+    def resources(self, stack: str, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.json[stack]["Resources"].items() if v["Type"] == kind}
+
+
+def _synth(env: str, outdir: Path) -> Synthesized:
+    import aws_cdk as cdk
+
+    from app import build
+
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = cdk.App(context={**context, "env": env}, outdir=str(outdir))
+    stacks = build(app)
+    app.synth()
+    return Synthesized(outdir, stacks)
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _synth("dev", tmp_path_factory.mktemp("cdk-dev"))
+
+
+@pytest.fixture(scope="session")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _synth("prod", tmp_path_factory.mktemp("cdk-prod"))
