@@ -1,7 +1,9 @@
 """The loader's Lambda handler, called by the pipeline's state machine.
 
-``{"action": "load-file", "batch": "s3://bucket/prefix/VERSION", "path": "personal/part-...gz"}``
-loads one file (the Distributed Map runs one per file); ``{"action": "switch", "batch": ...}``
+``{"action": "load-file", "batch": "s3://bucket/batch/V", "key": "batch/V/personal/part-..."}``
+loads one file: the Distributed Map runs one per object under the version's prefix, and objects
+that are not batch files of the manifest (the manifests themselves) are skipped; ``"path"``
+(relative to the version) may stand for ``"key"``. ``{"action": "switch", "batch": ...}``
 verifies the counts and switches the active version.
 """
 
@@ -46,9 +48,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"version": pointer["version"], "previous": pointer.get("previous")}
     if event.get("action") != "load-file":
         raise ValueError(f"action: expected load-file or switch, got {event.get('action')!r}")
+    path = relative_path(event)
     for family, listing in manifest["families"].items():
         for entry in listing["files"]:
-            if entry["path"] == event.get("path"):
+            if entry["path"] == path:
                 records = load_file(source, family, entry, manifest["version"], tables)
-                return {"path": entry["path"], "records": records}
-    raise ValueError(f"path: {event.get('path')!r} is not in the manifest")
+                return {"path": path, "records": records}
+    logger.info("not a batch file of the manifest, skipped", extra={"path": path})
+    return {"path": path, "skipped": True}
+
+
+def relative_path(event: dict[str, Any]) -> str:
+    """The file's path within the version, from ``path`` or from the S3 ``key``."""
+    if event.get("path"):
+        return str(event["path"])
+    prefix = str(event["batch"]).removeprefix("s3://").partition("/")[2].rstrip("/") + "/"
+    key = str(event.get("key", ""))
+    if not key.startswith(prefix):
+        raise ValueError(f"key: {key!r} is not under the version's prefix {prefix!r}")
+    return key[len(prefix) :]
