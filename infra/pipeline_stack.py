@@ -393,7 +393,10 @@ class PipelineStack(Stack):
         load = sfn.DistributedMap(
             self,
             step.name,
-            item_reader=sfn.S3ObjectsItemReader(bucket=self.bucket, prefix="batch/"),
+            item_reader=sfn.S3ObjectsItemReader(
+                bucket=self.bucket,
+                prefix=sfn.JsonPath.format("batch/{}/", sfn.JsonPath.execution_name),
+            ),
             item_selector={
                 "action": "load-file",
                 "batch": sfn.JsonPath.format(f"s3://{b}/batch/{{}}", sfn.JsonPath.execution_name),

@@ -109,7 +109,9 @@ def test_state_machine_runs_the_step_list_in_order_and_a_schedule_starts_it(prod
     assert [s for s in order if s in step_names()] == list(step_names())
     for name in step_names():
         assert "Catch" in definition["States"][name] or definition["States"][name]["Type"] == "Map"
-    assert definition["States"]["load"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    load = definition["States"]["load"]
+    assert load["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert "$$.Execution.Name" in load["ItemReader"]["Parameters"]["Prefix.$"]  # this run's files
     batch = definition["States"]["batch-score"]["Parameters"]["ProcessingResources"]
     assert batch["ClusterConfig"]["InstanceCount"] == 4
     prod.templates["pipeline"].has_resource_properties("AWS::Scheduler::Schedule", {
