@@ -45,3 +45,28 @@ def test_a_child_that_dies_is_reported(tmp_path):
     with pytest.raises(StartupError, match="exited with 3"):
         child.wait_http("http://127.0.0.1:9/ping", 10)
     child.stop()
+
+
+def test_children_die_with_a_stack_killed_without_cleanup(tmp_path):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("parent-death signals are Linux only")
+    stack = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from local.processes import Child\n"
+        "child = Child('sleeper', [sys.executable, '-c', 'import time; time.sleep(100)'],\n"
+        f"              Path({str(tmp_path / 'child.log')!r}))\n"
+        "print(child.process.pid, flush=True)\n"
+        "time.sleep(100)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", stack], stdout=subprocess.PIPE, text=True)
+    try:
+        child_pid = int(parent.stdout.readline())
+        assert _alive(child_pid)
+    finally:
+        parent.kill()  # SIGKILL: no finally, no atexit in the stack
+        parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child_pid)
