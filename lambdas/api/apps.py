@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -10,22 +11,23 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.api import catalog, events, onboarding, recommendations
 from lambdas.api.errors import build_resolver, precheck
 
-ROUTERS: dict[str, Router] = {
-    "onboarding": onboarding.router,
-    "recommendations": recommendations.router,
-    "events": events.router,
-    "catalog": catalog.router,
-}
+ROUTER_MODULES = ("onboarding", "recommendations", "events", "catalog")
+
+
+def router(function: str) -> Router:
+    """The router of one function, imported on demand (a function imports only its own)."""
+    module = importlib.import_module(f"lambdas.api.{function}")
+    found: Router = module.router
+    return found
 
 
 def resolver_for(*functions: str) -> APIGatewayRestResolver:
     """A resolver serving the routes of ``functions`` (route-table function names)."""
     app = build_resolver()
-    for name in functions or tuple(ROUTERS):
-        app.include_router(ROUTERS[name])
+    for name in functions or ROUTER_MODULES:
+        app.include_router(router(name))
     return app
 
 
