@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError
 logger = Logger(service="musicrec")
 
 MAX_BODY_BYTES = 256 * 1024
+# A batch over its size limit is a 413 (too large), not a 400 (malformed).
+BATCH_FIELDS = {("body", "events")}
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -85,6 +87,13 @@ def build_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(RequestValidationError)
     def invalid(exc: RequestValidationError) -> Response:
         errors = exc.errors()
+        for error in errors:
+            if error.get("type") == "too_long" and tuple(error.get("loc", ())) in BATCH_FIELDS:
+                field = _field(tuple(error["loc"]))
+                limit = (error.get("ctx") or {}).get("max_length")
+                return error_response(
+                    413, "too_many_items", f"{field}: at most {limit} per request", field
+                )
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field(tuple(first.get("loc", ())))
         message = f"{field}: {first.get('msg', 'invalid')}"

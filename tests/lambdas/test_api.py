@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -69,12 +70,15 @@ def user_with(variant: str) -> str:
     return next(f"new-{i}" for i in range(1000) if svc.variant(f"new-{i}") == variant)
 
 
-def a_listener(root: Path) -> str:
-    import gzip
-
-    path = next((root / "v1" / "personal").glob("*.gz"))
+def first_record(root: Path, family: str) -> dict:
+    """The first record of a family in batch version v1."""
+    path = sorted((root / "v1" / family).glob("*.gz"))[0]
     with gzip.open(path, "rt") as handle:
-        return json.loads(handle.readline())["user_id"]
+        return json.loads(handle.readline())
+
+
+def a_listener(root: Path) -> str:
+    return first_record(root, "personal")["user_id"]
 
 
 ANSWERS = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
@@ -231,17 +235,23 @@ def test_unknown_and_onboarded_listeners(api):
 
 
 def test_similar_songs_and_artists(api):
-    user = a_listener(api["root"])
-    _, mine = call(recommendations, "GET", f"/v1/users/{user}/recommendations")
-    song = mine["items"][0]["id"]
+    record = first_record(api["root"], "similar-items")
+    song = record["item_id"]
     status, body = call(recommendations, "GET", f"/v1/items/{song}/similar", query="limit=5")
-    if status == 404:  # a rarely played song has no list; take one that has
-        pytest.skip("first song has no similar list")
-    assert status == 200
-    assert song not in [i["id"] for i in body["items"]]
-    artist = mine["items"][0]["artist_id"]
+    assert status == 200, body
+    ids = [i["id"] for i in body["items"]]
+    assert 0 < len(ids) <= 5
+    assert song not in ids
+    assert set(ids) <= set(record["ids"])
+    assert body["recommendation_id"]
+    assert body["model_version"] == "v1"
+    record = first_record(api["root"], "similar-artists")
+    artist = record["artist_id"]
     status, body = call(recommendations, "GET", f"/v1/artists/{artist}/similar")
-    assert status in (200, 404)
+    assert status == 200, body
+    assert [i["id"] for i in body["items"]] == [a for a in record["ids"] if a != artist][:20]
+    status, error = call(recommendations, "GET", "/v1/artists/no-such-artist/similar")
+    assert (status, error["field"]) == (404, "artistId")
     status, error = call(recommendations, "GET", "/v1/items/no-such-song/similar")
     assert (status, error["field"]) == (404, "itemId")
     status, error = call(recommendations, "GET", "/v1/users/x/recommendations", query="kind=videos")
@@ -276,6 +286,49 @@ def test_events_are_idempotent_and_validated(api):
     assert (status, error["field"]) == (400, "events.0.item_id")
     many = [{"event_id": f"m{i}", "user_id": "u", "type": "click"} for i in range(101)]
     status, error = call(events, "POST", "/v1/events", {"events": many})
-    assert (status, error["field"]) == (400, "events")
+    assert (status, error["code"], error["field"]) == (413, "too_many_items", "events")
+    assert "at most 100" in error["message"]
     status, error = call(events, "POST", "/v1/events", {"events": [{**event, "type": "buy"}]})
     assert (status, error["field"]) == (400, "events.0.type")
+
+
+def test_counters_are_summed_and_emitted_with_the_dashboard_dimensions(api, capsys):
+    api["mp"].setenv("POWERTOOLS_SERVICE_NAME", "musicrec")
+    shown = [{"event_id": f"imp-{i}", "user_id": "u-emf", "type": "impression",
+              "variant": "model"} for i in range(3)]  # fmt: skip
+    click = {"event_id": "clk-1", "user_id": "u-emf", "type": "click", "variant": "model"}
+    capsys.readouterr()
+    status, ack = call(events, "POST", "/v1/events", {"events": [*shown, click]})
+    api["mp"].delenv("POWERTOOLS_SERVICE_NAME")
+    assert (status, ack["stored"]) == (200, 4)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{") and '"_aws"' in line]  # fmt: skip
+    emitted = {}
+    for line in lines:
+        directive = line["_aws"]["CloudWatchMetrics"][0]
+        if directive["Namespace"] == "musicrec" and line.get("experiment") == "onboarding":
+            assert directive["Dimensions"] == [["experiment", "variant"]]
+            for metric in directive["Metrics"]:
+                emitted[(metric["Name"], line["variant"])] = line[metric["Name"]]
+    assert emitted == {("Impressions", "model"): [3.0], ("Clicks", "model"): [1.0]}
+
+
+def test_throttled_dynamodb_is_a_429(api):
+    from botocore.awsrequest import AWSResponse
+
+    client = services().store.tables["lists"].meta.client
+
+    def throttle(**kwargs):
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+        return AWSResponse("https://dynamodb", 400, {}, None), error
+
+    client.meta.events.register("before-call.dynamodb.*", throttle, unique_id="throttle")
+    try:
+        response = recommendations.lambda_handler(
+            api_event("GET", "/v1/users/u1/recommendations"), FakeContext()
+        )
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.*", unique_id="throttle")
+    assert response["statusCode"] == 429
+    assert json.loads(response["body"])["code"] == "throttled"
+    assert response["multiValueHeaders"]["Retry-After"] == ["1"]
