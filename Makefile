@@ -53,6 +53,8 @@ bench: setup
 	$(PY) -m bench.train
 	$(PY) -m bench.inference
 	$(PY) -m bench.batch
+	$(PY) -m bench.api_handlers
+	$(PY) -m bench.lambda_asset
 
 clean:
 	rm -rf $(VENV) $(LOCAL_DIR) .pytest_cache .mypy_cache .ruff_cache node_modules cdk.out .cdk-cache
