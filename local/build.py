@@ -1,15 +1,21 @@
 """The build steps of the local stack, each a subprocess of the project's own command line (the
-same commands the image and the pipeline run), skipped when their output is already there."""
+same commands the image and the pipeline run), skipped when what they would build is already
+there: every output carries a stamp of its inputs (dataset contents, arguments, the code of
+``training``), so a changed dataset or changed code rebuilds, and nothing else does."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from lambdas.batch_source import BatchSource
 from lambdas.load import Tables, active, load_version
@@ -18,6 +24,7 @@ from local import aws
 from local.stack import PREFIX, Stack
 
 STEP_TIMEOUT_S = 1800
+STAMP = "stamp.json"
 
 
 class BuildError(RuntimeError):
@@ -33,34 +40,82 @@ def step(name: str) -> Iterator[None]:
     print(f"  {name}: done in {time.monotonic() - started:.1f} s", flush=True)
 
 
-def run(args: Sequence[str], allowed: Sequence[int] = (0,)) -> int:
+def run(
+    args: Sequence[str], allowed: Sequence[int] = (0,), timeout_s: float = STEP_TIMEOUT_S
+) -> int:
     """Run ``python -m ...`` with this interpreter; raise unless it exits with an allowed code."""
-    result = subprocess.run([sys.executable, "-m", *args], timeout=STEP_TIMEOUT_S)
+    command = [sys.executable, "-m", *args]
+    try:
+        result = subprocess.run(command, timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise BuildError(f"`python -m {' '.join(args)}` took more than {timeout_s:.0f} s") from exc
     if result.returncode not in allowed:
         raise BuildError(f"`python -m {' '.join(args)}` exited with {result.returncode}")
     return result.returncode
 
 
-def _stamp(path: Path) -> dict[str, object] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+def digest(files: Iterable[Path], root: Path) -> str:
+    """The SHA-256 of the files' names (relative to ``root``) and contents."""
+    sha = hashlib.sha256()
+    for path in sorted(files):
+        sha.update(str(path.relative_to(root)).encode() + b"\0")
+        with path.open("rb") as handle:
+            sha.update(hashlib.file_digest(handle, "sha256").digest())
+    return sha.hexdigest()
+
+
+def dataset_fingerprint(data: Path) -> str:
+    """What identifies a dataset: its top-level files (the data contract's tables)."""
+    return digest((p for p in data.iterdir() if p.is_file() and p.name != STAMP), data)
+
+
+def code_fingerprint(package: str = "training") -> str:
+    """What identifies the code that builds data, models and lists: its Python sources."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BuildError(f"package {package!r} not found")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return digest(root.rglob("*.py"), root)
+
+
+def _stamp(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((path / STAMP).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_stamp(path: Path, stamp: dict[str, Any]) -> None:
+    (path / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
 
 
 def dataset(stack: Stack, data: str | None, users: int, seed: int, rebuild: bool) -> Path:
-    """The dataset: ``data`` (MovieLens raw directories are imported first), else a world."""
+    """The dataset: ``data`` (a raw MovieLens directory is imported first), else a world."""
+    code = code_fingerprint()
     if data:
         source = Path(data)
-        if (source / "u.data").is_file():  # raw MovieLens: import it into the data contract
-            out = stack.dir / "datasets" / source.name
-            if rebuild or not (out / "users.parquet").exists():
+        if not source.is_dir():
+            raise BuildError(f"DATA={data}: no such directory")
+        if not (source / "users.parquet").is_file():  # not the data contract: import MovieLens
+            out = stack.dir / "datasets" / source.resolve().name
+            imported: dict[str, Any] = {
+                "src": str(source.resolve()),
+                "src_files": dataset_fingerprint(source),
+                "code": code,
+            }
+            if rebuild or _stamp(out) != imported:
+                shutil.rmtree(out, ignore_errors=True)
                 run(["training.datasets.movielens", "--src", str(source), "--out", str(out)])
+                _write_stamp(out, imported)
             source = out
         run(["training.validate", str(source)])
         return source
     out = stack.dir / "world"
-    wanted = {"users": users, "seed": seed}
-    if rebuild or _stamp(out / "stamp.json") != wanted:
+    wanted: dict[str, Any] = {"users": users, "seed": seed, "code": code}
+    if rebuild or _stamp(out) != wanted:
+        shutil.rmtree(out, ignore_errors=True)
         run(["training.world", "--users", str(users), "--seed", str(seed), "--out", str(out)])
-        (out / "stamp.json").write_text(json.dumps(wanted))
+        _write_stamp(out, wanted)
     return out
 
 
@@ -71,9 +126,16 @@ def model(
     baseline: Path | None = None,
     hyperparameters: Sequence[str] = (),
 ) -> bool:
-    """Train into ``out`` unless a model of ``data`` is there; whether it passed the gate."""
-    wanted = {"data": str(data.resolve())}
-    if not rebuild and _stamp(out / "stamp.json") == wanted:
+    """Train into ``out`` unless a model of this dataset and code is there; whether it passed
+    the quality gate."""
+    wanted = {
+        "data": str(data.resolve()),
+        "dataset": dataset_fingerprint(data),
+        "code": code_fingerprint(),
+        "baseline": str(baseline) if baseline else None,
+        "hyperparameters": list(hyperparameters),
+    }
+    if not rebuild and _stamp(out) == wanted and (out / "metrics.json").is_file():
         return bool(json.loads((out / "metrics.json").read_text())["gate"]["passed"])
     args = ["training.train", "--data", str(data), "--model-dir", str(out), "--no-progress"]
     if baseline is not None:
@@ -81,24 +143,28 @@ def model(
     for hp in hyperparameters:
         args += ["--hp", hp]
     code = run(args, allowed=(0, 1))
-    (out / "stamp.json").write_text(json.dumps(wanted))
+    _write_stamp(out, wanted)
     return code == 0
 
 
-def batch(data: Path, root: Path, version: str, rebuild: bool) -> Path:
-    """The batch lists of ``data`` as version ``version`` under ``root``."""
-    out = root / version
-    if rebuild or not (out / "manifest.json").is_file():
-        if out.exists():
-            import shutil
+def batch_version(data: Path) -> str:
+    """The batch version of a dataset and the current code (a second run finds it built)."""
+    both = f"{dataset_fingerprint(data)}:{code_fingerprint()}".encode()
+    return f"local-{hashlib.sha256(both).hexdigest()[:12]}"
 
-            shutil.rmtree(out)
-        run(["training.batch", "--data", str(data), "--out", str(root), "--version", version,
+
+def batch(data: Path, root: Path, rebuild: bool) -> Path:
+    """The batch lists of ``data`` under ``root``, as the version :func:`batch_version` names."""
+    out = root / batch_version(data)
+    if rebuild or not (out / "manifest.json").is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        run(["training.batch", "--data", str(data), "--out", str(root), "--version", out.name,
              "--no-progress"])  # fmt: skip
     return out
 
 
 def tables(stack: Stack) -> Tables:
+    """The local lists and state tables, as the loader writes them."""
     dynamodb = aws.client("dynamodb", stack.aws_url, kind="resource")
     return Tables(
         dynamodb.Table(table("lists").physical_name(PREFIX)),

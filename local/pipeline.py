@@ -19,9 +19,9 @@ from pathlib import Path
 
 from lambdas.batch_source import BatchSource
 from lambdas.load import load_file, switch
-from local import build
+from local import build, deployment
+from local.deployment import Deployment
 from local.stack import Stack
-from local.up import deployed_model
 from training.steps import STEPS
 
 SHARDS = 2
@@ -46,7 +46,9 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
     model_dir = stack.dir / "models" / stamp
     batch_root = stack.dir / "batch"
     version_dir = batch_root / f"local-{stamp}"
-    current = deployed_model(stack) or stack.dir / "model"
+    last = deployment.read(stack)
+    current = Path(last.model_dir) if last else stack.dir / "model"
+    dataset = build.dataset_fingerprint(data)
     done: dict[str, str] = {}
     for step in STEPS:
         with build.step(f"{step.name} ({step.kind})"):
@@ -61,7 +63,8 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
             elif step.name == "create-model":
                 done["model_dir"] = str(model_dir)
             elif step.name == "update-endpoint":
-                stack.deploy_file.write_text(json.dumps({"model_dir": str(model_dir.resolve())}))
+                lists = last.batch_dir if last else None  # until this run's lists switch
+                deployment.write(stack, Deployment(str(model_dir.resolve()), dataset, lists))
                 deadline = time.monotonic() + DEPLOY_TIMEOUT_S
                 while served_version(stack) != done["model_version"]:
                     if time.monotonic() > deadline:
@@ -83,6 +86,8 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
             elif step.name == "switch":
                 pointer = switch(BatchSource(str(version_dir)).manifest(), build.tables(stack))
                 done["batch_version"] = str(pointer["version"])
+                deployed = Deployment(str(model_dir.resolve()), dataset, str(version_dir.resolve()))
+                deployment.write(stack, deployed)
             else:
                 raise PipelineError(f"no local runner for step {step.name!r}")
     return done

@@ -16,56 +16,32 @@ import signal
 import sys
 import threading
 import time
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from container.serve import command as serve_command
-from local import aws, build
+from local import aws, build, deployment, examples
 from local.gateway import Gateway, serve
 from local.processes import Child, StartupError, port_answers
 from local.stack import PREFIX, Stack
 
-BATCH_VERSION = "local-1"
+MODEL_STARTUP_S = 120
 
 
-def curl_examples(stack: Stack) -> str:
-    """Ready-to-paste calls of every route."""
-    base, key = stack.gateway_url, stack.api_key
-    h = f"-H 'x-api-key: {key}' -H 'Content-Type: application/json'"
-    onboarding = (
-        '{"user_id": "new-1", "age": 24, "gender": "f", "region": "us-tx", '
-        '"selected_genres": ["Hip Hop", "R&B"]}'
-    )
-    event = (
-        '{"events": [{"event_id": "e1", "user_id": "new-1", "type": "play", "item_id": "s00001"}]}'
-    )
-    return "\n".join(
-        [
-            f"curl -s {h} -X POST {base}/v1/onboarding/recommendations -d '{onboarding}'",
-            f"curl -s {h} '{base}/v1/users/new-1/recommendations?kind=songs&limit=5'",
-            f"curl -s {h} '{base}/v1/users/new-1/artists?limit=5'",
-            f"curl -s {h} '{base}/v1/items/s00001/similar?limit=5'",
-            f"curl -s {h} '{base}/v1/artists/a00001/similar?limit=5'",
-            f"curl -s {h} -X POST {base}/v1/events -d '{event}'",
-            f"curl -s -H 'x-admin-key: {stack.admin_key}' -H 'Content-Type: application/json' "
-            f"-X PUT {base}/v1/catalog/items/s00001/availability -d '{{\"available\": false}}'",
-        ]
-    )
-
-
-def start_model_server(stack: Stack, model_dir: Path) -> Child:
+def launch_model_server(stack: Stack, model_dir: Path) -> Child:
+    """Start the inference server on ``model_dir`` (ready once :func:`wait_ready` returns)."""
     env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
-    child = Child(
+    return Child(
         "inference server",
         serve_command(model_dir, stack.model_port, workers=1),
         stack.dir / "logs" / "inference.log",
         env,
     )
-    child.wait_http(f"{stack.model_url}/ping", 120)
-    return child
 
 
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime if path.exists() else 0.0
+def wait_ready(stack: Stack, server: Child) -> Child:
+    server.wait_http(f"{stack.model_url}/ping", MODEL_STARTUP_S)
+    return server
 
 
 def _write_pids(stack: Stack, children: list[Child]) -> None:
@@ -74,23 +50,30 @@ def _write_pids(stack: Stack, children: list[Child]) -> None:
     (stack.dir / "pids.json").write_text(json.dumps(pids) + "\n")
 
 
-def deployed_model(stack: Stack) -> Path | None:
-    """The model the local pipeline deployed last, if any."""
-    if not stack.deploy_file.is_file():
-        return None
-    model_dir = Path(json.loads(stack.deploy_file.read_text())["model_dir"])
-    return model_dir if model_dir.is_dir() else None
+def starting_point(
+    stack: Stack, data: Path, model_dir: Path, version_dir: Path, rebuild: bool
+) -> tuple[Path, Path]:
+    """The model and lists to serve: what ``make retrain`` deployed last, while the dataset is
+    the same and nothing is rebuilt; else what was just built."""
+    last = deployment.read(stack)
+    if last is None:
+        return model_dir, version_dir
+    if rebuild or last.dataset != build.dataset_fingerprint(data):
+        print("  the model `make retrain` deployed was of another build: serving the new one")
+        deployment.discard(stack)
+        return model_dir, version_dir
+    lists = Path(last.batch_dir) if last.batch_dir else version_dir
+    if not (lists / "manifest.json").is_file():
+        lists = version_dir
+    return Path(last.model_dir), lists
 
 
-def redeploy(stack: Stack, server: Child) -> Child:
-    """Replace the inference server by one serving the newly deployed model. The port is free
-    for a few seconds in between: onboarding answers with the rule meanwhile (its fallback)."""
-    model_dir = deployed_model(stack)
-    if model_dir is None:
-        return server
+def redeploy(stack: Stack, server: Child, model_dir: Path) -> Child:
+    """Replace the inference server by one serving ``model_dir``. The port is free for a few
+    seconds in between: onboarding answers with the rule meanwhile (its fallback)."""
     server.stop()
     print(f"deploying {model_dir} ...", flush=True)
-    replacement = start_model_server(stack, model_dir)
+    replacement = wait_ready(stack, launch_model_server(stack, model_dir))
     print(f"deployed {model_dir}", flush=True)
     return replacement
 
@@ -103,8 +86,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("DATA") or None,
         help="a dataset (or a raw MovieLens directory) instead of a world",
     )
-    parser.add_argument("--users", type=int, default=20000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--users", type=int, default=20000, help="listeners of the world")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the world")
     parser.add_argument("--rebuild", action="store_true", help="rebuild data, model and lists")
     parser.add_argument("--gateway-port", type=int, default=3000)
     parser.add_argument("--model-port", type=int, default=8080)
@@ -112,17 +95,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _ports_free(stack: Stack) -> bool:
+    for name, port in (("gateway", stack.gateway_port), ("inference server", stack.model_port)):
+        if port_answers("127.0.0.1", port):
+            print(f"make local: port {port} ({name}) is taken: is a local stack already running?",
+                  file=sys.stderr)  # fmt: skip
+            return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stack = Stack(args.dir, args.gateway_port, args.model_port, args.aws_port)
-    for name, port in (("gateway", stack.gateway_port), ("inference server", stack.model_port)):
-        if port_answers("127.0.0.1", port):
-            print(
-                f"port {port} ({name}) is taken: is a local stack already running?", file=sys.stderr
-            )
-            return 2
+    if not _ports_free(stack):
+        return 2
     started = time.monotonic()
     children: list[Child] = []
+    gateway: ThreadingHTTPServer | None = None
     # Ctrl-C and SIGTERM stop everything, at any step (also when started with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -130,52 +119,59 @@ def main(argv: list[str] | None = None) -> int:
         with build.step("dataset"):
             data = build.dataset(stack, args.data, args.users, args.seed, args.rebuild)
         with build.step("onboarding model"):
-            model_dir = stack.dir / "model"
-            if not build.model(data, model_dir, args.rebuild):
-                print(
-                    "  warning: the model did not pass the quality gate; serving it locally anyway"
-                )
+            if not build.model(data, stack.dir / "model", args.rebuild):
+                print("  warning: the model did not pass the quality gate; serving it anyway")
         with build.step("batch lists"):
-            version_dir = build.batch(data, stack.dir / "batch", BATCH_VERSION, args.rebuild)
+            built = build.batch(data, stack.dir / "batch", args.rebuild)
+        model_dir, version_dir = starting_point(
+            stack, data, stack.dir / "model", built, args.rebuild
+        )
+        server = launch_model_server(stack, model_dir)  # starts while the lists load
+        children.append(server)
         with build.step("local AWS"):
             moto, kind = aws.start(stack.dir / "logs" / "aws.log", stack.aws_port)
             if moto:
                 children.append(moto)
             print(f"  using {kind} at {stack.aws_url}")
             aws.ensure_resources(PREFIX, stack.bucket, stack.aws_url)
-        with build.step("loading the lists"):
+        with build.step(f"loading the lists ({version_dir.name})"):
             build.load(stack, version_dir)
-        with build.step("inference server"):
-            model_dir = deployed_model(stack) or model_dir
-            server = start_model_server(stack, model_dir)
-            children.append(server)
-            deployed = _mtime(stack.deploy_file)
-            _write_pids(stack, children)
+        with build.step(f"inference server ({model_dir})"):
+            wait_ready(stack, server)
+        _write_pids(stack, children)
         os.environ.update(stack.handler_env())
-        gateway = serve(Gateway(stack.api_key, stack.admin_key), port=stack.gateway_port)
-        threading.Thread(target=gateway.serve_forever, daemon=True).start()
+        http_server = serve(Gateway(stack.api_key, stack.admin_key), port=stack.gateway_port)
+        threading.Thread(target=http_server.serve_forever, daemon=True).start()
+        gateway = http_server  # shut down on the way out (only once it is serving)
         stack.save()
         print(f"\nready in {time.monotonic() - started:.0f} s: API at {stack.gateway_url} "
               f"(x-api-key: {stack.api_key}); Ctrl-C stops everything.\n")  # fmt: skip
-        print(curl_examples(stack), flush=True)
+        print("\n".join(examples.curl_commands(stack, examples.ids(data, version_dir))), flush=True)
         while True:
             if any(not child.alive() for child in children):
                 dead = [c.name for c in children if not c.alive()]
                 print(f"stopped: {', '.join(dead)} exited (see {stack.dir}/logs)", file=sys.stderr)
                 return 1
-            if _mtime(stack.deploy_file) != deployed:  # `make retrain` deployed a new model
-                deployed = _mtime(stack.deploy_file)
+            last = deployment.read(stack)  # `make retrain` deployed a new model
+            if last is not None and Path(last.model_dir) != model_dir:
+                model_dir = Path(last.model_dir)
                 children.remove(server)
-                server = redeploy(stack, server)
+                server = redeploy(stack, server, model_dir)
                 children.append(server)
                 _write_pids(stack, children)
             time.sleep(1)
     except KeyboardInterrupt:
         return 0
-    except (build.BuildError, StartupError) as exc:
+    except (build.BuildError, StartupError, aws.AwsError) as exc:
+        print(f"make local: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. the gateway's port was taken meanwhile
         print(f"make local: {exc}", file=sys.stderr)
         return 1
     finally:
+        if gateway is not None:
+            gateway.shutdown()
+            gateway.server_close()
         for child in reversed(children):
             child.stop()
         (stack.dir / "stack.json").unlink(missing_ok=True)

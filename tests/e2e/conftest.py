@@ -48,15 +48,32 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+    assert process.returncode == 0, (root / "up.log").read_text()[-4000:]
+    children = pids(running)  # the last ones (retrain restarts the inference server)
     for port in ports:  # nothing left behind
         assert not port_answers("127.0.0.1", port), f"port {port} still answers after stop"
+    for name, pid in children.items():
+        assert not _running(pid), f"{name} (pid {pid}) still runs after the stack stopped"
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not a zombie waiting for its parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def a_listener(stack: Stack) -> str:
     import gzip
     import json
 
-    path = next((stack.dir / "batch" / "local-1" / "personal").glob("*.gz"))
+    path = next((stack.dir / "batch").glob("local-*/personal/*.gz"))
     with gzip.open(path, "rt") as handle:
         return str(json.loads(handle.readline())["user_id"])
 

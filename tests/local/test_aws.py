@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
 from lambdas.tables import TABLES
 from local import aws
 from tests.container.conftest import free_port
@@ -29,3 +35,36 @@ def test_moto_server_starts_and_resources_are_idempotent(tmp_path):
         assert not aws.is_localstack(url)
     finally:
         child.stop()
+
+
+class _Health(BaseHTTPRequestHandler):
+    """What LocalStack's health endpoint answers (LocalStack itself is not installed here)."""
+
+    def do_GET(self):
+        body = json.dumps({"services": {"dynamodb": "running", "s3": "running"}}).encode()
+        self.send_response(200 if self.path == "/_localstack/health" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_localstack_already_on_the_port_is_used_not_replaced(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert aws.is_localstack(f"http://127.0.0.1:{port}")
+        assert aws.start(tmp_path / "aws.log", port) == (None, "localstack")
+        assert not (tmp_path / "aws.log").exists()  # no moto started
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_unreachable_local_aws_is_a_clear_error():
+    port = free_port()
+    with pytest.raises(aws.AwsError, match=f"local AWS at http://127.0.0.1:{port}"):
+        aws.ensure_resources("musicrec-x", "musicrec-x-data", f"http://127.0.0.1:{port}")
