@@ -11,6 +11,7 @@ import importlib
 import json
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ from lambdas.routes import ROUTES, Route, function
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 JSON_HEADERS = {"Content-Type": "application/json"}
-TOO_LONG = b'{"message":"Request Too Long"}'
 INTERNAL_ERROR = b'{"message": "Internal server error"}'
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -56,8 +56,10 @@ def proxy_event(
     stage: str = "local",
     params: dict[str, str] | None = None,
     api_key: str | None = None,
+    multi_value_headers: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The REST API (v1) proxy event API Gateway sends for this request."""
+    """The REST API (v1) proxy event API Gateway sends for this request (``headers`` holds the
+    last value of a repeated header, ``multi_value_headers`` all of them)."""
     pairs = parse_qsl(query, keep_blank_values=True)
     multi: dict[str, list[str]] = {}
     for key, value in pairs:
@@ -75,7 +77,7 @@ def proxy_event(
         "path": path,
         "httpMethod": method,
         "headers": dict(headers),
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "multiValueHeaders": multi_value_headers or {k: [v] for k, v in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
         "multiValueQueryStringParameters": multi or None,
         "pathParameters": params or None,
@@ -127,9 +129,26 @@ def load_handler(dotted: str) -> Handler:
     return handler
 
 
-def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "ForbiddenException"}
+def _gateway_error(status: int, message: str, kind: str) -> tuple[int, dict[str, str], bytes]:
+    """One of API Gateway's own answers (the handler is not called)."""
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": kind}
     return status, headers, json.dumps({"message": message}).encode()
+
+
+def missing_token() -> tuple[int, dict[str, str], bytes]:
+    """API Gateway's answer to a method and path not in the API."""
+    kind = "MissingAuthenticationTokenException"
+    return _gateway_error(403, "Missing Authentication Token", kind)
+
+
+def forbidden() -> tuple[int, dict[str, str], bytes]:
+    """API Gateway's answer to a missing or wrong API key."""
+    return _gateway_error(403, "Forbidden", "ForbiddenException")
+
+
+def too_large() -> tuple[int, dict[str, str], bytes]:
+    """API Gateway's answer to a payload over its 10 MB limit."""
+    return _gateway_error(413, "Request Too Long", "RequestTooLongException")
 
 
 class Gateway:
@@ -147,42 +166,80 @@ class Gateway:
             return self._handlers[function_name]
 
     def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes | None
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str] | list[tuple[str, str]],
+        body: bytes | None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request: status, headers and body of the answer."""
+        """One request (headers as a dict, or as the pairs received, repeated ones included):
+        status, headers and body of the answer."""
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        single = dict(pairs)
+        multi: dict[str, list[str]] = {}
+        for key, value in pairs:
+            multi.setdefault(key, []).append(value)
         url = urlsplit(target)
         found = match(method, url.path)
         if found is None:
-            return _gateway_error(403, "Missing Authentication Token")
+            return missing_token()
         route, params = found
-        lower = {k.lower(): v for k, v in headers.items()}
+        lower = {k.lower(): v for k, v in pairs}
         if route.admin:
             if lower.get("x-admin-key") != self.admin_key:
-                return _gateway_error(403, "Forbidden")
+                return forbidden()
         elif lower.get("x-api-key") != self.api_key:
-            return _gateway_error(403, "Forbidden")
+            return forbidden()
         if body and len(body) > MAX_BODY_BYTES:
-            return 413, JSON_HEADERS, TOO_LONG
+            return too_large()
         event = proxy_event(
-            route, method, url.path, url.query, headers, body, stage=self.stage, params=params,
-            api_key=lower.get("x-api-key"),
+            route, method, url.path, url.query, single, body, stage=self.stage, params=params,
+            api_key=lower.get("x-api-key"), multi_value_headers=multi,
         )  # fmt: skip
         spec = function(route.function)
         context = LambdaContext(spec.name, spec.memory_mb, spec.timeout_s)
         try:
             response = self.handler(route.function)(event, context)
         except Exception:  # what API Gateway answers when the integration fails
-            return (
-                502,
-                {"Content-Type": "application/json"},
-                b'{"message": "Internal server error"}',
-            )
+            traceback.print_exc()  # the Lambda's log: the console of `make local`
+            return 502, dict(JSON_HEADERS), INTERNAL_ERROR
         out_headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
         for key, values in (response.get("multiValueHeaders") or {}).items():
             out_headers[key] = ", ".join(str(v) for v in values)
         payload = response.get("body") or ""
         data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         return int(response.get("statusCode", 200)), out_headers, data
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
+    """The request body, at most ``MAX_BODY_BYTES + 1`` bytes of it (more is not needed to
+    answer 413); Content-Length or chunked transfer encoding."""
+    limit = MAX_BODY_BYTES + 1
+    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
+        chunks, size = [], 0
+        while True:
+            length = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if length == 0:
+                handler.rfile.readline()  # the empty line after the last chunk
+                break
+            chunk = handler.rfile.read(length)
+            handler.rfile.readline()
+            size += len(chunk)
+            if size <= limit:
+                chunks.append(chunk)
+        body = b"".join(chunks)[:limit]
+        return body or None
+    length = int(handler.headers.get("Content-Length") or 0)
+    if length == 0:
+        return None
+    body = handler.rfile.read(min(length, limit))
+    remaining = length - len(body)
+    while remaining > 0:  # drain what is over the limit, so the connection stays in step
+        chunk = handler.rfile.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+    return body
 
 
 def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
@@ -192,27 +249,23 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> Thread
         protocol_version = "HTTP/1.1"
 
         def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self.rfile.read(length)
-                status, headers, data = (
-                    413,
-                    {"Content-Type": "application/json"},
-                    b'{"message":"Request Too Long"}',
-                )
-            else:
-                body = self.rfile.read(length) if length else None
-                status, headers, data = gateway.handle(
-                    self.command, self.path, dict(self.headers), body
-                )
+            try:
+                body = _read_body(self)
+            except ValueError:  # a malformed chunk size
+                self.send_error(400, "malformed chunked body")
+                return
+            status, headers, data = gateway.handle(
+                self.command, self.path, list(self.headers.items()), body
+            )
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the handlers log; keep the console for the stack's own output

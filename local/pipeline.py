@@ -2,26 +2,33 @@
 the order of ``training.steps.STEPS`` (the order the state machine runs them in AWS):
 
 train + gate (against the model being served) → create model → update endpoint (the running
-local stack restarts its inference server on the new model) → batch score (two shards) → merge →
-load → switch. A model that fails the gate stops the run: nothing is deployed, the old model and
-lists keep serving.
+local stack restarts its inference server on the new model) → batch score (two shards) → merge,
+and the version published to ``s3://<bucket>/batch/<version>/`` as the processing jobs publish
+it → load (the loader Lambda's handler, in-process, once per object under that prefix, as the
+Distributed Map calls it) → switch (the same handler). A model that fails the gate stops the
+run: nothing is deployed, the old model and lists keep serving.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from lambdas.batch_source import BatchSource
-from lambdas.load import load_file, switch
-from local import build, deployment
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambdas.routes import LOADER
+from local import aws, build, deployment
 from local.deployment import Deployment
+from local.gateway import LambdaContext, load_handler
 from local.stack import Stack
+from training.batch.output import upload
 from training.steps import STEPS
 
 SHARDS = 2
@@ -33,6 +40,7 @@ class PipelineError(RuntimeError):
 
 
 def served_version(stack: Stack) -> str | None:
+    """The model version the stack's inference server reports, or None when it does not answer."""
     try:
         with urllib.request.urlopen(f"{stack.model_url}/ping", timeout=2) as response:
             return str(json.loads(response.read()).get("model_version"))
@@ -40,12 +48,35 @@ def served_version(stack: Stack) -> str | None:
         return None
 
 
+def batch_keys(stack: Stack, version: str) -> list[str]:
+    """The objects under a version's prefix (what the Distributed Map's S3 reader lists)."""
+    s3 = aws.client("s3", stack.aws_url)
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=stack.bucket, Prefix=f"batch/{version}/"
+    ):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return keys
+
+
+def invoke_loader(event: dict[str, Any]) -> dict[str, Any]:
+    """The loader Lambda's handler, in this process, as the state machine invokes it."""
+    context = LambdaContext(LOADER.name, LOADER.memory_mb, LOADER.timeout_s)
+    try:
+        return load_handler(LOADER.handler)(event, context)
+    except Exception as exc:  # a failed task fails the execution, saying which and why
+        raise PipelineError(f"loader {event.get('action')} {event.get('key', '')}: {exc}") from exc
+
+
 def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
     """Every step in order; what was deployed."""
+    os.environ.update(stack.handler_env())  # what the loader Lambda gets, pointed at local AWS
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     model_dir = stack.dir / "models" / stamp
     batch_root = stack.dir / "batch"
-    version_dir = batch_root / f"local-{stamp}"
+    version = f"local-{stamp}"
+    version_dir = batch_root / version
+    batch_uri = f"s3://{stack.bucket}/batch/{version}"
     last = deployment.read(stack)
     current = Path(last.model_dir) if last else stack.dir / "model"
     dataset = build.dataset_fingerprint(data)
@@ -54,12 +85,10 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
         with build.step(f"{step.name} ({step.kind})"):
             if step.name == "train":
                 passed = build.model(data, model_dir, True, current, hyperparameters)
+                metrics = json.loads((model_dir / "metrics.json").read_text())
                 if not passed:
-                    metrics = json.loads((model_dir / "metrics.json").read_text())
                     raise PipelineError(f"quality gate: {metrics['gate']['reason']}; not deployed")
-                done["model_version"] = json.loads((model_dir / "metrics.json").read_text())[
-                    "model_version"
-                ]
+                done["model_version"] = str(metrics["model_version"])
             elif step.name == "create-model":
                 done["model_dir"] = str(model_dir)
             elif step.name == "update-endpoint":
@@ -73,18 +102,19 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
             elif step.name == "batch-score":
                 for shard in range(SHARDS):
                     build.run(["training.batch", "--data", str(data), "--out", str(batch_root),
-                               "--version", version_dir.name, "--shard", f"{shard}/{SHARDS}",
+                               "--version", version, "--shard", f"{shard}/{SHARDS}",
                                "--no-progress"])  # fmt: skip
             elif step.name == "merge":
                 build.run(["training.batch", "merge", str(version_dir)])
+                try:
+                    upload(version_dir, batch_uri, aws.client("s3", stack.aws_url))
+                except (BotoCoreError, ClientError) as exc:
+                    raise PipelineError(f"publishing {batch_uri}: {exc}") from exc
             elif step.name == "load":
-                source, tables = BatchSource(str(version_dir)), build.tables(stack)
-                manifest = source.manifest()
-                for family, listing in manifest["families"].items():
-                    for entry in listing["files"]:  # the Distributed Map: one file per iteration
-                        load_file(source, family, entry, manifest["version"], tables)
+                for key in batch_keys(stack, version):
+                    invoke_loader({"action": "load-file", "batch": batch_uri, "key": key})
             elif step.name == "switch":
-                pointer = switch(BatchSource(str(version_dir)).manifest(), build.tables(stack))
+                pointer = invoke_loader({"action": "switch", "batch": batch_uri})
                 done["batch_version"] = str(pointer["version"])
                 deployed = Deployment(str(model_dir.resolve()), dataset, str(version_dir.resolve()))
                 deployment.write(stack, deployed)
@@ -102,9 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         stack = Stack.load(args.dir)
+        if served_version(stack) is None:
+            raise PipelineError(
+                f"no local stack answers at {stack.model_url}; start one with `make local`"
+            )
         data = Path(json.loads((stack.dir / "model" / "stamp.json").read_text())["data"])
         deployed = run(stack, data, args.hp)
-    except (PipelineError, build.BuildError, FileNotFoundError) as exc:
+    except (PipelineError, build.BuildError, aws.AwsError, FileNotFoundError) as exc:
         print(f"retrain: {exc}", file=sys.stderr)
         return 1
     print(f"retrain: serving model {deployed['model_version']}, lists {deployed['batch_version']}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from lambdas.routes import ROUTES
-from local.gateway import Gateway, match, proxy_event
+from local.gateway import Gateway, match, proxy_event, serve
 
 KEY, ADMIN = "k-123", "admin-456"
 NO_TOKEN = "Missing Authentication Token"
@@ -73,3 +75,64 @@ def test_requests_reach_the_handler_and_its_answer_comes_back(gateway):
     assert out_headers["Content-Type"] == "application/json"
     status, _, body = gateway.handle("POST", "/v1/events", headers, b"x" * (10 * 1024 * 1024 + 1))
     assert status == 413
+
+
+def test_repeated_headers_keep_every_value():
+    route, params = match("GET", "/v1/items/s1/similar")
+    event = proxy_event(route, "GET", "/v1/items/s1/similar", "", {"Accept": "b"}, None,
+                        params=params, multi_value_headers={"Accept": ["a", "b"]})  # fmt: skip
+    parsed = APIGatewayProxyEvent(event)
+    assert parsed.multi_value_headers["Accept"] == ["a", "b"]
+    assert parsed.headers["Accept"] == "b"
+
+
+@pytest.fixture
+def server(gateway):
+    http = serve(gateway, port=0)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    yield http.server_address[1]
+    http.shutdown()
+    http.server_close()
+
+
+def _request(connection, method, path, body=None, headers=None):
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, dict(response.getheaders()), response.read()
+
+
+def test_over_http_gateway_errors_say_what_api_gateway_says(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    status, headers, body = _request(
+        connection, "OPTIONS", "/v1/events", headers={"x-api-key": KEY}
+    )
+    assert (status, json.loads(body)) == (403, {"message": NO_TOKEN})
+    assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    status, headers, body = _request(connection, "GET", "/v1/users/u1/artists")
+    assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
+    assert headers["x-amzn-ErrorType"] == "ForbiddenException"
+    status, _, body = _request(
+        connection, "HEAD", "/v1/users/u1/artists", headers={"x-api-key": KEY}
+    )
+    assert (status, body) == (403, b"")
+
+
+def test_over_http_a_body_over_10_mb_is_413_and_the_connection_stays_usable(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    big = b"x" * (10 * 1024 * 1024 + 5)
+    status, _, body = _request(connection, "POST", "/v1/events", big, headers)
+    assert (status, json.loads(body)) == (413, {"message": "Request Too Long"})
+    status, _, body = _request(connection, "POST", "/v1/events", b'{"events": []}', headers)
+    assert status == 400
+    assert json.loads(body)["field"] == "events"
+
+
+def test_over_http_a_chunked_body_reaches_the_handler(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    chunks = iter([b'{"events"', b": []}"])
+    connection.request("POST", "/v1/events", body=chunks, headers=headers, encode_chunked=True)
+    response = connection.getresponse()
+    assert response.status == 400
+    assert json.loads(response.read())["field"] == "events"
