@@ -25,8 +25,12 @@ from lambdas.routes import LOADER
 from lambdas.tables import BATCH_BUCKET_ENV, TableName
 from training.steps import STEPS, Step
 
-VERSION = "States.Format('{}', $$.Execution.Name)"
 PROCESSING = "/opt/ml/processing"
+# The channels ``python -m training.sagemaker_train`` reads under /opt/ml/input/data/.
+TRAIN_CHANNEL = "train"
+BASELINE_CHANNEL = "baseline"
+# The accepted model the next run's quality gate compares against (the baseline channel).
+CURRENT_MODEL_KEY = "models/current/model.tar.gz"
 
 
 class PipelineStack(Stack):
@@ -82,7 +86,7 @@ class PipelineStack(Stack):
         ).next(sfn.Fail(self, "failed", cause="a pipeline step failed"))
         for first, last in states:
             for state in {id(first): first, id(last): last}.values():
-                if isinstance(state, (sfn.CustomState, tasks.LambdaInvoke)):
+                if isinstance(state, (sfn.CustomState, sfn.TaskStateBase, sfn.DistributedMap)):
                     state.add_catch(notify, result_path="$.error")
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH)
         self.state_machine = sfn.StateMachine(
@@ -224,8 +228,8 @@ class PipelineStack(Stack):
                 },
                 "RoleArn": self.role.role_arn,
                 "InputDataConfig": [
-                    channel("dataset", "datasets/current/"),
-                    channel("baseline", "models/current/"),
+                    channel(TRAIN_CHANNEL, "datasets/current/"),
+                    channel(BASELINE_CHANNEL, CURRENT_MODEL_KEY),
                 ],
                 "OutputDataConfig": {"S3OutputPath": f"s3://{b}/models/"},
                 "ResourceConfig": {
@@ -239,12 +243,14 @@ class PipelineStack(Stack):
         )
         return state, state
 
-    def _create_model(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
+    def _create_model(self, step: Step) -> tuple[sfn.CustomState, tasks.CallAwsService]:
+        """Register the accepted artifact, then make it the next run's gate baseline."""
+        s, b = self.settings, self.bucket.bucket_name
         state = self._custom(
             step.name,
             "createModel",
             {
-                "ModelName.$": f"States.Format('{self.settings.prefix}-{{}}', $$.Execution.Name)",
+                "ModelName.$": f"States.Format('{s.prefix}-{{}}', $$.Execution.Name)",
                 "ExecutionRoleArn": self.role.role_arn,
                 "PrimaryContainer": {
                     "Image": self.image_uri,
@@ -253,7 +259,26 @@ class PipelineStack(Stack):
             },
             "$.model",
         )
-        return state, state
+        promote = tasks.CallAwsService(
+            self,
+            f"{step.name}-promote",
+            service="s3",
+            action="copyObject",
+            parameters={
+                "Bucket": b,
+                "Key": CURRENT_MODEL_KEY,
+                # SageMaker writes the artifact to <S3OutputPath><job name>/output/model.tar.gz
+                "CopySource": sfn.JsonPath.format(
+                    f"{b}/models/{s.prefix}-train-{{}}/output/model.tar.gz",
+                    sfn.JsonPath.execution_name,
+                ),
+            },
+            iam_action="s3:PutObject",
+            iam_resources=[self.bucket.arn_for_objects(CURRENT_MODEL_KEY)],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        state.next(promote)
+        return state, promote
 
     def _update_endpoint(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
         s = self.settings
@@ -302,9 +327,15 @@ class PipelineStack(Stack):
         config.next(update)
         return config, update
 
-    def _processing(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
+    def _processing(
+        self, step: Step
+    ) -> tuple[sfn.CustomState, sfn.CustomState] | tuple[sfn.Pass, sfn.Pass]:
         s, b = self.settings, self.bucket.bucket_name
         merge = step.name == "merge"
+        if merge and s.processing_instances == 1:
+            # An unsharded run writes manifest.json itself; there are no shard manifests.
+            skip = sfn.Pass(self, step.name, comment="one processing instance: nothing to merge")
+            return skip, skip
         output = f"{PROCESSING}/output"
         args = (
             [*step.command[3:], output]

@@ -18,9 +18,10 @@ from tests.conftest import REPO_ROOT
 class Synthesized:
     """Templates of one synthesis, as dicts and as ``assertions.Template``."""
 
-    def __init__(self, outdir: Path, stacks: dict[str, Any]) -> None:
+    def __init__(self, app: Any, outdir: Path, stacks: dict[str, Any]) -> None:
         from aws_cdk.assertions import Template
 
+        self.app = app
         self.outdir = outdir
         self.templates = {name: Template.from_stack(stack) for name, stack in stacks.items()}
         self.json = {name: t.to_json() for name, t in self.templates.items()}
@@ -38,7 +39,7 @@ def _synth(env: str, outdir: Path) -> Synthesized:
     app = cdk.App(context={**context, "env": env}, outdir=str(outdir))
     stacks = build(app)
     app.synth()
-    return Synthesized(outdir, stacks)
+    return Synthesized(app, outdir, stacks)
 
 
 @pytest.fixture(scope="session")

@@ -100,22 +100,74 @@ def _definition(synth) -> dict:
     return json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
 
 
-def test_state_machine_runs_the_step_list_in_order_and_a_schedule_starts_it(prod):
-    definition = _definition(prod)
+def _order(definition: dict) -> list[str]:
     order, state = [], definition["StartAt"]
     while state:
         order.append(state)
         state = definition["States"][state].get("Next")
+    return order
+
+
+def test_state_machine_runs_the_step_list_in_order_and_a_schedule_starts_it(prod):
+    definition = _definition(prod)
+    order = _order(definition)
     assert [s for s in order if s in step_names()] == list(step_names())
-    for name in step_names():
-        assert "Catch" in definition["States"][name] or definition["States"][name]["Type"] == "Map"
+    assert order[-1] == "switch"
+    for name in order:  # every task of the run notifies the topic when it fails
+        state = definition["States"][name]
+        assert [c["Next"] for c in state.get("Catch", [])] == ["notify-failure"], name
     load = definition["States"]["load"]
     assert load["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert "$$.Execution.Name" in load["ItemReader"]["Parameters"]["Prefix.$"]  # this run's files
-    batch = definition["States"]["batch-score"]["Parameters"]["ProcessingResources"]
-    assert batch["ClusterConfig"]["InstanceCount"] == 4
+    batch = definition["States"]["batch-score"]["Parameters"]
+    assert batch["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 4
+    assert "'--shard', 'sagemaker'" in batch["AppSpecification"]["ContainerArguments.$"]
+    assert definition["States"]["merge"]["Type"] == "Task"
     prod.templates["pipeline"].has_resource_properties("AWS::Scheduler::Schedule", {
         "ScheduleExpression": "cron(0 3 * * ? *)"})  # fmt: skip
+
+
+def test_one_processing_instance_has_no_shards_to_merge(dev):
+    definition = _definition(dev)
+    batch = definition["States"]["batch-score"]["Parameters"]["ProcessingResources"]
+    assert batch["ClusterConfig"]["InstanceCount"] == 1
+    assert definition["States"]["merge"]["Type"] == "Pass"
+    assert [s for s in _order(definition) if s in step_names()] == list(step_names())
+
+
+def test_training_job_channels_are_the_ones_the_train_entrypoint_reads(prod, tmp_path):
+    """Lay out /opt/ml as the training job will: the entrypoint must find its channels."""
+    from training.sagemaker_train import run
+
+    job = _definition(prod)["States"]["train"]["Parameters"]
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+                for c in job["InputDataConfig"]}  # fmt: skip
+    assert channels["baseline"].endswith("/models/current/model.tar.gz")
+    for name in channels:
+        (tmp_path / "input" / "data" / name).mkdir(parents=True)
+    assert run(tmp_path, progress=False) == 2  # an empty dataset, not a missing channel
+    failure = (tmp_path / "output" / "failure").read_text()
+    assert "not a valid dataset" in failure, failure
+
+
+def test_accepted_model_becomes_the_next_runs_baseline(prod):
+    definition = _definition(prod)
+    order = _order(definition)
+    promote = definition["States"]["create-model-promote"]
+    assert (
+        order.index("create-model")
+        < order.index("create-model-promote")
+        < order.index("update-endpoint")
+    )
+    assert promote["Resource"].endswith(":s3:copyObject")
+    assert promote["Parameters"]["Key"] == "models/current/model.tar.gz"
+    job = definition["States"]["train"]["Parameters"]
+    assert job["OutputDataConfig"]["S3OutputPath"].endswith("/models/")
+    assert (
+        "/models/musicrec-prod-train-{}/output/model.tar.gz"
+        in (promote["Parameters"]["CopySource.$"])
+    )
+    assert "musicrec-prod-train-{}" in job["TrainingJobName.$"]
 
 
 def test_every_app_route_needs_an_api_key_and_admin_routes_need_iam(prod):
@@ -145,12 +197,29 @@ def test_encryption_everywhere(prod):
         assert "KmsMasterKeyId" in topic["Properties"]
 
 
-def test_cdk_nag_reports_nothing_unacknowledged(prod, dev):
+def test_cdk_nag_finds_nothing_unacknowledged(prod, dev):
+    import aws_cdk as cdk
+    from cdk_nag import AwsSolutionsChecks
+
     for synth in (prod, dev):
-        report = synth.outdir / "validation-report.json"
-        if report.exists():
-            violations = json.loads(report.read_text())["pluginReports"][0].get("violations", [])
-            assert violations == []
+        report = AwsSolutionsChecks(cdk.App()).validate_scope(synth.app)
+        assert report.success, [(v.rule_name, v.violating_resources) for v in report.violations]
+
+
+def test_every_nag_acknowledgement_names_a_resource_and_a_reason(prod):
+    import aws_cdk as cdk
+
+    found = []
+    for node in prod.app.node.find_all():
+        for entry in node.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                found += [(node.node.path, rule, reason)
+                          for rule, reason in entry.data.items()
+                          if rule.removeprefix("Annotation::").startswith("AwsSolutions-")]  # fmt: skip
+    assert found
+    for path, rule, reason in found:
+        assert path.count("/") >= 1, (path, rule)  # a construct inside a stack, never a stack
+        assert len(reason.split()) >= 6, (path, rule, reason)
 
 
 def test_cfn_lint_finds_no_errors(prod, dev):
