@@ -24,7 +24,7 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
     prefix = f"MusicRec-{settings.env}"
     data = DataStack(app, f"{prefix}-Data", settings)
     model = ModelStack(app, f"{prefix}-Model", settings)
-    model.add_dependency(data)
+    model.add_stack_dependency(data, "the endpoint reads its first model from the data bucket")
     api = ApiStack(app, f"{prefix}-Api", settings, data.tables, model.endpoint_arn)
     pipeline = PipelineStack(
         app,

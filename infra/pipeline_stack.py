@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -72,6 +73,15 @@ class PipelineStack(Stack):
             master_key=key,
             enforce_ssl=True,
             display_name="musicrec retraining failures",
+        )
+        self.allow_alarms(key)
+        if settings.alarm_email:
+            self.failures.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+        CfnOutput(
+            self,
+            "FailuresTopicArn",
+            value=self.failures.topic_arn,
+            description="Failed runs and the alarms publish here",
         )
         states = [self.state(step) for step in STEPS]
         definition = states[0][0]
@@ -180,6 +190,26 @@ class PipelineStack(Stack):
                 f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}:*]": "The Distributed Map starts child executions of this state machine only",
                 f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}/*:*]": "The Distributed Map starts child executions of this state machine only",
             },
+        )
+
+    def allow_alarms(self, key: kms.Key) -> None:
+        """CloudWatch alarms publish to the encrypted topic: the topic policy (which replaces
+        SNS's default one) and the key policy must let CloudWatch in."""
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[cloudwatch],
+                resources=["*"],  # in a key policy: this key
+            )
+        )
+        self.failures.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[cloudwatch],
+                resources=[self.failures.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
         )
 
     def state(self, step: Step) -> tuple[sfn.IChainable, Any]:

@@ -36,7 +36,8 @@ def _synth(env: str, outdir: Path) -> Synthesized:
     from app import build
 
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    app = cdk.App(context={**context, "env": env}, outdir=str(outdir))
+    overrides = {"alarm_email": "ops@example.com"} if env == "prod" else {}
+    app = cdk.App(context={**context, "env": env, **overrides}, outdir=str(outdir))
     stacks = build(app)
     app.synth()
     return Synthesized(app, outdir, stacks)

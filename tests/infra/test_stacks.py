@@ -108,6 +108,21 @@ def _order(definition: dict) -> list[str]:
     return order
 
 
+def test_the_pipelines_endpoint_update_is_guarded_by_the_same_alarms(prod):
+    update = _definition(prod)["States"]["update-endpoint-canary"]["Parameters"]
+    assert update["EndpointName"] == "musicrec-prod-onboarding"
+    config = update["DeploymentConfig"]
+    routing = config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "CANARY"
+    endpoint = next(iter(prod.resources("model", "AWS::SageMaker::Endpoint").values()))
+    guarded = endpoint["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    assert len(config["AutoRollbackConfiguration"]["Alarms"]) == len(guarded) == 2
+    machine = prod.json["pipeline"]["Resources"]
+    alarm_refs = json.dumps(machine)
+    for alarm in prod.resources("model", "AWS::CloudWatch::Alarm"):
+        assert alarm in alarm_refs  # the alarm names come from the model stack's alarms
+
+
 def test_state_machine_runs_the_step_list_in_order_and_a_schedule_starts_it(prod):
     definition = _definition(prod)
     order = _order(definition)
@@ -170,6 +185,25 @@ def test_accepted_model_becomes_the_next_runs_baseline(prod):
     assert "musicrec-prod-train-{}" in job["TrainingJobName.$"]
 
 
+def test_failures_reach_the_alarm_email_when_one_is_set(prod, dev):
+    prod.templates["pipeline"].has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+    dev.templates["pipeline"].resource_count_is("AWS::SNS::Subscription", 0)
+    topic = next(iter(prod.resources("pipeline", "AWS::SNS::Topic")))
+    alarms = prod.resources("monitoring", "AWS::CloudWatch::Alarm").values()
+    assert alarms
+    for alarm in alarms:
+        assert topic in json.dumps(alarm["Properties"]["AlarmActions"])
+    cloudwatch = {"Service": "cloudwatch.amazonaws.com"}
+    key = next(iter(prod.resources("pipeline", "AWS::KMS::Key").values()))
+    assert any(st["Principal"] == cloudwatch and "kms:GenerateDataKey*" in _actions(st)
+               for st in key["Properties"]["KeyPolicy"]["Statement"])  # fmt: skip
+    policy = next(iter(prod.resources("pipeline", "AWS::SNS::TopicPolicy").values()))
+    assert any(st["Effect"] == "Allow" and st["Principal"] == cloudwatch
+               for st in policy["Properties"]["PolicyDocument"]["Statement"])  # fmt: skip
+
+
 def test_every_app_route_needs_an_api_key_and_admin_routes_need_iam(prod):
     methods = [m["Properties"] for m in prod.resources("api", "AWS::ApiGateway::Method").values()
                if m["Properties"]["HttpMethod"] != "OPTIONS"]  # fmt: skip
@@ -213,9 +247,9 @@ def test_every_nag_acknowledgement_names_a_resource_and_a_reason(prod):
     for node in prod.app.node.find_all():
         for entry in node.node.metadata:
             if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                found += [(node.node.path, rule, reason)
-                          for rule, reason in entry.data.items()
-                          if rule.removeprefix("Annotation::").startswith("AwsSolutions-")]  # fmt: skip
+                for rule, reason in entry.data.items():
+                    if rule.removeprefix("Annotation::").startswith("AwsSolutions-"):
+                        found.append((node.node.path, rule, reason))
     assert found
     for path, rule, reason in found:
         assert path.count("/") >= 1, (path, rule)  # a construct inside a stack, never a stack
