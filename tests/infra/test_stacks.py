@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from lambdas.routes import FUNCTIONS, ROUTES
+from lambdas.routes import FUNCTIONS, LOADER, ROUTES
 from lambdas.tables import TABLES
 from tests.conftest import REPO_ROOT
 from training.steps import step_names
@@ -43,20 +43,26 @@ def test_only_onboarding_may_invoke_the_endpoint_and_only_this_one(prod):
     assert "endpoint/musicrec-prod-onboarding" in json.dumps(resource)
 
 
-def test_functions_touch_only_their_tables_with_their_access(prod):
-    statements = _statements(prod, "api")
-    for fn in FUNCTIONS:
-        policy = next(v for k, v in statements.items() if k.startswith(f"Fn{fn.name}"))
-        dynamo = [s for s in policy if any(a.startswith("dynamodb:") for a in _actions(s))]
-        touched = json.dumps([s["Resource"] for s in dynamo])
-        for spec in TABLES:
-            assert (f"Table{spec.name}" in touched) == (spec.name in fn.tables), (
-                fn.name,
-                spec.name,
-            )
-        writes = any(a in ("dynamodb:PutItem", "dynamodb:BatchWriteItem")
-                     for s in dynamo for a in _actions(s))  # fmt: skip
-        assert writes == any(access != "read" for access in fn.tables.values()), fn.name
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+          "dynamodb:BatchWriteItem"}  # fmt: skip
+READS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
+
+
+@pytest.mark.parametrize("fn", [*FUNCTIONS, LOADER], ids=lambda f: f.name)
+def test_functions_touch_only_their_tables_with_their_access(prod, fn):
+    stack = "pipeline" if fn is LOADER else "api"
+    policy = next(v for k, v in _statements(prod, stack).items() if k.startswith(f"Fn{fn.name}"))
+    dynamo = [s for s in policy if any(a.startswith("dynamodb:") for a in _actions(s))]
+    for spec in TABLES:
+        actions = {a for s in dynamo if f"Table{spec.name}" in json.dumps(s["Resource"])
+                   for a in _actions(s)}  # fmt: skip
+        access = fn.tables.get(spec.name)
+        assert bool(actions) == (access is not None), (fn.name, spec.name)
+        assert bool(actions & WRITES) == (access in ("write", "readwrite")), (fn.name, spec.name)
+        assert bool(actions & READS) == (access in ("read", "readwrite")), (fn.name, spec.name)
+    assert not [a for s in dynamo for a in _actions(s) if "*" in a]  # no wildcard actions
+    invokes = [s for s in policy if "sagemaker:InvokeEndpoint" in _actions(s)]
+    assert bool(invokes) == fn.invokes_endpoint
 
 
 def test_autoscaling_tracks_invocations_per_instance(prod):
@@ -229,6 +235,28 @@ def test_encryption_everywhere(prod):
         assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     for topic in prod.resources("pipeline", "AWS::SNS::Topic").values():
         assert "KmsMasterKeyId" in topic["Properties"]
+
+
+def test_buckets_are_versioned_tls_only_with_lifecycle_and_tables_on_demand_with_ttl(prod):
+    buckets = prod.resources("data", "AWS::S3::Bucket")
+    for bucket in buckets.values():
+        assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    policies = prod.resources("data", "AWS::S3::BucketPolicy").values()
+    tls_only = [p["Properties"]["Bucket"]["Ref"] for p in policies
+                if any(st["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(st)
+                       for st in p["Properties"]["PolicyDocument"]["Statement"])]  # fmt: skip
+    assert sorted(tls_only) == sorted(buckets)
+    by_name = {t["Properties"]["TableName"]: t["Properties"]
+               for t in prod.resources("data", "AWS::DynamoDB::GlobalTable").values()}  # fmt: skip
+    for spec in TABLES:
+        table = by_name[spec.physical_name("musicrec-prod")]
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        ttl = table.get("TimeToLiveSpecification")
+        if spec.ttl_attribute:
+            assert ttl == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        else:
+            assert ttl is None
 
 
 def test_cdk_nag_finds_nothing_unacknowledged(prod, dev):
