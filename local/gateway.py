@@ -242,13 +242,17 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
     return body
 
 
-def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
-    """An HTTP server for ``gateway`` (call ``serve_forever`` on it, e.g. in a thread)."""
+def serve(
+    gateway: Gateway, host: str = "127.0.0.1", port: int = 3000, access_log: bool = False
+) -> ThreadingHTTPServer:
+    """An HTTP server for ``gateway`` (call ``serve_forever`` on it, e.g. in a thread); with
+    ``access_log``, one line per call on stdout."""
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _handle(self) -> None:
+            started = time.monotonic()
             try:
                 body = _read_body(self)
             except ValueError:  # a malformed chunk size
@@ -257,6 +261,9 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> Thread
             status, headers, data = gateway.handle(
                 self.command, self.path, list(self.headers.items()), body
             )
+            if access_log:  # API Gateway's access log, one line per call
+                elapsed_ms = (time.monotonic() - started) * 1000
+                print(f"{self.command} {self.path} {status} {elapsed_ms:.0f} ms", flush=True)
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)

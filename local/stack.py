@@ -71,6 +71,7 @@ class Stack:
             CACHE_SECONDS_ENV: "5",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "musicrec",
+            "POWERTOOLS_METRICS_DISABLED": "true",  # no CloudWatch here: the gateway logs calls
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             **{spec.env_var: spec.physical_name(PREFIX) for spec in TABLES},
         }

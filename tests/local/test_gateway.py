@@ -136,3 +136,15 @@ def test_over_http_a_chunked_body_reaches_the_handler(server):
     response = connection.getresponse()
     assert response.status == 400
     assert json.loads(response.read())["field"] == "events"
+
+
+def test_the_access_log_has_one_line_per_call(gateway, capsys):
+    http_server = serve(gateway, port=0, access_log=True)
+    threading.Thread(target=http_server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", http_server.server_address[1])
+        assert _request(connection, "GET", "/v1/nothing?x=1")[0] == 403
+    finally:
+        http_server.shutdown()
+        http_server.server_close()
+    assert capsys.readouterr().out.startswith("GET /v1/nothing?x=1 403 ")
