@@ -9,13 +9,14 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.config import Settings
 from infra.nag import XRAY, acknowledge
 from lambdas.routes import FUNCTIONS, ROUTES, Function
-from lambdas.tables import ENDPOINT_NAME_ENV, TABLES, TableName
+from lambdas.tables import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV, TABLES, TableName
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 
@@ -53,8 +54,11 @@ def make_function(
     fn: Function,
     tables: dict[TableName, dynamodb.TableV2],
     endpoint_arn: str,
+    batch_bucket: s3.IBucket | None = None,
 ) -> lambda_.Function:
     """One Lambda of the route table (or the loader), least privilege."""
+    if fn.reads_batch_bucket and batch_bucket is None:
+        raise ValueError(f"function {fn.name} reads the batch bucket: pass it")
     retention = _retention(settings.log_retention_days)
     log_group = logs.LogGroup(scope, f"Logs-{fn.name}", retention=retention)
     handler = lambda_.Function(
@@ -73,6 +77,9 @@ def make_function(
         environment=function_environment(settings, fn),
     )
     grant_tables(fn, handler, tables)
+    if fn.reads_batch_bucket and batch_bucket is not None:
+        handler.add_environment(BATCH_BUCKET_ENV, batch_bucket.bucket_name)
+        batch_bucket.grant_read(handler)
     if fn.invokes_endpoint:
         handler.add_to_role_policy(
             iam.PolicyStatement(

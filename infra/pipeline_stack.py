@@ -23,7 +23,7 @@ from infra.api_stack import make_function
 from infra.config import Settings
 from infra.nag import acknowledge_all, bucket_findings
 from lambdas.routes import LOADER
-from lambdas.tables import BATCH_BUCKET_ENV, TableName
+from lambdas.tables import TableName
 from training.steps import STEPS, Step
 
 PROCESSING = "/opt/ml/processing"
@@ -52,9 +52,7 @@ class PipelineStack(Stack):
         bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
         self.settings, self.bucket, self.image_uri, self.role = settings, bucket, image_uri, role
         self.rollback_alarms = rollback_alarms
-        self.loader = make_function(self, settings, LOADER, tables, endpoint_arn)
-        self.loader.add_environment(BATCH_BUCKET_ENV, bucket.bucket_name)
-        bucket.grant_read(self.loader)
+        self.loader = make_function(self, settings, LOADER, tables, endpoint_arn, bucket)
         reading = ("GetObject*", "GetBucket*", "List*")
         acknowledge_all(
             self.loader,

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from lambdas.routes import FUNCTIONS, LOADER, ROUTES
-from lambdas.tables import TABLES
+from lambdas.tables import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV, TABLES
 from tests.conftest import REPO_ROOT
 from training.steps import step_names
 
@@ -63,6 +63,17 @@ def test_functions_touch_only_their_tables_with_their_access(prod, fn):
     assert not [a for s in dynamo for a in _actions(s) if "*" in a]  # no wildcard actions
     invokes = [s for s in policy if "sagemaker:InvokeEndpoint" in _actions(s)]
     assert bool(invokes) == fn.invokes_endpoint
+    reads_bucket = [s for s in policy if "s3:GetObject*" in _actions(s)]
+    assert bool(reads_bucket) == fn.reads_batch_bucket
+    assert not [a for s in policy for a in _actions(s) if a.startswith("s3:Put")]
+    functions = prod.resources(stack, "AWS::Lambda::Function")
+    function = next(v["Properties"] for k, v in functions.items() if k.startswith(f"Fn{fn.name}"))
+    env = function["Environment"]["Variables"]
+    assert (BATCH_BUCKET_ENV in env) == fn.reads_batch_bucket
+    assert (ENDPOINT_NAME_ENV in env) == fn.invokes_endpoint
+    assert {t.env_var for t in TABLES if t.env_var in env} == {
+        t.env_var for t in TABLES if t.name in fn.tables
+    }
 
 
 def test_autoscaling_tracks_invocations_per_instance(prod):
