@@ -15,9 +15,12 @@ from botocore.exceptions import ClientError
 
 from lambdas import keys
 from lambdas.experiments import COUNTER_SHARDS
+from lambdas.lru import Lru
 
 EVENT_TTL_DAYS = 30
 MAX_BATCH_GET = 100
+BATCH_GET_RETRIES = 5
+RECORD_CACHE_SIZE = 20_000  # batch records kept per container (immutable: keys carry the version)
 
 
 class NoActiveVersionError(LookupError):
@@ -38,11 +41,14 @@ class Store:
         tables: Mapping[str, Any],
         cache_seconds: float = 30,
         clock: Callable[[], float] = time.time,
+        record_cache_size: int = RECORD_CACHE_SIZE,
     ) -> None:
         self.tables = tables
         self.cache_seconds = cache_seconds
         self.clock = clock
         self._cache: dict[str, _Cached] = {}
+        # A version's records never change, so they are cached without expiry (misses too).
+        self._records: Lru[str, dict[str, Any] | None] = Lru(record_cache_size)
 
     def _cached(self, name: str, load: Callable[[], Any]) -> Any:
         entry = self._cache.get(name)
@@ -70,8 +76,12 @@ class Store:
     def record(self, family: str, key: str, version: str | None = None) -> dict[str, Any] | None:
         """One batch record of the active (or a given) version, or None."""
         pk = keys.list_pk(family, version or self.active_version(), key)
+        if pk in self._records:
+            return self._records.get(pk)
         item = self.tables["lists"].get_item(Key={"pk": pk}).get("Item")
-        return json.loads(item["doc"]) if item else None
+        record = json.loads(item["doc"]) if item else None
+        self._records.put(pk, record)
+        return record
 
     def records(
         self, family: str, record_keys: Sequence[str], version: str | None = None
@@ -80,23 +90,43 @@ class Store:
         version = version or self.active_version()
         wanted = {keys.list_pk(family, version, k): k for k in dict.fromkeys(record_keys)}
         found: dict[str, dict[str, Any]] = {}
+        pending = []
+        for pk, key in wanted.items():
+            if pk not in self._records:
+                pending.append(pk)
+            elif (cached := self._records.get(pk)) is not None:
+                found[key] = cached
+        for pk, record in self._batch_get(pending).items():
+            self._records.put(pk, record)
+            if record is not None:
+                found[wanted[pk]] = record
+        return found
+
+    def _batch_get(self, pending: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Records by partition key, read with BatchGetItem; every key DynamoDB answered maps to
+        its record or None (absent). Unprocessed keys are retried with backoff, at most
+        ``BATCH_GET_RETRIES`` times; keys still unanswered then are left out (and not cached)."""
+        answered: dict[str, dict[str, Any] | None] = {}
         client = self.tables["lists"].meta.client
         name = self.tables["lists"].name
-        pending = list(wanted)
-        for attempt in range(6):
-            if not pending:
-                break
+        retries = 0
+        while pending:
             chunk, pending = pending[:MAX_BATCH_GET], pending[MAX_BATCH_GET:]
             response = client.batch_get_item(
                 RequestItems={name: {"Keys": [{"pk": pk} for pk in chunk]}}
             )
+            unprocessed = [
+                str(k["pk"])
+                for k in response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
+            ]
+            answered.update(dict.fromkeys(set(chunk) - set(unprocessed)))
             for item in response["Responses"].get(name, []):
-                found[wanted[item["pk"]]] = json.loads(item["doc"])
-            unprocessed = response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
-            if unprocessed:
-                pending.extend(k["pk"] for k in unprocessed)
-                time.sleep(0.01 * 2**attempt)
-        return found
+                answered[str(item["pk"])] = json.loads(item["doc"])
+            if unprocessed and retries < BATCH_GET_RETRIES:
+                time.sleep(0.01 * 2**retries)
+                retries += 1
+                pending.extend(unprocessed)
+        return answered
 
     def catalog(self, item_ids: Iterable[str], kind: str = "item") -> dict[str, dict[str, Any]]:
         """Catalogue entries (title, artist, album, genre, available) by id."""

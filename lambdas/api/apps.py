@@ -6,12 +6,13 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.api.errors import build_resolver, precheck
+from lambdas.tracing import traced
 
 ROUTER_MODULES = ("onboarding", "recommendations", "events", "catalog")
 
@@ -34,12 +35,11 @@ def resolver_for(*functions: str) -> APIGatewayRestResolver:
 def handler_for(function: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda handler of one function: its resolver with logging, metrics and tracing."""
     logger = Logger(service="musicrec")
-    tracer = Tracer(service="musicrec")
     metrics = Metrics(namespace="musicrec", service=function)
     app = resolver_for(function)
 
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", log_event=False)
-    @tracer.capture_lambda_handler
+    @traced("musicrec")
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return precheck(event) or app.resolve(event, context)

@@ -1,10 +1,16 @@
-"""The store's caches: availability and the active version are at most ``cache_seconds`` old."""
+"""The store's caches: availability and the active version are at most ``cache_seconds`` old;
+a version's records are read once."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
 
 from lambdas import keys
+from lambdas.lru import Lru
 from lambdas.store import Store
 from tests.lambdas.conftest import PREFIX
 
@@ -35,3 +41,73 @@ def test_active_version_is_cached_and_refreshed(tables):
     assert store.active_version() == "v1"
     now["t"] = 31
     assert store.active_version() == "v2"
+
+
+def _lists_with(records: dict[str, dict]):
+    lists = boto3.resource("dynamodb").Table(f"{PREFIX}-lists")
+    for key, doc in records.items():
+        lists.put_item(
+            Item={"pk": keys.list_pk("similar-items", "v1", key), "doc": json.dumps(doc)}
+        )
+    return lists
+
+
+def _count_calls(table) -> list[str]:
+    calls: list[str] = []
+    table.meta.client.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **kw: calls.append(model.name)
+    )
+    return calls
+
+
+def test_records_of_a_version_are_read_once(tables):
+    lists = _lists_with({"i1": {"ids": ["i2"]}, "i2": {"ids": ["i1"]}})
+    store = Store({"lists": lists})
+    calls = _count_calls(lists)
+    assert store.records("similar-items", ["i1", "nope"], version="v1") == {"i1": {"ids": ["i2"]}}
+    assert store.records("similar-items", ["i1", "i2", "nope"], version="v1") == {
+        "i1": {"ids": ["i2"]},
+        "i2": {"ids": ["i1"]},
+    }
+    assert store.record("similar-items", "nope", version="v1") is None
+    assert store.record("similar-items", "i2", version="v1") == {"ids": ["i1"]}
+    assert calls == ["BatchGetItem", "BatchGetItem"]  # only i2 was new the second time
+    assert store.records("similar-items", ["i1"], version="v2") == {}  # another version: read
+    assert calls[-1] == "BatchGetItem"
+    assert len(calls) == 3
+
+
+def test_unprocessed_keys_are_retried_and_never_cached_as_missing(tables, monkeypatch):
+    monkeypatch.setattr("lambdas.store.BATCH_GET_RETRIES", 1)
+    monkeypatch.setattr("lambdas.store.time.sleep", lambda s: None)
+    lists = _lists_with({"i1": {"ids": ["i2"]}})
+    name = lists.name
+    throttled = {"left": 2}
+
+    def unprocessed(params, **kwargs):
+        if throttled["left"] == 0:
+            return None  # on to DynamoDB
+        throttled["left"] -= 1
+        keys_ = json.loads(params["body"])["RequestItems"][name]["Keys"]
+        body = {"Responses": {name: []}, "UnprocessedKeys": {name: {"Keys": keys_}}}
+        return AWSResponse("https://dynamodb", 200, {}, None), body
+
+    lists.meta.client.meta.events.register("before-call.dynamodb.BatchGetItem", unprocessed)
+    store = Store({"lists": lists})
+    assert store.records("similar-items", ["i1"], version="v1") == {}  # gave up after 1 retry
+    assert store.records("similar-items", ["i1"], version="v1") == {"i1": {"ids": ["i2"]}}
+
+
+def test_lru_keeps_the_most_recently_used():
+    lru: Lru[str, int] = Lru(2)
+    lru.put("a", 1)
+    lru.put("b", 2)
+    assert lru.get("a") == 1
+    lru.put("c", 3)
+    assert ("a" in lru, "b" in lru, "c" in lru) == (True, False, True)
+    assert len(lru) == 2
+    none: Lru[str, int] = Lru(0)
+    none.put("a", 1)
+    assert "a" not in none
+    with pytest.raises(KeyError):
+        lru.get("b")
