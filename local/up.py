@@ -26,6 +26,7 @@ from local.processes import Child, StartupError, port_answers
 from local.stack import PREFIX, Stack
 
 MODEL_STARTUP_S = 120
+MAX_RESTARTS, RESTART_WINDOW_S = 3, 300.0  # an inference server that keeps dying stops the stack
 
 
 def launch_model_server(stack: Stack, model_dir: Path) -> Child:
@@ -66,6 +67,16 @@ def starting_point(
     if not (lists / "manifest.json").is_file():
         lists = version_dir
     return Path(last.model_dir), lists
+
+
+def _may_restart(restarts: list[float], now: float) -> bool:
+    """Whether a restart at ``now`` is within the budget (``MAX_RESTARTS`` per
+    ``RESTART_WINDOW_S``); records it when it is."""
+    restarts[:] = [t for t in restarts if now - t < RESTART_WINDOW_S]
+    if len(restarts) >= MAX_RESTARTS:
+        return False
+    restarts.append(now)
+    return True
 
 
 def redeploy(stack: Stack, server: Child, model_dir: Path) -> Child:
@@ -148,7 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nready in {time.monotonic() - started:.0f} s: API at {stack.gateway_url} "
               f"(x-api-key: {stack.api_key}); Ctrl-C stops everything.\n")  # fmt: skip
         print("\n".join(examples.curl_commands(stack, examples.ids(data, version_dir))), flush=True)
+        restarts: list[float] = []
         while True:
+            if not server.alive() and _may_restart(restarts, time.monotonic()):
+                # as SageMaker replaces an unhealthy instance; onboarding falls back meanwhile
+                print(f"inference server exited with {server.process.returncode}; restarting "
+                      f"it (log: {server.log})", file=sys.stderr)  # fmt: skip
+                children.remove(server)
+                server = redeploy(stack, server, model_dir)
+                children.append(server)
+                _write_pids(stack, children)
             if any(not child.alive() for child in children):
                 dead = [c.name for c in children if not c.alive()]
                 print(f"stopped: {', '.join(dead)} exited (see {stack.dir}/logs)", file=sys.stderr)

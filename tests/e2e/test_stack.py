@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -71,6 +72,18 @@ def test_a_stalled_inference_server_gives_the_rule_not_an_error(stack):
         os.kill(server, signal.SIGCONT)
     assert body["source"] == "fallback"
     assert body["stations"]
+
+
+def test_a_crashed_inference_server_is_restarted(stack):
+    crashed = pids(stack)["inference server"]
+    os.kill(crashed, signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while pids(stack)["inference server"] == crashed:
+        assert time.monotonic() < deadline, "the inference server was not restarted"
+        time.sleep(0.5)
+    while _onboard(stack)["source"] != "model":  # ready once its pid is written, or soon after
+        assert time.monotonic() < deadline, "the restarted inference server does not answer"
+        time.sleep(0.5)
 
 
 def _retrain(stack, *hp: str) -> subprocess.CompletedProcess[str]:
