@@ -54,8 +54,9 @@ def pick_songs(
     return chosen
 
 
-def ranked(record: Mapping[str, Any] | None) -> list[Scored]:
-    """A batch record's (or a chart's) ids and scores as pairs, best first."""
+def ranked(record: Mapping[str, Any] | None, n: int | None = None) -> list[Scored]:
+    """A batch record's (or a chart's) ids and scores as pairs, best first (the first ``n``)."""
     if not record:
         return []
-    return list(zip(record.get("ids", []), record.get("scores", []), strict=False))
+    ids, scores = record.get("ids", []), record.get("scores", [])
+    return list(zip(ids[:n], scores[:n], strict=False))

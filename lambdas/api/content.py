@@ -47,12 +47,23 @@ def songs(
     svc: Services, candidates: list[Scored], limit: int, per_artist: int, per_album: int,
     exclude: set[str],
 ) -> list[dict[str, Any]]:  # fmt: skip
+    """The best ``limit`` songs after the business rules. Catalogue entries are looked up a
+    chunk at a time (twice the limit), as far as ``CANDIDATES_PER_RESULT`` x ``limit``, so
+    the usual request reads only the first chunk."""
     pool = [c for c in candidates if c[0] not in exclude][: limit * CANDIDATES_PER_RESULT]
-    catalog = svc.store.catalog([song for song, _ in pool])
     overrides = dict.fromkeys(svc.store.unavailable(), False)
-    return pick_songs(
-        pool, catalog, overrides, limit=limit, max_per_artist=per_artist, max_per_album=per_album
-    )
+    catalog: dict[str, dict[str, Any]] = {}
+    chosen: list[dict[str, Any]] = []
+    chunk = max(2 * limit, 10)
+    for start in range(0, len(pool), chunk):
+        catalog.update(svc.store.catalog([song for song, _ in pool[start : start + chunk]]))
+        chosen = pick_songs(
+            pool[: start + chunk], catalog, overrides,
+            limit=limit, max_per_artist=per_artist, max_per_album=per_album,
+        )  # fmt: skip
+        if len(chosen) == limit:
+            break
+    return chosen
 
 
 def artists(

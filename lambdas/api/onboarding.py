@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas import keys
 from lambdas.api.common import envelope, listener_region
-from lambdas.api.content import active_version, artists, charts, songs
+from lambdas.api.content import CANDIDATES_PER_RESULT, active_version, artists, charts, songs
 from lambdas.api.errors import logger
 from lambdas.api.models import OnboardingRequest
 from lambdas.api.paths import path
@@ -50,7 +50,10 @@ def genre_popularity(svc: Services) -> list[str]:
 def content(svc: Services, region: str, genres: list[str], limit: int) -> dict[str, Any]:
     """The best stations, songs and artists of each genre in the region."""
     found = charts(svc, region, genres)
-    stations = interleave([ranked(c.get("stations"))[:STATIONS_PER_GENRE] for c in found.values()])
+    stations = interleave([ranked(c.get("stations"), STATIONS_PER_GENRE) for c in found.values()])
+    # Each genre's chart is cut to what the interleaved pool can use (same answer, less work).
+    depth = limit * CANDIDATES_PER_RESULT
+    song_charts = [ranked(c.get("songs"), depth) for c in found.values()]
     station_catalog = svc.store.catalog([s for s, _ in stations], kind="station")
     return {
         "stations": [
@@ -62,11 +65,9 @@ def content(svc: Services, region: str, genres: list[str], limit: int) -> dict[s
             }
             for s, v in stations[:limit]
         ],
-        "songs": songs(
-            svc, interleave([ranked(c.get("songs")) for c in found.values()]), limit, 2, 1, set()
-        ),
+        "songs": songs(svc, interleave(song_charts), limit, 2, 1, set()),
         "artists": artists(
-            svc, interleave([ranked(c.get("artists")) for c in found.values()]), limit, set()
+            svc, interleave([ranked(c.get("artists"), limit) for c in found.values()]), limit, set()
         ),
     }
 
