@@ -141,6 +141,15 @@ class Store:
         )
         self._cache.pop("unavailable", None)
 
+    def set_availabilities(self, changes: Mapping[str, bool]) -> None:
+        """Several changes at once (BatchWriteItem, unprocessed items retried by boto3)."""
+        at = int(self.clock())
+        with self.tables["state"].batch_writer() as writer:
+            for item_id, available in changes.items():
+                writer.put_item(Item={**keys.availability(item_id), "available": available,
+                                      "at": at})  # fmt: skip
+        self._cache.pop("unavailable", None)
+
     def unavailable(self) -> frozenset[str]:
         """Songs marked unavailable since the batch ran (cached for ``cache_seconds``)."""
 
@@ -153,6 +162,7 @@ class Store:
         return frozenset(self._cached("unavailable", load))
 
     def availability_overrides(self) -> dict[str, bool]:
+        """Every recorded availability change, by song (uncached: for the sync)."""
         items = self._query("state", Key("pk").eq("availability"))
         return {str(i["sk"]).removeprefix("item#"): bool(i.get("available")) for i in items}
 
