@@ -1,11 +1,11 @@
 """Load a batch version into DynamoDB and switch the active version: ``python -m lambdas.load``.
 
-``python -m lambdas.load --batch DIR_OR_S3 [--lists-table T] [--state-table T]`` writes every
-file of the version (parallel BatchWriteItem, unprocessed items retried with backoff), records
-per file what it wrote, and switches the active version only when those records add up to the
-manifest's counts. Rerunning is harmless (same keys, same items). ``--rollback`` makes the
-previous version active again. Until the switch, readers keep the previous version: a load that
-crashes midway changes nothing they see.
+``python -m lambdas.load --batch DIR_OR_S3 [--table-prefix P | --lists-table T --state-table T]``
+writes every file of the version (parallel BatchWriteItem, unprocessed items retried with
+backoff), records per file what it wrote, and switches the active version only when those
+records add up to the manifest's counts. Rerunning is harmless (same keys, same items).
+``--rollback`` makes the previous version active again. Until the switch, readers keep the
+previous version: a load that crashes midway changes nothing they see.
 """
 
 from __future__ import annotations
@@ -222,10 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", help="the version: a directory or s3://bucket/prefix/VERSION")
     parser.add_argument("--lists-table", default=os.environ.get(table("lists").env_var))
     parser.add_argument("--state-table", default=os.environ.get(table("state").env_var))
+    parser.add_argument(
+        "--table-prefix", help="name both tables by their environment's prefix, e.g. musicrec-dev"
+    )
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--rollback", action="store_true", help="reactivate the previous version")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.table_prefix:
+        args.lists_table = table("lists").physical_name(args.table_prefix)
+        args.state_table = table("state").physical_name(args.table_prefix)
     if not args.lists_table or not args.state_table:
         parser.error("--lists-table and --state-table (or TABLE_LISTS and TABLE_STATE) are needed")
     if not args.rollback and not args.batch:

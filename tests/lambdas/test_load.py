@@ -137,7 +137,7 @@ def test_cli_loads_rolls_back_and_reports_errors(batch_root, tables, capsys):
     base = ["--lists-table", lists, "--state-table", state, "--no-progress"]
     assert main(["--batch", str(batch_root / "v1"), *base]) == 0
     assert main(["--batch", str(batch_root / "v2"), *base]) == 0
-    assert main(["--rollback", *base]) == 0
+    assert main(["--rollback", "--table-prefix", PREFIX, "--no-progress"]) == 0
     assert "active version: v1" in capsys.readouterr().out
     assert main(["--batch", str(batch_root / "nope"), *base]) == 1
     assert "active version is unchanged" in capsys.readouterr().err
