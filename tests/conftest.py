@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The session-wide local stack (`stack` fixture), for every package that needs the whole system.
+pytest_plugins = ["tests.local_stack"]
 
 
 def _ml100k_dir() -> Path:

@@ -18,7 +18,7 @@ import pytest
 from lambdas.routes import ROUTES
 from local.smoke import call, smoke
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import a_listener, pids
+from tests.local_stack import a_listener, pids
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,7 @@
-"""One local stack (``python -m local.up`` on a 3,000-listener world), started once per session on
-ports of its own, stopped at the end; the end-to-end tests call it through its gateway."""
+"""The local stack shared by every test package that talks HTTP to the whole system: one
+``python -m local.up`` on a 3,000-listener world, started once per session on ports of its own,
+stopped at the end (the e2e, fault, fuzz, load and A/B tests call it through its gateway). Tests
+that post events see each other's events: count only your own listeners' events."""
 
 from __future__ import annotations
 
