@@ -152,18 +152,28 @@ def too_large() -> tuple[int, dict[str, str], bytes]:
 
 
 class Gateway:
-    """Routes requests to handlers in this process; thread-safe, handlers loaded on first use."""
+    """Routes requests to handlers in this process; thread-safe, handlers loaded on first use.
+    Like one Lambda container, a function runs one invocation at a time (Powertools' resolver
+    keeps the current request on the app object): calls of different functions overlap."""
 
     def __init__(self, api_key: str, admin_key: str, stage: str = "local") -> None:
         self.api_key, self.admin_key, self.stage = api_key, admin_key, stage
         self._handlers: dict[str, Handler] = {}
+        self._invocations: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def handler(self, function_name: str) -> Handler:
         with self._lock:
             if function_name not in self._handlers:
                 self._handlers[function_name] = load_handler(function(function_name).handler)
+                self._invocations[function_name] = threading.Lock()
             return self._handlers[function_name]
+
+    def invoke(self, function_name: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Call the function's handler, one invocation at a time per function."""
+        handler = self.handler(function_name)
+        with self._invocations[function_name]:
+            return handler(event, context)
 
     def handle(
         self,
@@ -199,7 +209,7 @@ class Gateway:
         spec = function(route.function)
         context = LambdaContext(spec.name, spec.memory_mb, spec.timeout_s)
         try:
-            response = self.handler(route.function)(event, context)
+            response = self.invoke(route.function, event, context)
         except Exception:  # what API Gateway answers when the integration fails
             traceback.print_exc()  # the Lambda's log: the console of `make local`
             return 502, dict(JSON_HEADERS), INTERNAL_ERROR

@@ -148,3 +148,22 @@ def test_the_access_log_has_one_line_per_call(gateway, capsys):
         http_server.shutdown()
         http_server.server_close()
     assert capsys.readouterr().out.startswith("GET /v1/nothing?x=1 403 ")
+
+
+def test_concurrent_calls_of_one_function_do_not_mix_their_requests(gateway):
+    """Lambda runs one invocation at a time per container; Powertools' resolver keeps the
+    current request on the app, so calls of one function from the server's threads must not
+    overlap (they did: 502s, KeyError '_route')."""
+    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    statuses: list[int] = []
+
+    def calls() -> None:
+        for _ in range(40):
+            statuses.append(gateway.handle("POST", "/v1/events", headers, b'{"events": []}')[0])
+
+    threads = [threading.Thread(target=calls) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [400] * 320
