@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -55,8 +57,8 @@ def _field(location: tuple[Any, ...]) -> str:
 
 
 def precheck(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The proxy response for a body that is too large (413) or not JSON (415), before the
-    resolver parses it; None for a request to go on."""
+    """The proxy response for a body that is too large (413), not JSON (415) or not UTF-8 (400),
+    before the resolver parses it; None for a request to go on."""
     if event.get("httpMethod") not in ("POST", "PUT", "PATCH"):
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -67,7 +69,19 @@ def precheck(event: dict[str, Any]) -> dict[str, Any] | None:
         return _proxy(
             415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type"
         )
+    if event.get("isBase64Encoded") and not _is_utf8(event.get("body") or ""):
+        return _proxy(400, "invalid_request", "body: not valid UTF-8 JSON", "body")
     return None
+
+
+def _is_utf8(encoded: str) -> bool:
+    """Whether a base64-encoded body (API Gateway's form for bytes that are not text) decodes to
+    UTF-8 text, as JSON must be."""
+    try:
+        base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _proxy(status: int, code: str, message: str, field: str) -> dict[str, Any]:

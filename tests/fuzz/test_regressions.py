@@ -1,0 +1,35 @@
+"""What fuzzing found, pinned down at the handler: each case once answered a 5xx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from local.gateway import LambdaContext, match, proxy_event
+
+NOT_UTF8 = b'{"events": "\xfd2\xe6A"}'  # bytes the gateway forwards base64-encoded
+
+
+@pytest.mark.parametrize(
+    ("function", "method", "path"),
+    [
+        ("events", "POST", "/v1/events"),
+        ("onboarding", "POST", "/v1/onboarding/recommendations"),
+        ("catalog", "PUT", "/v1/catalog/items/s1/availability"),
+    ],
+)
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(function: str, method: str, path: str):
+    from lambdas.api.apps import handler_for
+
+    route, params = match(method, path) or (None, {})
+    headers = {"Content-Type": "application/json"}
+    event = proxy_event(route, method, path, "", headers, NOT_UTF8, params=params)
+    assert event["isBase64Encoded"]
+    context: Any = LambdaContext(f"musicrec-{function}")  # what the local gateway passes
+    response = handler_for(function)(event, context)
+    assert response["statusCode"] == 400
+    body = json.loads(response["body"])
+    assert body["field"] == "body"
+    assert "UTF-8" in body["message"]
