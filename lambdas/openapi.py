@@ -1,21 +1,93 @@
-"""``python -m lambdas.openapi > docs/openapi.json``: the API's OpenAPI document, from the code."""
+"""``python -m lambdas.openapi > docs/openapi.json``: the API's OpenAPI document, from the code.
+
+Powertools describes the routes and their parameters; the error contract is ours, so the
+document is completed here: every operation lists the errors it answers (``{"code", "message",
+"field"}``; 400 for invalid input, not Powertools' 422), API Gateway's own 403 (``{"message"}``)
+and the key each route needs (``x-api-key``, or ``x-admin-key`` for admin routes).
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Any
 
 from lambdas.api.apps import resolver_for
+from lambdas.routes import ROUTES
 
 TITLE = "musicrec API"
 VERSION = "1.0.0"
+API_KEY, ADMIN_KEY = "apiKey", "adminKey"
+SECURITY_SCHEMES = {
+    API_KEY: {"type": "apiKey", "in": "header", "name": "x-api-key"},
+    ADMIN_KEY: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-admin-key",
+        "description": "admin routes: IAM (SigV4) in AWS, this header locally",
+    },
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string", "minLength": 1},
+        "field": {"type": "string"},
+    },
+    "required": ["code", "message"],
+    "title": "Error",
+}
+GATEWAY_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"message": {"type": "string", "minLength": 1}},
+    "required": ["message"],
+    "title": "GatewayError",
+}
+ERRORS = {  # status: description, for every operation
+    "400": "invalid_request: a path, query or body value fails validation (names the field)",
+    "429": "throttled: retry after Retry-After seconds",
+    "503": "not_ready (no batch version loaded) or dependency_unavailable",
+}
+BODY_ERRORS = {  # for operations with a request body
+    "413": "payload_too_large (over 256 KB) or too_many_items",
+    "415": "unsupported_media_type: the body is not application/json",
+}
+NOT_FOUND = "not_found: no list for this song or artist"
+FORBIDDEN = "API Gateway: a missing or wrong key, or an unknown route"
+
+
+def _error(description: str, schema: str = "Error") -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` (Powertools' document) with our errors and security instead of its 422s."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    schemas["Error"], schemas["GatewayError"] = ERROR_SCHEMA, GATEWAY_ERROR_SCHEMA
+    spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    for route in ROUTES:
+        operation = spec["paths"][route.path][route.method.lower()]
+        responses = operation["responses"]
+        responses.pop("422", None)
+        errors = {**ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
+        if route.path.endswith("/similar"):
+            errors["404"] = NOT_FOUND
+        responses.update({status: _error(text) for status, text in errors.items()})
+        responses["403"] = _error(FORBIDDEN, "GatewayError")
+        operation["security"] = [{ADMIN_KEY if route.admin else API_KEY: []}]
+    return spec
 
 
 def document() -> str:
-    return resolver_for().get_openapi_json_schema(
+    generated = resolver_for().get_openapi_json_schema(
         title=TITLE,
         version=VERSION,
         description="Onboarding, personal lists, similar songs and artists, events.",
     )
+    return json.dumps(with_error_contract(json.loads(generated)), indent=2)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+"""The OpenAPI document describes the errors the API answers, so the fuzzer can check them."""
+
+from __future__ import annotations
+
+import json
+
+from lambdas.openapi import document
+from lambdas.routes import ROUTES
+
+
+def test_every_operation_documents_our_errors_and_its_key_not_powertools_422():
+    spec = json.loads(document())
+    for route in ROUTES:
+        operation = spec["paths"][route.path][route.method.lower()]
+        responses = operation["responses"]
+        assert "422" not in responses, route
+        assert {"200", "400", "403", "429", "503"} <= responses.keys(), route
+        error = responses["400"]["content"]["application/json"]["schema"]["$ref"]
+        assert error == "#/components/schemas/Error", route
+        key = "adminKey" if route.admin else "apiKey"
+        assert operation["security"] == [{key: []}], route
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["apiKey"]["name"] == "x-api-key"
+    assert schemes["adminKey"]["name"] == "x-admin-key"
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
