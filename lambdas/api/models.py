@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z._:@#/-]+$")]
 Answer = Annotated[str, Field(max_length=256)] | StrictInt | float | StrictBool | None
 MAX_EVENTS = 100
+MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: DynamoDB numbers hold 38 digits
 
 
 class OnboardingRequest(BaseModel):
@@ -43,7 +44,10 @@ class Event(BaseModel):
     type: EventType
     item_id: Id | None = None
     artist_id: Id | None = None
-    ts: Annotated[StrictInt, Field(ge=0, description="milliseconds since the epoch")] | None = None
+    ts: (
+        Annotated[StrictInt, Field(ge=0, le=MAX_TS_MS, description="milliseconds since the epoch")]
+        | None
+    ) = None
     recommendation_id: Id | None = None
     experiment: Id | None = None
     variant: Id | None = None

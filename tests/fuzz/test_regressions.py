@@ -33,3 +33,17 @@ def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(function: str, method:
     body = json.loads(response["body"])
     assert body["field"] == "body"
     assert "UTF-8" in body["message"]
+
+
+def test_a_timestamp_beyond_dynamodbs_38_digits_is_a_400_naming_it():
+    from lambdas.api.apps import handler_for
+
+    play = {"event_id": "e1", "user_id": "u1", "type": "play", "item_id": "s1", "ts": 10**40}
+    body = json.dumps({"events": [play]}).encode()
+    headers = {"Content-Type": "application/json"}
+    route, _ = match("POST", "/v1/events") or (None, {})
+    event = proxy_event(route, "POST", "/v1/events", "", headers, body)
+    context: Any = LambdaContext("musicrec-events")
+    response = handler_for("events")(event, context)  # refused before any AWS call
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["field"] == "events.0.ts"
