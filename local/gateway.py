@@ -284,6 +284,13 @@ def serve(
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 
+        def __getattr__(self, name: str) -> Any:
+            """Any other method (TRACE, CONNECT, ...) goes through the gateway too, which answers
+            it as API Gateway does (403 JSON), not ``http.server``'s 501 HTML page."""
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
+
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the handlers log; keep the console for the stack's own output
 

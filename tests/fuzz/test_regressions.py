@@ -20,7 +20,9 @@ NOT_UTF8 = b'{"events": "\xfd2\xe6A"}'  # bytes the gateway forwards base64-enco
         ("catalog", "PUT", "/v1/catalog/items/s1/availability"),
     ],
 )
-def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(function: str, method: str, path: str):
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(
+    function: str, method: str, path: str
+) -> None:
     from lambdas.api.apps import handler_for
 
     route, params = match(method, path) or (None, {})
@@ -35,7 +37,7 @@ def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(function: str, method:
     assert "UTF-8" in body["message"]
 
 
-def test_a_timestamp_beyond_dynamodbs_38_digits_is_a_400_naming_it():
+def test_a_timestamp_beyond_dynamodbs_38_digits_is_a_400_naming_it() -> None:
     from lambdas.api.apps import handler_for
 
     play = {"event_id": "e1", "user_id": "u1", "type": "play", "item_id": "s1", "ts": 10**40}
@@ -47,3 +49,23 @@ def test_a_timestamp_beyond_dynamodbs_38_digits_is_a_400_naming_it():
     response = handler_for("events")(event, context)  # refused before any AWS call
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["field"] == "events.0.ts"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+def test_the_gateway_answers_any_other_method_as_api_gateway_does(method: str) -> None:
+    import http.client
+    import threading
+
+    from local.gateway import Gateway, serve
+
+    server = serve(Gateway("k", "a"), port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        connection.request(method, "/v1/events", headers={"x-api-key": "k"})
+        response = connection.getresponse()
+        assert response.status == 403
+        assert json.loads(response.read()) == {"message": "Missing Authentication Token"}
+    finally:
+        server.shutdown()
+        server.server_close()
