@@ -3,7 +3,8 @@
 Generates (or reuses, under .local/bench/) a synthetic world, runs ``python -m training.batch``
 on it in a subprocess, measures wall time and the child's peak resident memory (``wait4``),
 and writes the ``batch`` section of docs/benchmarks.md: time per stage, records per family,
-output size and the evaluation against the baselines. Budget at 1M users and 100k songs: under
+output size, the evaluation against the baselines, and a plot of the time per stage
+(docs/img/batch_throughput.png). Budget at 1M users and 100k songs: under
 10 minutes and 12 GB. Exits 1 if the run failed or broke the budget.
 """
 
@@ -22,22 +23,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.report import DEFAULT_DOC, machine, write_section
+from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from training.dataset_io import has_table
 
 SECTION = "batch"
+IMAGE = REPO_ROOT / "docs" / "img" / "batch_throughput.png"
 BUDGET_SECONDS = 600.0
 BUDGET_BYTES = 12 * 1024**3
-CACHE = Path(".local/bench")
+#: The bench worlds, shared by bench.world (``--out``), bench.train, bench.batch, bench.inference,
+#: bench.dynamodb_load and bench.quality: each generates what it needs once and the others reuse it.
+CACHE = REPO_ROOT / ".local" / "bench"
+DEFAULT_SEED = 7
 
 
-def ensure_world(users: int, seed: int) -> Path:
-    """The cached world of ``users`` listeners, generated if missing."""
-    out = CACHE / f"world-{users}"
+def world_dir(users: int, seed: int = DEFAULT_SEED) -> Path:
+    """Where the bench world of ``users`` listeners lives (the seed named unless the default)."""
+    return CACHE / (f"world-{users}" if seed == DEFAULT_SEED else f"world-{users}-s{seed}")
+
+
+def ensure_world(users: int, seed: int = DEFAULT_SEED) -> Path:
+    """The cached world of ``users`` listeners, generated if missing or incomplete."""
+    out = world_dir(users, seed)
     if not all(has_table(out, name) for name in ("users", "items", "interactions")):
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "training.world", "--users", str(users)]
-        subprocess.run([*cmd, "--seed", str(seed), "--out", str(out)], check=True)
+        subprocess.run([*cmd, "--seed", str(seed), "--out", str(out)], check=True, cwd=REPO_ROOT)
     return out
 
 
@@ -58,6 +68,36 @@ def time_batch(data: Path, out: Path, extra: Sequence[str]) -> tuple[list[str], 
 
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def plot(manifest: dict[str, Any], seconds: float, path: Path = IMAGE) -> Path:
+    """Seconds per stage of the run, and the listeners scored per second overall."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timings = manifest.get("metrics", {}).get("timings_s", {})
+    data = manifest.get("data", {})
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    bars = ax.barh(list(timings), list(timings.values()), color="#37a")
+    for bar, value in zip(bars, timings.values(), strict=True):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {value:.0f} s",
+                va="center", fontsize=8)  # fmt: skip
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds")
+    ax.set_xlim(0, max(timings.values(), default=1) * 1.15)
+    active = data.get("active_users", 0)
+    ax.set_title(
+        f"python -m training.batch: {data.get('users', 0):,} listeners ({active:,} active), "
+        f"{seconds:.0f} s: {active / max(seconds, 1e-9):,.0f} active listeners/s",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def markdown(
@@ -83,7 +123,10 @@ def markdown(
         "",
         "Seconds per stage: "
         + ", ".join(f"{k} {v:.0f}" for k, v in metrics.get("timings_s", {}).items())
-        + ".",
+        + f". Throughput: {data.get('active_users', 0) / max(seconds, 1e-9):,.0f} active "
+        f"listeners/s ({data.get('users', 0) / max(seconds, 1e-9):,.0f} listeners/s) end to end.",
+        "",
+        f"![seconds per stage](img/{IMAGE.name})",
         "",
         "| family | records | files |",
         "|---|---:|---:|",
@@ -126,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         manifest = json.loads(path.read_text()) if path.is_file() else {}
         size = _size(version) if version.exists() else 0
     print(" ".join(command), f"-> {seconds:.0f} s, {peak / 1024**3:.1f} GB, exit {code}")
+    if manifest:
+        plot(manifest, seconds)
     write_section(SECTION, markdown(args.users, seconds, peak, code, manifest, size), args.doc)
     ok = code == 0 and seconds < BUDGET_SECONDS and peak < BUDGET_BYTES
     return 0 if ok else 1

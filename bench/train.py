@@ -1,9 +1,11 @@
 """Benchmark onboarding-model training: ``python -m bench.train --users 100000 300000 1000000``.
 
-For each size, generates a synthetic world under ``--worlds`` unless it is there (outside the
-timing), then runs ``python -m training.train`` on it in a subprocess and measures its wall
-time and peak memory (the child's maximum resident set, from ``wait4``). Writes the
-``train`` section of docs/benchmarks.md through :mod:`bench.report`.
+For each size, takes the world from the shared bench cache (.local/bench/, see
+:mod:`bench.batch`), generating it first if missing (outside the timing), then runs
+``python -m training.train`` on it in a subprocess and measures its wall time and peak memory
+(the child's maximum resident set, from ``wait4``). Writes the ``train`` section of
+docs/benchmarks.md through :mod:`bench.report`, with a plot of time and memory against users
+(docs/img/train_scaling.png).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.report import DEFAULT_DOC, machine, write_section
-from training.dataset_io import has_table
+from bench.batch import DEFAULT_SEED, ensure_world
+from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 
 SECTION = "train"
+IMAGE = REPO_ROOT / "docs" / "img" / "train_scaling.png"
 #: The budget: training on 1M synthetic users finishes in under 3 minutes.
 BUDGET_USERS = 1_000_000
 BUDGET_SECONDS = 180.0
@@ -45,20 +48,6 @@ class Run:
     steps: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
-
-
-def world_dir(root: Path, users: int, seed: int) -> Path:
-    return root / f"musicrec-world-{users}-s{seed}"
-
-
-def ensure_world(root: Path, users: int, seed: int) -> Path:
-    """Generate the world of ``users`` listeners unless a complete one is there."""
-    out = world_dir(root, users, seed)
-    if all(has_table(out, name) for name in ("users", "items", "interactions")):
-        return out
-    cmd = [sys.executable, "-m", "training.world", "--users", str(users), "--seed", str(seed)]
-    subprocess.run([*cmd, "--out", str(out)], check=True)
-    return out
 
 
 def _steps(stderr: str) -> tuple[dict[str, float], dict[str, str]]:
@@ -160,6 +149,36 @@ def markdown(runs: Sequence[Run], conditions: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(runs: Sequence[Run], path: Path = IMAGE) -> Path:
+    """Wall time and peak memory against the number of users (log scale), one panel each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    users = [r.users for r in runs]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    left.plot(users, [r.seconds for r in runs], "o-", color="#2a7")
+    left.axhline(BUDGET_SECONDS, color="#c54", ls="--", lw=1, label="budget at 1M users")
+    left.set_ylabel("wall time (s)")
+    left.legend(fontsize=8)
+    right.plot(users, [r.peak_mb / 1024 for r in runs], "o-", color="#37a")
+    right.set_ylabel("peak memory (GB)")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("users in the world")
+        ax.set_ylim(bottom=0)
+        ax.set_xticks(users, [f"{u / 1000:,.0f}k" for u in users])
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+    fig.suptitle("Onboarding model training (python -m training.train)", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def conditions(extra: Sequence[str]) -> dict[str, str]:
     load = os.getloadavg()
     info = machine()
@@ -175,14 +194,13 @@ def conditions(extra: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.train", description=__doc__)
     parser.add_argument("--users", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--worlds", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     parser.add_argument("train_args", nargs="*", help="after --: passed to training.train")
     args = parser.parse_args(argv)
 
-    worlds = {n: ensure_world(args.worlds, n, args.seed) for n in args.users}
+    worlds = {n: ensure_world(n, args.seed) for n in args.users}
     cond = conditions(args.train_args)
     runs = []
     for users in tqdm(args.users, desc="bench.train", unit="size"):
@@ -195,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(runs, cond)
     print(text)
     if not args.no_write:
+        if len(runs) > 1:
+            plot(runs)
+            text += f"\n![training time and peak memory by users](img/{IMAGE.name})\n"
         write_section(SECTION, text, args.doc)
     return 0 if all(r.exit_code in (0, 1) for r in runs) else 1
 
