@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -231,9 +232,25 @@ def plot(runs: Sequence[LoadRun], path: Path = IMAGE) -> Path:
     return path
 
 
-def markdown(runs: Sequence[LoadRun], total_bytes: int, command: str, what: str) -> str:
-    """The ``dynamodb-load`` section."""
+def markdown(
+    runs: Sequence[LoadRun],
+    total_bytes: int,
+    command: str,
+    what: str,
+    load: tuple[float, float, float] | None = None,
+) -> str:
+    """The ``dynamodb-load`` section (``load``: the load average before the runs)."""
     m = machine()
+    shared = (
+        f" Load average before the runs: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
+        + (
+            " (other processes shared the cores: the times are pessimistic)."
+            if load[0] > 1.5
+            else "."
+        )
+        if load
+        else ""
+    )
     naive = next(r for r in runs if r.mode == NAIVE)
     best = runs[0]
     records = best.version_records
@@ -248,7 +265,7 @@ def markdown(runs: Sequence[LoadRun], total_bytes: int, command: str, what: str)
         "",
         f"Command: `{command}`.",
         f"Date: {dt.date.today().isoformat()}. Machine: {m['cpus']} CPUs ({m['cpu']}), "
-        f"{m['memory']}, Python {m['python']}, {m['system']}.",
+        f"{m['memory']}, Python {m['python']}, {m['system']}.{shared}",
         "",
         f"The same batch version ({what}: {records:,} records, "
         f"{total_bytes / 1024**2:,.1f} MB of DynamoDB items, {total_bytes / records:,.0f} bytes "
@@ -331,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     what = f"`{version}`" if args.batch else f"the {args.users:,}-listener world's lists"
     source = BatchSource(str(version))
     total_bytes = sum(item_bytes(item) for item in version_items(source))
+    load = os.getloadavg()
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="bench-dynamodb-") as tmp:
         child, _ = aws.start(Path(tmp) / "moto.log", port)
@@ -341,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if child is not None:
                 child.stop()
     shown = " ".join(["python -m bench.dynamodb_load", *(sys.argv[1:] if argv is None else argv)])
-    text = markdown(runs, total_bytes, shown, what)
+    text = markdown(runs, total_bytes, shown, what, load)
     print(text)
     if not args.no_write:
         plot(runs)

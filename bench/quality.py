@@ -191,15 +191,26 @@ def batch_table(metrics: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def markdown(datasets: Sequence[Dataset], command: str, notes: Sequence[str] = ()) -> str:
-    """The ``quality`` section: per data set, the onboarding table and the batch table."""
+def markdown(
+    datasets: Sequence[Dataset],
+    command: str,
+    notes: Sequence[str] = (),
+    load: tuple[float, float, float] | None = None,
+) -> str:
+    """The ``quality`` section: per data set, the onboarding table and the batch table
+    (``load``: the load average before the runs, which explains their times)."""
     m = machine()
+    shared = (
+        f" Load average before the runs: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}."
+        if load
+        else ""
+    )
     lines = [
         "## Model quality",
         "",
         f"Command: `{command}`.",
         f"Date: {dt.date.today().isoformat()}. Machine: {m['cpus']} CPUs ({m['cpu']}), "
-        f"{m['memory']}, Python {m['python']}, {m['system']}.",
+        f"{m['memory']}, Python {m['python']}, {m['system']}.{shared}",
         "",
         "The tables of [model.md](model.md), regenerated: the figures are those the training "
         "runs wrote (`metrics.json` of `training.train`; the manifest's `metrics` of "
@@ -237,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     notes = []
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
         datasets = [synthetic(args.users, args.seed, Path(tmp) / "synthetic")]
         if (args.ml100k / "u.data").is_file():
@@ -248,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(notes[-1], file=sys.stderr)
     command = f"python -m bench.quality --users {args.users}"
-    text = markdown(datasets, command, notes)
+    text = markdown(datasets, command, notes, load)
     print(text)
     if not args.no_write:
         write_section(SECTION, text, args.doc)
