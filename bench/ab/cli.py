@@ -1,0 +1,166 @@
+"""``python -m bench.ab``: the simulated A/B test of the onboarding model against the rule.
+
+Starts a local stack (or uses the one running in ``--dir``), runs simulated listeners through
+its API for ``--days`` simulated days, runs ``python -m lambdas.experiments report`` on the
+stack's experiments table and writes the ``ab`` section of docs/benchmarks.md with a plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from bench.ab import listeners as sources
+from bench.ab.client import GatewayClient
+from bench.ab.experiment_report import parse_report, run_report
+from bench.ab.section import RunSummary, body, plot
+from bench.ab.simulate import RunConfig, simulate
+from bench.ab.stack import REPO_ROOT, local_stack
+from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
+from bench.report import DEFAULT_DOC, machine, write_section
+from lambdas.config import DEFAULT_EXPERIMENTS
+from lambdas.experiments import load
+from local import deployment
+from local.stack import Stack
+from training.world import WorldTruth
+
+SECTION = "ab"
+PLOT = REPO_ROOT / "docs" / "img" / "ab_lift.png"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n")[0])
+    parser.add_argument("--listeners", type=int, default=600, help="simulated new listeners")
+    parser.add_argument("--days", type=int, default=10, help="simulated days they arrive over")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the listeners and clicks")
+    parser.add_argument(
+        "--source",
+        choices=sources.SOURCES,
+        default="fresh",
+        help="listeners generated anew from the world, or its held-out ones",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=REPO_ROOT / ".local" / "bench-ab",
+        help="the stack's directory (a stack running there is used)",
+    )
+    parser.add_argument("--world-users", type=int, default=3000, help="users of a started stack")
+    parser.add_argument("--world-seed", type=int, default=11, help="seed of a started stack")
+    parser.add_argument("--limit", type=int, default=5, help="stations and songs shown (each)")
+    parser.add_argument("--workers", type=int, default=3, help="listeners onboarding at once")
+    parser.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="benchmarks document")
+    parser.add_argument("--plot", type=Path, default=PLOT, help="PNG of the lift by day")
+    args = parser.parse_args(argv)
+    if args.listeners < 2 or args.days < 1:
+        parser.error("--listeners must be at least 2 and --days at least 1")
+    return args
+
+
+def served_model(stack: Stack) -> Path:
+    last = deployment.read(stack)
+    return Path(last.model_dir) if last else stack.dir / "model"
+
+
+def draw_listeners(
+    stack: Stack, args: argparse.Namespace
+) -> tuple[list[sources.Listener], WorldTruth, str]:
+    """The run's listeners, the truth that knows them, and how they were drawn."""
+    world = stack.dir / "world"
+    if args.source == "held-out":
+        chosen = sources.held_out(
+            world, served_model(stack), args.listeners, args.days, args.seed, args.limit
+        )
+        return chosen, WorldTruth(world), "held out (signed up after the model's training data)"
+    chosen, fresh_world = sources.fresh(
+        world, stack.dir / "ab-listeners", args.listeners, args.days, args.limit
+    )
+    seed = WorldTruth(world).seed
+    return chosen, WorldTruth(fresh_world), f"generated anew from the same world (seed {seed})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = "python -m bench.ab " + shlex.join(argv if argv is not None else sys.argv[1:])
+    load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    experiment_spec = load(DEFAULT_EXPERIMENTS)["onboarding"]
+    control = experiment_spec.control
+    treatment = next(v for v in experiment_spec.variants if v != control)
+    run_id = uuid.uuid4().hex[:8]
+    config = RunConfig(f"onboarding-ab-{run_id}", run_id, args.seed, f"ab{args.seed}-")
+    with local_stack(args.dir, args.world_users, args.world_seed) as (stack, started):
+        listeners, truth, source = draw_listeners(stack, args)
+        world = WorldTruth(stack.dir / "world").document["config"]
+        stack_text = f"`python -m local.up --users {world['users']} --seed {world['seed']}` " + (
+            "started by the bench" if started else f"already running in {stack.dir}"
+        )
+        print(f"{len(listeners):,} listeners, experiment {config.experiment}", file=sys.stderr)
+        began = time.monotonic()
+        client = GatewayClient(stack)
+        results = simulate(client, truth, listeners, config, workers=args.workers)
+        simulate_s = time.monotonic() - began
+        began = time.monotonic()
+        report_text, report_args = run_report(stack, config.experiment)
+        report_s = time.monotonic() - began
+    print(report_text)
+    report = parse_report(report_text)
+    variants = [totals(results, v) for v in experiment_spec.variants]
+    lift_by_day = cumulative_lift(results, args.days, control, treatment)
+    daily = {
+        v: [totals([r for r in results if r.day == d], v).ctr for d in range(args.days)]
+        for v in experiment_spec.variants
+    }
+    summary = RunSummary(
+        command=command,
+        date=dt.date.today().isoformat(),
+        machine=_machine_text(),
+        load=load_avg,
+        stack=stack_text,
+        source=source,
+        listeners=len(listeners),
+        days=args.days,
+        shown_limit=args.limit,
+        experiment=config.experiment,
+        control=control,
+        treatment=treatment,
+        variants=variants,
+        weights=experiment_spec.variants,
+        report_command=_report_command(report_args),
+        report_text=report_text,
+        report=report,
+        bootstrap=bootstrap_lift(results, control, treatment, args.seed),
+        posted=sum(r.posted for r in results),
+        stored=sum(r.stored for r in results),
+        errors=sum(len(r.errors) for r in results),
+        retries=client.retries,
+        simulate_s=simulate_s,
+        report_s=report_s,
+        plot=str(plot(args.plot, lift_by_day, daily)),
+    )
+    write_section(SECTION, body(summary), args.doc)
+    counted = {v.variant: (v.impressions, v.clicks) for v in variants}
+    reported = {name: (row.impressions, row.clicks) for name, row in report.items()}
+    if summary.errors or counted != reported:
+        print(f"errors: {summary.errors}; counted {counted}, reported {reported}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _machine_text() -> str:
+    m = machine()
+    return (
+        f"{m['cpus']} CPUs ({m['cpu']}), {m['memory']} memory, Python {m['python']}, {m['system']}"
+    )
+
+
+def _report_command(args: list[str]) -> str:
+    """The report's command line as run, with the temporary configuration's path generalised."""
+    shown = ["python", *args[1:]]
+    shown[-1] = "RUN_CONFIG.json"
+    return shlex.join(shown)

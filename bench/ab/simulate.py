@@ -1,0 +1,171 @@
+"""One simulated A/B run through the local API.
+
+Every listener onboards (``POST /v1/onboarding/recommendations``, which assigns the variant of
+the ``onboarding`` experiment), is shown the stations and songs of the answer (one impression
+each), clicks each with the probability the world's hidden truth gives for that listener and
+item, and the impressions and clicks are posted as events (``POST /v1/events``) carrying the
+answer's ``recommendation_id`` and ``variant`` and the run's experiment name, so the run's counters
+are its own even on a stack other traffic uses.
+
+Each listener's draws come from their own random stream (the seed and their position), so the
+outcome does not depend on how the requests are spread over threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from bench.ab.listeners import Listener
+from training.world import WorldTruth
+
+SIM_START = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # day 0 of the simulated experiment
+DAY_MS = 86_400_000
+SHOWN = ("stations", "songs")  # what a new listener sees of the answer (artists: no click model)
+MAX_EVENTS = 100  # per request (the API's limit)
+ONBOARDING = "/v1/onboarding/recommendations"
+
+Api = Callable[[str, str, Any], tuple[int, dict[str, Any]]]  # (method, path, body) -> answer
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What names a run: the experiment its events count under, a prefix making its event ids
+    unique, the prefix of its listeners' API ids, and the seed of the clicks."""
+
+    experiment: str
+    run_id: str
+    seed: int
+    user_prefix: str = "ab-"
+
+
+@dataclass
+class ListenerResult:
+    """What happened to one listener."""
+
+    world_id: str
+    user_id: str
+    day: int
+    variant: str = ""
+    source: str = ""
+    shown: dict[str, int] = field(default_factory=dict)
+    clicked: dict[str, int] = field(default_factory=dict)
+    expected_clicks: float = 0.0  # the sum of the click probabilities of what was shown
+    click_variance: float = 0.0  # the variance of the number of clicks, sum of p (1 - p)
+    posted: int = 0
+    stored: int = 0  # with those a retried request found stored already (same event ids)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def impressions(self) -> int:
+        return sum(self.shown.values())
+
+    @property
+    def clicks(self) -> int:
+        return sum(self.clicked.values())
+
+
+def click_probabilities(truth: WorldTruth, world_id: str, kind: str, ids: list[str]) -> np.ndarray:
+    """P(click) of the listener on each shown station or song, from the hidden truth."""
+    if not ids:
+        return np.zeros(0)
+    if kind == "stations":
+        return truth.station_click_probability(world_id, ids)
+    return truth.song_click_probability(world_id, ids)
+
+
+def arrival_ms(listener: Listener, rng: np.random.Generator) -> int:
+    """When the listener onboards: a random moment of their simulated day."""
+    start = int(SIM_START.timestamp() * 1000) + listener.day * DAY_MS
+    return start + int(rng.integers(0, DAY_MS - 60_000))
+
+
+def simulate_one(
+    api: Api, truth: WorldTruth, listener: Listener, index: int, config: RunConfig
+) -> ListenerResult:
+    """Onboard one listener, draw their clicks, post the impressions and clicks."""
+    rng = np.random.default_rng([config.seed, index])
+    user_id = f"{config.user_prefix}{listener.world_id}"
+    result = ListenerResult(listener.world_id, user_id, listener.day)
+    try:
+        status, answer = api("POST", ONBOARDING, {"user_id": user_id, **listener.answers})
+        if status != 200:
+            result.errors.append(f"onboarding {status}: {answer.get('message')}")
+            return result
+        post_events(api, feedback(truth, listener, answer, rng, config, result), result)
+    except OSError as exc:  # the gateway did not answer, even when asked again
+        result.errors.append(f"{type(exc).__name__}: {exc}")
+    return result
+
+
+def feedback(
+    truth: WorldTruth,
+    listener: Listener,
+    answer: dict[str, Any],
+    rng: np.random.Generator,
+    config: RunConfig,
+    result: ListenerResult,
+) -> list[dict[str, Any]]:
+    """The impression and click events of what ``answer`` showed (tallied into ``result``)."""
+    result.variant, result.source = str(answer["variant"]), str(answer["source"])
+    at = arrival_ms(listener, rng)
+    base = {"user_id": result.user_id, "recommendation_id": answer["recommendation_id"],
+            "experiment": config.experiment, "variant": result.variant}  # fmt: skip
+    events: list[dict[str, Any]] = []
+    for kind in SHOWN:
+        ids = [str(entry["id"]) for entry in answer.get(kind, [])]
+        p = click_probabilities(truth, listener.world_id, kind, ids)
+        clicked = rng.random(len(ids)) < p
+        result.shown[kind], result.clicked[kind] = len(ids), int(clicked.sum())
+        result.expected_clicks += float(p.sum())
+        result.click_variance += float((p * (1 - p)).sum())
+        for position, (item, click) in enumerate(zip(ids, clicked, strict=True)):
+            stem = f"{config.run_id}-{result.user_id}-{kind}-{position}"
+            events.append({**base, "event_id": f"{stem}-i", "type": "impression",
+                           "item_id": item, "ts": at})  # fmt: skip
+            if click:
+                events.append({**base, "event_id": f"{stem}-c", "type": "click",
+                               "item_id": item, "ts": at + 1000 * (position + 5)})  # fmt: skip
+    return events
+
+
+def post_events(api: Api, events: list[dict[str, Any]], result: ListenerResult) -> None:
+    """Post ``events``, :data:`MAX_EVENTS` a request; a retried request's ``duplicates`` were
+    stored by the attempt that timed out (the run's event ids are its own)."""
+    for start in range(0, len(events), MAX_EVENTS):
+        chunk = events[start : start + MAX_EVENTS]
+        status, answer = api("POST", "/v1/events", {"events": chunk})
+        result.posted += len(chunk)
+        if status != 200:
+            result.errors.append(f"events {status}: {answer.get('message')}")
+            continue
+        result.stored += int(answer["stored"]) + int(answer["duplicates"])
+
+
+def simulate(
+    api: Api,
+    truth: WorldTruth,
+    listeners: Sequence[Listener],
+    config: RunConfig,
+    workers: int = 4,
+    progress: bool = True,
+) -> list[ListenerResult]:
+    """Every listener through the API, ``workers`` at a time; results in listener order."""
+    bar = tqdm(total=len(listeners), unit="listener", desc="A/B", disable=not progress)
+
+    def one(pair: tuple[int, Listener]) -> ListenerResult:
+        result = simulate_one(api, truth, pair[1], pair[0], config)
+        bar.update()
+        return result
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, enumerate(listeners)))
+    finally:
+        bar.close()

@@ -1,0 +1,65 @@
+"""The report's text as the bench reads it, the run's own statistics and the section's verdict."""
+
+from __future__ import annotations
+
+from bench.ab.experiment_report import ReportRow, parse_report, run_config
+from bench.ab.section import comparison
+from bench.ab.simulate import ListenerResult
+from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
+from lambdas.experiments import format_report, parse, report
+
+
+def test_the_report_is_read_back_exactly() -> None:
+    experiment = parse(run_config("onboarding-ab-x"))["onboarding-ab-x"]
+    counts = {"model": {"impressions": 12345, "clicks": 2345},
+              "rules": {"impressions": 12000, "clicks": 2000}}  # fmt: skip
+    rows = parse_report(format_report(experiment, report(experiment, counts)))
+    assert (rows["rules"].impressions, rows["rules"].clicks, rows["rules"].lift) == (
+        12000,
+        2000,
+        None,
+    )
+    model = rows["model"]
+    assert (model.impressions, model.clicks) == (12345, 2345)
+    expected = report(experiment, counts)[0]
+    assert model.lift is not None
+    assert expected.lift is not None
+    assert abs(model.lift - expected.lift) < 0.0005
+    assert model.ci_low is not None
+    assert model.ci_high is not None
+    assert model.ci_low < model.lift < model.ci_high
+
+
+def test_the_run_config_copies_the_onboarding_experiment() -> None:
+    experiment = parse(run_config("onboarding-ab-x"))["onboarding-ab-x"]
+    onboarding = parse(run_config("onboarding"))["onboarding"]
+    assert experiment.variants == onboarding.variants
+    assert experiment.control == "rules"
+    assert all(experiment.assign(f"u{i}") == onboarding.assign(f"u{i}") for i in range(50))
+
+
+def _result(variant: str, day: int, shown: int, clicked: int) -> ListenerResult:
+    return ListenerResult("w", "u", day, variant, "rules", {"stations": shown, "songs": 0},
+                          {"stations": clicked, "songs": 0})  # fmt: skip
+
+
+def test_totals_lift_by_day_and_bootstrap() -> None:
+    results = [_result("rules", d % 2, 10, 2) for d in range(40)]
+    results += [_result("model", d % 2, 10, 3) for d in range(40)]
+    rules = totals(results, "rules")
+    assert (rules.listeners, rules.impressions, rules.clicks) == (40, 400, 80)
+    assert rules.by_kind == {"stations": (400, 80), "songs": (0, 0)}
+    lifts = cumulative_lift(results, 2, "rules", "model")
+    assert all(point is not None and abs(point[1] - 0.5) < 1e-9 for point in lifts)
+    low, high = bootstrap_lift(results, "rules", "model", seed=1)
+    assert abs(low - 0.5) < 1e-9
+    assert abs(high - 0.5) < 1e-9
+
+
+def test_the_comparison_says_where_the_reference_lies() -> None:
+    inside = ReportRow("model", 1000, 200, 0.05, 0.01, 0.09, 0.01)
+    assert comparison(inside).startswith("The reference's +8.7 % lies inside")
+    above = ReportRow("model", 1000, 200, 0.2, 0.1, 0.3, 0.01)
+    assert comparison(above).startswith("This interval lies above")
+    assert comparison(ReportRow("model", 1000, 200)).startswith("Not enough clicks")
+    assert comparison(None).startswith("Not enough clicks")
