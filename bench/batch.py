@@ -89,8 +89,8 @@ def plot(manifest: dict[str, Any], seconds: float, path: Path = IMAGE) -> Path:
     ax.set_xlim(0, max(timings.values(), default=1) * 1.15)
     active = data.get("active_users", 0)
     ax.set_title(
-        f"python -m training.batch: {data.get('users', 0):,} listeners ({active:,} active), "
-        f"{seconds:.0f} s: {active / max(seconds, 1e-9):,.0f} active listeners/s",
+        f"python -m training.batch: {data.get('users', 0):,} listeners ({active:,} active)\n"
+        f"{seconds:.0f} s in all: {active / max(seconds, 1e-9):,.0f} active listeners/s",
         fontsize=9,
     )
     fig.tight_layout()
