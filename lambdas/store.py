@@ -176,28 +176,37 @@ class Store:
         return dict(item) if item else None
 
     def put_event(self, event: dict[str, Any]) -> bool:
-        """Store one event once: False when its ``event_id`` was stored before (a retry)."""
-        now = int(self.clock())
+        """Store one event once: False when its ``event_id`` was stored before (a retry).
+
+        The ``event_id`` marker and the event are written in one transaction: a failure stores
+        neither, so a retry stores the event instead of taking it for a duplicate."""
+        expires_at = int(self.clock()) + EVENT_TTL_DAYS * 86400
+        name = self.tables["events"].name
+        marker = {**keys.event_marker(event["event_id"]), "expires_at": expires_at}
+        item = {
+            "pk": keys.user_events_pk(event["user_id"]),
+            "sk": keys.event_sk(int(event["ts"]), event["event_id"]),
+            **{k: v for k, v in event.items() if v is not None},
+            "expires_at": expires_at,
+        }
         try:
-            self.tables["events"].put_item(
-                Item={
-                    **keys.event_marker(event["event_id"]),
-                    "expires_at": now + EVENT_TTL_DAYS * 86400,
-                },
-                ConditionExpression="attribute_not_exists(pk)",
+            self.tables["events"].meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": name,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": name, "Item": item}},
+                ]
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            reasons = exc.response.get("CancellationReasons") or [{}]
+            if reasons[0].get("Code") == "ConditionalCheckFailed":
                 return False
             raise
-        self.tables["events"].put_item(
-            Item={
-                "pk": keys.user_events_pk(event["user_id"]),
-                "sk": keys.event_sk(int(event["ts"]), event["event_id"]),
-                **{k: v for k, v in event.items() if v is not None},
-                "expires_at": now + EVENT_TTL_DAYS * 86400,
-            }
-        )
         return True
 
     def recent_events(self, user_id: str, limit: int = 50) -> list[dict[str, Any]]:
