@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Command: `python -m bench.lambda_asset` (builds the asset as `infra/bundling.py` does for "
         "`cdk synth`: `pip install --platform manylinux2014_aarch64 --python-version 3.12 "
-        "--only-binary=:all: -r lambdas/requirements.txt` plus the `lambdas` package).",
+        "--only-binary=:all: -r lambdas/requirements.txt` plus the `lambdas` package, every "
+        "module precompiled to python3.12 bytecode so that cold starts do not compile them).",
         f"Date: {dt.date.today().isoformat()}. Machine: {m['cpus']} CPUs ({m['cpu']}), "
         f"{m['memory']}, Python {m['python']}, {m['system']}.",
         "",
