@@ -2,10 +2,11 @@
 
 Against a running local stack (``python -m local.up``), per route of :mod:`lambdas.routes`
 (personal recommendations once per list type): the maximum closed-loop throughput (``wrk``, one
-thread, 8 keep-alive connections) and p50, p90 and p99 at one fixed open-loop rate below every
-route's maximum (:mod:`bench.loadgen`), written into the ``api-gateway`` section of
-docs/benchmarks.md with a plot. Requests use ids of the loaded batch version and listeners of the
-dataset; every event and onboarding request carries ids of its own, so nothing is a retry.
+thread, 8 keep-alive connections) and p50, p90 and p99 at a fixed open-loop rate of half that
+maximum (:mod:`bench.loadgen`; at least ``MIN_REQUESTS`` requests, at most ``MAX_OPEN_S`` s),
+written into the ``api-gateway`` section of docs/benchmarks.md with a plot. Requests use ids of
+the loaded batch version and listeners of the dataset; every event and onboarding request
+carries ids of its own, so nothing is a retry.
 
 Also the request catalogue of the load test (:mod:`bench.load`): :class:`Traffic`.
 """
@@ -31,7 +32,7 @@ from urllib.parse import quote
 import numpy as np
 import pyarrow.parquet as pq
 
-from bench.loadgen import Request, run_requests
+from bench.loadgen import Request, RunResult, run_requests
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from lambdas import keys
 from lambdas.batch_source import BatchSource
@@ -43,6 +44,7 @@ SECTION = "api-gateway"
 IMG = REPO_ROOT / "docs" / "img" / "api_gateway.png"
 SERIAL = "__N__"  # replaced by a per-request counter in wrk's requests (unique event ids)
 WRK_CONNECTIONS = 8
+MIN_REQUESTS, MAX_OPEN_S = 40, 30.0  # per route, open loop
 EVENT_TYPES = {"play": 60, "skip": 18, "like": 6, "follow": 3, "impression": 9, "click": 4}
 LOAD_EXPERIMENT = "load-test"  # impressions and clicks count here, not in a real experiment
 
@@ -184,7 +186,9 @@ class Traffic:
             return self.rng.choice(self.onboarded)
         return self.rng.choice(self.ids.listeners)
 
-    def event_body(self, user: str, n: int, serial: str | None = None) -> dict[str, object]:
+    def event_body(
+        self, user: str, n: int, serial: str | None = None
+    ) -> dict[str, list[dict[str, object]]]:
         """A session's ``n`` events: plays, skips, likes, follows, impressions and clicks."""
         types = self.rng.choices(list(EVENT_TYPES), list(EVENT_TYPES.values()), k=n)
         now = int(time.time() * 1000)
@@ -208,12 +212,13 @@ class Traffic:
         """1 to 5 events of one listener (``serial``: a placeholder for wrk's counter)."""
         return self.events_of_listener(serial)[0]
 
-    def events_of_listener(self, serial: str | None = None) -> tuple[Request, str, int]:
-        """An events request, its listener and its number of events."""
+    def events_of_listener(self, serial: str | None = None) -> tuple[Request, str, tuple[str, ...]]:
+        """An events request, its listener and its event ids."""
         user = self.event_listener()
-        n = self.rng.choice((1, 1, 2, 3, 5))
-        body = json.dumps(self.event_body(user, n, serial)).encode()
-        return Request("POST", "/v1/events", body, self.headers, "events"), user, n
+        body = self.event_body(user, self.rng.choice((1, 1, 2, 3, 5)), serial)
+        ids = tuple(str(event["event_id"]) for event in body["events"])
+        request = Request("POST", "/v1/events", json.dumps(body).encode(), self.headers, "events")
+        return request, user, ids
 
     def availability(self) -> Request:
         song = quote(self.rng.choice(self.ids.songs))
@@ -239,13 +244,19 @@ def routes(traffic: Traffic) -> dict[str, Callable[[], Request]]:
 # closed loop: wrk ---------------------------------------------------------------------------
 
 
+def lua(text: str) -> str:
+    """``text`` as a Lua long string: its bytes as they are, no escapes to translate."""
+    if "]==]" in text:
+        raise ValueError(f"cannot quote {text!r} for Lua")
+    return f"[==[{text}]==]"
+
+
 def wrk_script(requests: list[Request], prefix: str) -> str:
     """A wrk Lua script sending ``requests`` in turn, ``__N__`` in a body replaced by a counter."""
     rows = []
     for r in requests:
-        headers = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in r.headers)
-        rows.append(f"{{{json.dumps(r.method)}, {json.dumps(r.path)}, {{{headers}}}, "
-                    f"{json.dumps(r.body.decode())}}}")  # fmt: skip
+        headers = ", ".join(f"[ {lua(k)} ] = {lua(v)}" for k, v in r.headers)
+        rows.append(f"{{{lua(r.method)}, {lua(r.path)}, {{{headers}}}, {lua(r.body.decode())}}}")
     return (
         "local requests = {\n  " + ",\n  ".join(rows) + "\n}\n"
         f'local prefix = "{prefix}"\nlocal i = 0\n'
@@ -337,19 +348,44 @@ def measure_max(stack: Stack, traffic: Traffic, seconds: int) -> dict[str, Close
     return found
 
 
-def measure_latency(stack: Stack, traffic: Traffic, route: str, rate: float, seconds: int):  # type: ignore[no-untyped-def]
+def measure_latency(
+    stack: Stack, traffic: Traffic, route: str, rate: float, seconds: float
+) -> RunResult:
     make = routes(traffic)[route]
     requests = [make() for _ in range(int(rate * seconds))]
     return run_requests(stack.gateway_url, requests, rate, seconds, deadline_s=seconds + 30)
 
 
-def benchmark(stack: Stack, closed_s: int, open_s: int, rate: float | None) -> list[RouteResult]:
+def open_seconds(rate: float, at_least: float) -> float:
+    """``at_least`` seconds, longer for a slow route (``MIN_REQUESTS``), up to ``MAX_OPEN_S``."""
+    return max(at_least, min(MAX_OPEN_S, MIN_REQUESTS / rate))
+
+
+def events_table_items(stack: Stack) -> int:
+    """Items in the events table (events and idempotency markers of every run so far)."""
+    client = aws.client("dynamodb", stack.aws_url)
+    return int(client.describe_table(TableName=table_name("events"))["Table"]["ItemCount"])
+
+
+def aws_call_ms(stack: Stack, calls: int = 20) -> float:
+    """Median time of one DynamoDB GetItem to the stack's local AWS (the floor of every call)."""
+    client = aws.client("dynamodb", stack.aws_url)
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        client.get_item(TableName=table_name("state"),
+                        Key={k: {"S": v} for k, v in keys.ACTIVE.items()})  # fmt: skip
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))
+
+
+def benchmark(stack: Stack, closed_s: int, open_s: int) -> list[RouteResult]:
     traffic = Traffic(stack, find_ids(stack), run_id=f"gw-{uuid.uuid4().hex[:8]}")
     maxima = measure_max(stack, traffic, closed_s)
-    fixed = rate or common_rate(min(m.rps for m in maxima.values()))
     results = []
     for route, best in maxima.items():
-        run = measure_latency(stack, traffic, route, fixed, open_s)
+        fixed = half_rate(best.rps)
+        run = measure_latency(stack, traffic, route, fixed, open_seconds(fixed, open_s))
         ok = ~np.isnan(run.latencies_ms)
         p50, p90, p99 = (float(v) for v in np.percentile(run.latencies_ms[ok], (50, 90, 99)))
         errors = int(np.sum((run.statuses < 200) | (run.statuses >= 300)))
@@ -362,9 +398,9 @@ def benchmark(stack: Stack, closed_s: int, open_s: int, rate: float | None) -> l
     return results
 
 
-def common_rate(slowest_max: float) -> float:
-    """Half of the slowest route's maximum, rounded down to a multiple of 5 (at least 5)."""
-    return max(5.0, 5 * int(slowest_max / 2 / 5))
+def half_rate(max_rps: float) -> float:
+    """Half of a route's maximum, rounded down to 0.5 request per second (at least 0.5)."""
+    return max(0.5, int(max_rps) / 2)
 
 
 def plot(results: list[RouteResult], path: Path) -> None:
@@ -380,10 +416,13 @@ def plot(results: list[RouteResult], path: Path) -> None:
         left.barh(y + (k - 1) * 0.27, [getattr(r, attr) for r in results], 0.27, label=label)
     left.set_yticks(y, names)
     left.invert_yaxis()
-    left.set_xlabel(f"latency (ms) at {results[0].rate:g} req/s, open loop")
+    left.set_xscale("log")
+    left.set_xlabel("latency (ms, log), open loop at half of the route's max")
     left.legend(fontsize=8)
     left.grid(axis="x", alpha=0.3)
     right.barh(y, [r.max_rps for r in results], color="tab:gray")
+    for k, r in enumerate(results):
+        right.annotate(f" {r.max_rps:.0f}", (r.max_rps, k), va="center", fontsize=8)
     right.set_xlabel(f"max throughput (req/s), wrk -t1 -c{WRK_CONNECTIONS}")
     right.grid(axis="x", alpha=0.3)
     fig.suptitle("The API through the local gateway, per route")
@@ -404,7 +443,13 @@ def load_average() -> str:
 
 
 def markdown(
-    results: list[RouteResult], command: str, closed_s: int, open_s: int, loads: str
+    results: list[RouteResult],
+    command: str,
+    closed_s: int,
+    open_s: int,
+    loads: str,
+    aws_ms: float,
+    events: int,
 ) -> str:
     lines = [
         "## The API through the local gateway",
@@ -425,8 +470,14 @@ def markdown(
         "caches are warm after the first pass, as in a warm Lambda serving popular ids.",
         "",
         f"Max throughput: `wrk -t1 -c{WRK_CONNECTIONS} -d{closed_s}s`, closed loop, after 1 s "
-        f"of warm-up. Latency: `bench/loadgen.py`, open loop at one rate for every route "
-        f"(half of the slowest route's maximum), {open_s} s per route, every request timed.",
+        f"of warm-up. Latency: `bench/loadgen.py`, open loop at half of the route's maximum, "
+        f"{open_s} s per route (longer for a slow route: at least {MIN_REQUESTS} requests, at "
+        f"most {MAX_OPEN_S:g} s), 16 connections, every request timed. One DynamoDB call to "
+        f"the stack's moto server (GetItem, median of 20) took {aws_ms:.1f} ms after the run: "
+        "each route makes one to a dozen of those per request, which dominates the figures. "
+        "Events write one TransactWriteItems per event (the event and its idempotency marker), "
+        "and moto copies the whole events table for every transaction, so that route slows "
+        f"down as the table grows ({events:,} items at the end of this run).",
         "",
         "| route | max req/s | errors | rate req/s | p50 ms | p90 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -446,18 +497,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=".local", help="the running local stack's directory")
     parser.add_argument("--closed-seconds", type=int, default=5)
     parser.add_argument("--open-seconds", type=int, default=8)
-    parser.add_argument("--rate", type=float, help="open-loop rate (default: half the slowest max)")
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
     args = parser.parse_args(argv)
     stack = Stack.load(args.dir)
     load_at_start = load_average()
-    results = benchmark(stack, args.closed_seconds, args.open_seconds, args.rate)
+    results = benchmark(stack, args.closed_seconds, args.open_seconds)
+    aws_ms = aws_call_ms(stack)
     loads = f"{load_at_start} / {load_average()}"
     plot(results, IMG)
     arguments = argv if argv is not None else sys.argv[1:]
     command = " ".join(["python -m bench.api_gateway", *arguments])
     write_section(
-        SECTION, markdown(results, command, args.closed_seconds, args.open_seconds, loads), args.doc
+        SECTION,
+        markdown(
+            results,
+            command,
+            args.closed_seconds,
+            args.open_seconds,
+            loads,
+            aws_ms,
+            events_table_items(stack),
+        ),
+        args.doc,
     )
     errors = sum(r.closed_errors + r.open_errors for r in results)
     print(f"wrote {args.doc} ({SECTION}) and {IMG}; {errors} errors")

@@ -86,8 +86,25 @@ def test_windows_and_accepted_events() -> None:
     result = RunResult(["events", "events", "events", "similar items"], issued,
                        np.array([10.0, 20.0, np.nan, 5.0]), np.array([200, 200, 0, 200]),
                        seconds=20.0)  # fmt: skip
-    planned = load.Plan(events={0: ("u1", 3), 1: ("u2", 1), 2: ("u1", 5)})
-    assert load.accepted_events(result, planned) == {"u1": 3, "u2": 1}
+    planned = load.Plan(events={0: ("u1", ("e1", "e2")), 1: ("u2", ("e3",)), 2: ("u1", ("e4",))})
+    assert load.accepted_events(result, planned) == {"e1", "e2", "e3"}
     first, second = load.windows(result)
     assert (first.requests, first.errors, first.completed_rps) == (2, 0, 0.2)
     assert (second.requests, second.errors, second.p50_ms) == (2, 1, 5.0)
+
+
+def test_a_plan_has_every_route_of_the_mix_in_its_share() -> None:
+    from bench.api_gateway import Ids, Traffic
+    from local.stack import Stack
+
+    ids = Ids(("u1", "u2"), ("s1", "s2"), ("a1",), (("us-tx", ("Rock",)),))
+    traffic = Traffic(Stack(), ids, run_id="t", new_listeners_only=True)
+    planned = load.plan(traffic, 2000)
+    labels = [r.label for r in planned.requests]
+    assert set(labels[: len(load.MIX)]) == set(load.MIX)
+    assert abs(labels.count("events") / 2000 - load.MIX["events"] / 100) < 0.04
+    users = {user for user, _ in planned.events.values()}
+    assert users
+    assert all(user.startswith("t-u") for user in users)  # this run's listeners only
+    ids_posted = [i for _, batch in planned.events.values() for i in batch]
+    assert len(ids_posted) == len(set(ids_posted))
