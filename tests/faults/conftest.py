@@ -101,10 +101,11 @@ def small_version(
     return make
 
 
-def count_version(lists: Any, family: str, version: str) -> int:
-    """Items of one family and version in the lists table (a scan: for tests only)."""
-    total, kwargs = 0, {"Select": "COUNT", "FilterExpression": Attr("pk").begins_with(
-        f"{family}#{version}#")}  # fmt: skip
+def count_version(lists: Any, version: str, family: str | None = None) -> int:
+    """Items of a version (of one family, or all) in the lists table (a scan: for tests only)."""
+    pk = Attr("pk")
+    where = pk.begins_with(f"{family}#{version}#") if family else pk.contains(f"#{version}#")
+    total, kwargs = 0, {"Select": "COUNT", "FilterExpression": where}
     while True:
         page = lists.scan(**kwargs)
         total += page["Count"]

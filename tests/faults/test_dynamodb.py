@@ -171,4 +171,4 @@ def test_the_loader_retries_throttles_and_unprocessed_items_and_loads_everything
     assert active(tables)["version"] == "v2"
     manifest = json.loads((small_version("v2") / "manifest.json").read_text())
     for family, listing in manifest["families"].items():
-        assert count_version(tables.lists, family, "v2") == listing["records"], family
+        assert count_version(tables.lists, "v2", family) == listing["records"], family
