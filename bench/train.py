@@ -168,7 +168,7 @@ def plot(runs: Sequence[Run], path: Path = IMAGE) -> Path:
         ax.set_xscale("log")
         ax.set_xlabel("users in the world")
         ax.set_ylim(bottom=0)
-        ax.set_xticks(users, [f"{u / 1000:,.0f}k" for u in users])
+        ax.set_xticks(users, [f"{u / 1e6:g}M" if u >= 1e6 else f"{u / 1e3:g}k" for u in users])
         ax.minorticks_off()
         ax.grid(alpha=0.3)
     fig.suptitle("Onboarding model training (python -m training.train)", fontsize=10)
