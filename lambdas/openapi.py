@@ -1,9 +1,9 @@
 """``python -m lambdas.openapi > docs/openapi.json``: the API's OpenAPI document, from the code.
 
-Powertools describes the routes and their parameters; the error contract is ours, so the
-document is completed here: every operation lists the errors it answers (``{"code", "message",
-"field"}``; 400 for invalid input, not Powertools' 422), API Gateway's own 403 (``{"message"}``)
-and the key each route needs (``x-api-key``, or ``x-admin-key`` for admin routes).
+Powertools describes the routes and their parameters; the rest is ours, so the document is
+completed here: the events' cross-field rules, the errors every operation answers (``{"code",
+"message", "field"}``; 400 for invalid input, not Powertools' 422), API Gateway's own 403
+(``{"message"}``) and the key each route needs (``x-api-key``, ``x-admin-key`` for admin routes).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from lambdas.api.apps import resolver_for
+from lambdas.api.events import NEEDS_ITEM
 from lambdas.routes import ROUTES
 
 TITLE = "musicrec API"
@@ -61,12 +62,25 @@ def _error(description: str, schema: str = "Error") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ref}}}
 
 
+def event_rules() -> list[dict[str, Any]]:
+    """The events' cross-field rules (:func:`lambdas.api.events.check`) in JSON Schema: a play,
+    skip or like names its ``item_id``, a follow its ``artist_id``."""
+
+    def needs(types: tuple[str, ...], field: str) -> dict[str, Any]:
+        kind = {"properties": {"type": {"enum": list(types)}}, "required": ["type"]}
+        present = {"properties": {field: {"type": "string"}}, "required": [field]}
+        return {"if": kind, "then": present}
+
+    return [needs(NEEDS_ITEM, "item_id"), needs(("follow",), "artist_id")]
+
+
 def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` (Powertools' document) with our errors and security instead of its 422s."""
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas["Error"], schemas["GatewayError"] = ERROR_SCHEMA, GATEWAY_ERROR_SCHEMA
+    schemas["Event"]["allOf"] = event_rules()
     spec["components"]["securitySchemes"] = SECURITY_SCHEMES
     for route in ROUTES:
         operation = spec["paths"][route.path][route.method.lower()]

@@ -23,3 +23,11 @@ def test_every_operation_documents_our_errors_and_its_key_not_powertools_422():
     assert schemes["apiKey"]["name"] == "x-api-key"
     assert schemes["adminKey"]["name"] == "x-admin-key"
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_the_events_cross_field_rules_are_in_the_document():
+    event = json.loads(document())["components"]["schemas"]["Event"]
+    rules = {
+        tuple(r["if"]["properties"]["type"]["enum"]): r["then"]["required"] for r in event["allOf"]
+    }
+    assert rules == {("play", "skip", "like"): ["item_id"], ("follow",): ["artist_id"]}
