@@ -79,14 +79,35 @@ def _may_restart(restarts: list[float], now: float) -> bool:
     return True
 
 
-def redeploy(stack: Stack, server: Child, model_dir: Path) -> Child:
-    """Replace the inference server by one serving ``model_dir``. The port is free for a few
-    seconds in between: onboarding answers with the rule meanwhile (its fallback)."""
+def _start(stack: Stack, model_dir: Path) -> Child:
+    """An inference server on ``model_dir``, ready; one that does not get ready is stopped."""
+    server = launch_model_server(stack, model_dir)
+    try:
+        return wait_ready(stack, server)
+    except StartupError:
+        server.stop()
+        raise
+
+
+def redeploy(
+    stack: Stack, server: Child, model_dir: Path, previous: Path | None = None
+) -> tuple[Child, Path]:
+    """Replace the inference server by one serving ``model_dir``; the server and the model it
+    serves. The port is free for a few seconds in between: onboarding answers with the rule
+    meanwhile (its fallback). A model that does not start (a corrupt artifact) is replaced by
+    ``previous`` again, as SageMaker rolls back a failed endpoint update; without ``previous``
+    the :class:`StartupError` is raised."""
     server.stop()
     print(f"deploying {model_dir} ...", flush=True)
-    replacement = wait_ready(stack, launch_model_server(stack, model_dir))
+    try:
+        replacement = _start(stack, model_dir)
+    except StartupError as exc:
+        if previous is None:
+            raise
+        print(f"deploying {model_dir} failed ({exc}); serving {previous} again", file=sys.stderr)
+        return _start(stack, previous), previous
     print(f"deployed {model_dir}", flush=True)
-    return replacement
+    return replacement, model_dir
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -160,13 +181,14 @@ def main(argv: list[str] | None = None) -> int:
               f"(x-api-key: {stack.api_key}); Ctrl-C stops everything.\n")  # fmt: skip
         print("\n".join(examples.curl_commands(stack, examples.ids(data, version_dir))), flush=True)
         restarts: list[float] = []
+        rejected: Path | None = None  # a deployed model that failed to start
         while True:
             if not server.alive() and _may_restart(restarts, time.monotonic()):
                 # as SageMaker replaces an unhealthy instance; onboarding falls back meanwhile
                 print(f"inference server exited with {server.process.returncode}; restarting "
                       f"it (log: {server.log})", file=sys.stderr)  # fmt: skip
                 children.remove(server)
-                server = redeploy(stack, server, model_dir)
+                server, _ = redeploy(stack, server, model_dir)
                 children.append(server)
                 _write_pids(stack, children)
             if any(not child.alive() for child in children):
@@ -174,12 +196,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"stopped: {', '.join(dead)} exited (see {stack.dir}/logs)", file=sys.stderr)
                 return 1
             last = deployment.read(stack)  # `make retrain` deployed a new model
-            if last is not None and Path(last.model_dir) != model_dir:
-                model_dir = Path(last.model_dir)
+            if last is not None and Path(last.model_dir) not in (model_dir, rejected):
                 children.remove(server)
-                server = redeploy(stack, server, model_dir)
+                server, served = redeploy(stack, server, Path(last.model_dir), model_dir)
                 children.append(server)
                 _write_pids(stack, children)
+                if served != Path(last.model_dir):  # it did not start: not tried again
+                    rejected = Path(last.model_dir)
+                model_dir = served
             time.sleep(1)
     except KeyboardInterrupt:
         return 0

@@ -1,0 +1,130 @@
+"""Fault 4: a corrupt model artifact. ``python -m container.serve`` on it never answers 200 on
+``/ping``: it exits non-zero (uvicorn's 3, startup failed) with the reason in its log. Deployed
+to the local stack, it is rolled back: the previous model keeps serving."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from container.serve import command as serve_command
+from local import up
+from local.processes import StartupError
+from local.stack import Stack
+from tests.conftest import REPO_ROOT
+from tests.container.conftest import free_port
+
+STARTUP_FAILED = 3  # uvicorn's exit status when the app's startup fails
+
+
+def truncated_tarball(good: Path, bad: Path) -> str:
+    data = (good / "model.tar.gz").read_bytes()
+    (bad / "model.tar.gz").write_bytes(data[: len(data) // 2])
+    return "end-of-stream"
+
+
+def garbage_model_file(good: Path, bad: Path) -> str:
+    shutil.copy(good / "model.json", bad / "model.json")
+    (bad / "model.txt").write_text("tree\nnot a LightGBM model at all\n")
+    return "number of classes"
+
+
+def wrong_feature_spec(good: Path, bad: Path) -> str:
+    """A spec consistent in itself, but five genres short of what the booster was trained on."""
+    shutil.copy(good / "model.txt", bad / "model.txt")
+    document = json.loads((good / "model.json").read_text())
+    spec = document["feature_spec"]
+    block = next(b for b in spec["features"] if b["encoding"] == "multi_hot")
+    dropped = {f"{block['source']}={level}" for level in block["levels"][-5:]}
+    block["levels"] = block["levels"][:-5]
+    spec["columns"] = [c for c in spec["columns"] if c not in dropped]
+    (bad / "model.json").write_text(json.dumps(document))
+    return "features"
+
+
+CORRUPTIONS: dict[str, Callable[[Path, Path], str]] = {
+    "truncated model.tar.gz": truncated_tarball,
+    "garbage model file": garbage_model_file,
+    "wrong feature spec": wrong_feature_spec,
+}
+
+
+def _pings(url: str, process: subprocess.Popen[bytes], seen: list[int]) -> None:
+    """Record every /ping status until the process exits."""
+    while process.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/ping", timeout=1) as response:
+                seen.append(response.status)
+        except OSError:
+            pass
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def served(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
+    """Each corruption served at once (they fail in parallel): exit status, log, pings, and
+    the text the log must contain."""
+    runs = {}
+    for name, corrupt in CORRUPTIONS.items():
+        bad = tmp_path_factory.mktemp("bad-model")
+        expected = corrupt(trained_model_dir, bad)
+        port = free_port()
+        process = subprocess.Popen(serve_command(bad, port, workers=1), cwd=REPO_ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        pings: list[int] = []
+        watcher = threading.Thread(target=_pings, args=(f"http://127.0.0.1:{port}", process, pings))
+        watcher.start()
+        runs[name] = (process, watcher, pings, expected)
+    results = {}
+    for name, (process, watcher, pings, expected) in runs.items():
+        log, _ = process.communicate(timeout=120)
+        watcher.join()
+        results[name] = (process.returncode, log.decode(), pings, expected)
+    return results
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS)
+def test_a_corrupt_model_never_reports_healthy_and_exits(served, corruption):
+    status, log, pings, expected = served[corruption]
+    print(f"{corruption}: exit {status}, /ping answers {sorted(set(pings))}, "
+          f"log: {log.strip().splitlines()[-2:]}")  # fmt: skip
+    assert status == STARTUP_FAILED
+    assert 200 not in pings
+    assert expected in log
+    assert "Application startup failed" in log
+
+
+def test_a_corrupt_deployment_is_rolled_back_and_the_previous_model_keeps_serving(
+    trained_model_dir, tmp_path
+):
+    """The local stack's "update endpoint" (``local.up.redeploy``, what ``make retrain``'s
+    deployment triggers): a model that does not start is replaced by the previous one again."""
+    stack = Stack(str(tmp_path / "stack"), model_port=free_port())
+    bad = tmp_path / "bad-model"
+    bad.mkdir()
+    truncated_tarball(trained_model_dir, bad)
+    server = up.wait_ready(stack, up.launch_model_server(stack, trained_model_dir))
+    try:
+        version = _ping(stack.model_url)["model_version"]
+        server, served = up.redeploy(stack, server, bad, previous=trained_model_dir)
+        assert served == trained_model_dir
+        assert _ping(stack.model_url)["model_version"] == version
+        with pytest.raises(StartupError):  # no previous model to go back to: the stack says so
+            server, _ = up.redeploy(stack, server, bad)
+        assert not server.alive()
+    finally:
+        server.stop()
+
+
+def _ping(url: str) -> dict[str, str]:
+    with urllib.request.urlopen(url + "/ping", timeout=5) as response:
+        assert response.status == 200
+        return dict(json.loads(response.read()))
