@@ -10,12 +10,11 @@ per route, the requests sent, the status codes, the 5xx and non-JSON errors and 
 the ``fuzz`` section of docs/benchmarks.md; exits 1 on any 5xx or non-JSON error. The CI tests
 (tests/fuzz) run the same checks with few examples.
 
-Left out, with reasons: ``positive_data_acceptance`` (schema-valid events can be refused: a play
-needs an ``item_id``, a cross-field rule JSON Schema does not carry here), ``unsupported_method``
-(API Gateway answers an unknown method with 403 "Missing Authentication Token", not 405), the
-stateful checks (no route creates a resource another reads by id). A schema-valid integer
-written ``2.0`` and an id with ``#``, ``@`` or ``:`` (percent-encoded in the path, which the local
-gateway does not decode) are refused with a 400 naming the field.
+Left out, with reasons: ``positive_data_acceptance`` (a schema-valid integer written ``2.0`` is
+refused, the models take strict integers; so is an id with ``#``, ``@`` or ``:``, percent-encoded
+in the path, which the local gateway passes on undecoded: 400s naming the field),
+``unsupported_method`` (API Gateway answers an unknown method with 403 "Missing Authentication
+Token", not 405), the stateful checks (no route creates a resource another reads by id).
 """
 
 from __future__ import annotations
