@@ -94,7 +94,7 @@ def _read_members(tar_path: Path) -> dict[str, bytes]:
                     if handle is not None:
                         out[name] = handle.read()
             return out
-    except (OSError, tarfile.TarError) as exc:
+    except (OSError, EOFError, tarfile.TarError) as exc:  # EOFError: a truncated gzip stream
         raise ArtifactError(f"{tar_path}: not a readable model.tar.gz ({exc})") from None
 
 
@@ -128,7 +128,15 @@ def load_artifact(path: str | Path) -> Artifact:
             f"{ARTIFACT_SCHEMA_VERSION}"
         )
     spec = FeatureSpec.from_dict(document["feature_spec"])
-    booster = lgb.Booster(model_str=files[MODEL_FILE].decode("utf-8"))
+    try:
+        booster = lgb.Booster(model_str=files[MODEL_FILE].decode("utf-8"))
+    except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: {MODEL_FILE} is not a LightGBM model ({exc})") from None
+    if booster.num_feature() != spec.n_columns:
+        raise ArtifactError(
+            f"{path}: the feature spec has {spec.n_columns} columns, the model "
+            f"{booster.num_feature()}"
+        )
     return Artifact(booster=booster, spec=spec, document=document)
 
 

@@ -28,13 +28,13 @@ STARTUP_FAILED = 3  # uvicorn's exit status when the app's startup fails
 def truncated_tarball(good: Path, bad: Path) -> str:
     data = (good / "model.tar.gz").read_bytes()
     (bad / "model.tar.gz").write_bytes(data[: len(data) // 2])
-    return "end-of-stream"
+    return "not a readable model.tar.gz"
 
 
 def garbage_model_file(good: Path, bad: Path) -> str:
     shutil.copy(good / "model.json", bad / "model.json")
     (bad / "model.txt").write_text("tree\nnot a LightGBM model at all\n")
-    return "number of classes"
+    return "model.txt is not a LightGBM model"
 
 
 def wrong_feature_spec(good: Path, bad: Path) -> str:
@@ -47,7 +47,7 @@ def wrong_feature_spec(good: Path, bad: Path) -> str:
     block["levels"] = block["levels"][:-5]
     spec["columns"] = [c for c in spec["columns"] if c not in dropped]
     (bad / "model.json").write_text(json.dumps(document))
-    return "features"
+    return "the feature spec has 19 columns, the model 24"
 
 
 CORRUPTIONS: dict[str, Callable[[Path, Path], str]] = {
