@@ -68,6 +68,31 @@ def invoke_loader(event: dict[str, Any]) -> dict[str, Any]:
         raise PipelineError(f"loader {event.get('action')} {event.get('key', '')}: {exc}") from exc
 
 
+def update_endpoint(
+    stack: Stack,
+    deployed: Deployment,
+    last: Deployment | None,
+    model_version: str,
+    timeout_s: float = DEPLOY_TIMEOUT_S,
+) -> None:
+    """Record the deployment and wait until the stack serves ``model_version``. A model it does
+    not serve in time (one that does not start is rolled back by the stack) is not left
+    recorded: ``last`` is recorded again, so the next ``make local`` serves the previous model."""
+    deployment.write(stack, deployed)
+    deadline = time.monotonic() + timeout_s
+    while served_version(stack) != model_version:
+        if time.monotonic() > deadline:
+            if last is None:
+                deployment.discard(stack)
+            else:
+                deployment.write(stack, last)
+            raise PipelineError(
+                "the local stack did not serve the new model in time; the previous model "
+                "keeps serving"
+            )
+        time.sleep(1)
+
+
 def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
     """Every step in order; what was deployed."""
     os.environ.update(stack.handler_env())  # what the loader Lambda gets, pointed at local AWS
@@ -93,12 +118,8 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
                 done["model_dir"] = str(model_dir)
             elif step.name == "update-endpoint":
                 lists = last.batch_dir if last else None  # until this run's lists switch
-                deployment.write(stack, Deployment(str(model_dir.resolve()), dataset, lists))
-                deadline = time.monotonic() + DEPLOY_TIMEOUT_S
-                while served_version(stack) != done["model_version"]:
-                    if time.monotonic() > deadline:
-                        raise PipelineError("the local stack did not serve the new model in time")
-                    time.sleep(1)
+                deployed = Deployment(str(model_dir.resolve()), dataset, lists)
+                update_endpoint(stack, deployed, last, done["model_version"])
             elif step.name == "batch-score":
                 for shard in range(SHARDS):
                     build.run(["training.batch", "--data", str(data), "--out", str(batch_root),

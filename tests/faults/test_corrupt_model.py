@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from container.serve import command as serve_command
-from local import up
+from local import deployment, pipeline, up
+from local.deployment import Deployment
+from local.pipeline import PipelineError
 from local.processes import StartupError
 from local.stack import Stack
 from tests.conftest import REPO_ROOT
@@ -128,3 +130,22 @@ def _ping(url: str) -> dict[str, str]:
     with urllib.request.urlopen(url + "/ping", timeout=5) as response:
         assert response.status == 200
         return dict(json.loads(response.read()))
+
+
+def test_a_deployment_the_stack_does_not_serve_is_not_left_recorded(tmp_path):
+    """``make retrain``'s update-endpoint step: when the stack does not serve the new model in
+    time (it rolled a corrupt one back), the previous deployment is recorded again, so the next
+    ``make local`` does not start on the rejected model."""
+    stack = Stack(str(tmp_path / "stack"), model_port=free_port())  # nothing serves there
+    models = [tmp_path / "m1", tmp_path / "m2"]
+    for model in models:
+        model.mkdir()
+    previous, rejected = (Deployment(str(m), "dataset") for m in models)
+    deployment.write(stack, previous)
+    with pytest.raises(PipelineError, match="previous model keeps serving"):
+        pipeline.update_endpoint(stack, rejected, previous, "m2", timeout_s=0.2)
+    assert deployment.read(stack) == previous
+    deployment.discard(stack)  # nothing deployed before: nothing recorded after
+    with pytest.raises(PipelineError):
+        pipeline.update_endpoint(stack, rejected, None, "m2", timeout_s=0.2)
+    assert deployment.read(stack) is None
