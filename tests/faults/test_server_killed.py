@@ -12,10 +12,13 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from lambdas.handlers import onboarding
-from tests.container.conftest import running_server
+from tests.container.conftest import Server, running_server
 from tests.faults.conftest import ANSWERS, ONBOARDING, call, user_with
 
 LISTENER = json.dumps(
@@ -71,29 +74,35 @@ def _load(url: str, stop: threading.Event, outcomes: Counter[str]) -> list[threa
     return threads
 
 
-def test_a_killed_worker_costs_its_requests_in_flight_and_is_replaced(trained_model_dir):
-    with running_server(trained_model_dir, workers=2) as server:
-        before = workers(server.process.pid)
-        assert len(before) == 2
-        stop, outcomes = threading.Event(), Counter[str]()
-        threads = _load(server.url, stop, outcomes)
-        time.sleep(1.0)
-        os.kill(before[0], signal.SIGKILL)
-        killed_at = time.monotonic()
-        replaced: list[int] = []
-        while time.monotonic() - killed_at < RESTART_S:
-            replaced = [pid for pid in workers(server.process.pid) if pid not in before]
-            if replaced:
-                break
-            time.sleep(0.2)
-        time.sleep(1.0)  # load on the new pair of workers
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=15)
-        during = dict(outcomes)
-        after = Counter(_invoke(server.url) for _ in range(20))
-        print(f"worker killed under load ({CLIENTS} clients): {during}; "
-              f"replaced in {time.monotonic() - killed_at:.1f} s; then {dict(after)}")  # fmt: skip
+@pytest.fixture(scope="module")
+def server(trained_model_dir: Path) -> Iterator[Server]:
+    """One inference server with two workers: one of them is killed first, then all of it."""
+    with running_server(trained_model_dir, workers=2) as running:
+        yield running
+
+
+def test_a_killed_worker_costs_its_requests_in_flight_and_is_replaced(server):
+    before = workers(server.process.pid)
+    assert len(before) == 2
+    stop, outcomes = threading.Event(), Counter[str]()
+    threads = _load(server.url, stop, outcomes)
+    time.sleep(1.0)
+    os.kill(before[0], signal.SIGKILL)
+    killed_at = time.monotonic()
+    replaced: list[int] = []
+    while time.monotonic() - killed_at < RESTART_S:
+        replaced = [pid for pid in workers(server.process.pid) if pid not in before]
+        if replaced:
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)  # load on the new pair of workers
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+    during = dict(outcomes)
+    after = Counter(_invoke(server.url) for _ in range(20))
+    print(f"worker killed under load ({CLIENTS} clients): {during}; "
+          f"replaced in {time.monotonic() - killed_at:.1f} s; then {dict(after)}")  # fmt: skip
     assert replaced, "uvicorn did not start a new worker"
     failed = sum(n for outcome, n in during.items() if outcome != "200")
     assert failed <= CLIENTS  # at most the requests the killed worker held
@@ -102,18 +111,17 @@ def test_a_killed_worker_costs_its_requests_in_flight_and_is_replaced(trained_mo
 
 
 def test_the_whole_server_killed_under_load_onboarding_answers_with_the_rule(
-    api, monkeypatch, trained_model_dir
+    api, monkeypatch, server
 ):
-    with running_server(trained_model_dir, workers=2) as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
-        user = user_with("model", "killed")
-        sources: Counter[tuple[int, str]] = Counter()
-        for i in range(12):
-            if i == 4:  # the master and its workers, at once: nothing left to answer
-                for pid in [*workers(server.process.pid), server.process.pid]:
-                    os.kill(pid, signal.SIGKILL)
-            status, body = call(onboarding, "POST", ONBOARDING, {**ANSWERS, "user_id": user})
-            sources[(status, body.get("source", body.get("code", "")))] += 1
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
+    user = user_with("model", "killed")
+    sources: Counter[tuple[int, str]] = Counter()
+    for i in range(12):
+        if i == 4:  # the master and its workers, at once: nothing left to answer
+            for pid in [*workers(server.process.pid), server.process.pid]:
+                os.kill(pid, signal.SIGKILL)
+        status, body = call(onboarding, "POST", ONBOARDING, {**ANSWERS, "user_id": user})
+        sources[(status, body.get("source", body.get("code", "")))] += 1
     print(f"onboarding while the inference server was killed: {dict(sources)}")
     assert set(sources) <= {(200, "model"), (200, "fallback")}
     assert sources[(200, "model")] >= 1
