@@ -36,7 +36,7 @@ PLOT = REPO_ROOT / "docs" / "img" / "ab_lift.png"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n")[0])
-    parser.add_argument("--listeners", type=int, default=600, help="simulated new listeners")
+    parser.add_argument("--listeners", type=int, default=400, help="simulated new listeners")
     parser.add_argument("--days", type=int, default=10, help="simulated days they arrive over")
     parser.add_argument("--seed", type=int, default=1, help="seed of the listeners and clicks")
     parser.add_argument(
@@ -54,7 +54,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--world-users", type=int, default=3000, help="users of a started stack")
     parser.add_argument("--world-seed", type=int, default=11, help="seed of a started stack")
     parser.add_argument("--limit", type=int, default=5, help="stations and songs shown (each)")
-    parser.add_argument("--workers", type=int, default=3, help="listeners onboarding at once")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="listeners at once (more than 1: see docs/experiments.md on the local gateway)",
+    )
+    parser.add_argument("--note", default="", help="a sentence on the run's conditions")
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="benchmarks document")
     parser.add_argument("--plot", type=Path, default=PLOT, help="PNG of the lift by day")
     args = parser.parse_args(argv)
@@ -137,17 +143,21 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap=bootstrap_lift(results, control, treatment, args.seed),
         posted=sum(r.posted for r in results),
         stored=sum(r.stored for r in results),
+        duplicates=sum(r.duplicates for r in results),
         errors=sum(len(r.errors) for r in results),
         retries=client.retries,
         simulate_s=simulate_s,
         report_s=report_s,
         plot=str(plot(args.plot, lift_by_day, daily)),
+        note=args.note,
     )
     write_section(SECTION, body(summary), args.doc)
     counted = {v.variant: (v.impressions, v.clicks) for v in variants}
     reported = {name: (row.impressions, row.clicks) for name, row in report.items()}
-    if summary.errors or counted != reported:
-        print(f"errors: {summary.errors}; counted {counted}, reported {reported}", file=sys.stderr)
+    if summary.errors or summary.duplicates or counted != reported:
+        first = [e for r in results for e in r.errors][:5]
+        print(f"errors: {summary.errors} (first: {first}); duplicates: {summary.duplicates}; "
+              f"counted {counted}, reported {reported}", file=sys.stderr)  # fmt: skip
         return 1
     return 0
 

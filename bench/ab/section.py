@@ -35,11 +35,13 @@ class RunSummary:
     bootstrap: tuple[float, float]
     posted: int
     stored: int
+    duplicates: int
     errors: int
     retries: int
     simulate_s: float
     report_s: float
     plot: str
+    note: str = ""
 
 
 def _pct(x: float | None, signed: bool = False) -> str:
@@ -134,13 +136,15 @@ def body(summary: RunSummary) -> str:
         f"The lift the truth expects for these listeners and answers (no click noise): "
         f"{_pct(expected_lift, True)}.",
         "",
-        f"Events posted: {summary.posted:,}; stored: {summary.stored:,}; errors: "
-        f"{summary.errors:,}; requests repeated after a timeout: {summary.retries:,}. "
+        f"Events posted: {summary.posted:,}; stored: {summary.stored:,}; answered as stored "
+        f"before: {summary.duplicates:,}; errors: {summary.errors:,}; requests repeated after "
+        f"a timeout: {summary.retries:,}. "
         f"Simulation {summary.simulate_s:.0f} s "
         f"({summary.listeners / max(summary.simulate_s, 1e-9):.1f} listeners/s, "
         f"{summary.posted / max(summary.simulate_s, 1e-9):.0f} events/s), report "
         f"{summary.report_s:.1f} s.",
         "",
+        *([f"Note: {summary.note}", ""] if summary.note else []),
         f"![Cumulative CTR lift by simulated day](img/{Path(summary.plot).name})",
         "",
         "**Against the reference deployment.** " + comparison(row),

@@ -59,7 +59,8 @@ class ListenerResult:
     expected_clicks: float = 0.0  # the sum of the click probabilities of what was shown
     click_variance: float = 0.0  # the variance of the number of clicks, sum of p (1 - p)
     posted: int = 0
-    stored: int = 0  # with those a retried request found stored already (same event ids)
+    stored: int = 0
+    duplicates: int = 0  # answered as stored before: only a retried request should see any
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -136,8 +137,8 @@ def feedback(
 
 
 def post_events(api: Api, events: list[dict[str, Any]], result: ListenerResult) -> None:
-    """Post ``events``, :data:`MAX_EVENTS` a request; a retried request's ``duplicates`` were
-    stored by the attempt that timed out (the run's event ids are its own)."""
+    """Post ``events``, :data:`MAX_EVENTS` a request. The run's event ids are its own, so
+    ``duplicates`` are events a timed-out attempt stored, or a fault."""
     for start in range(0, len(events), MAX_EVENTS):
         chunk = events[start : start + MAX_EVENTS]
         status, answer = api("POST", "/v1/events", {"events": chunk})
@@ -145,7 +146,8 @@ def post_events(api: Api, events: list[dict[str, Any]], result: ListenerResult) 
         if status != 200:
             result.errors.append(f"events {status}: {answer.get('message')}")
             continue
-        result.stored += int(answer["stored"]) + int(answer["duplicates"])
+        result.stored += int(answer["stored"])
+        result.duplicates += int(answer["duplicates"])
 
 
 def simulate(
@@ -153,7 +155,7 @@ def simulate(
     truth: WorldTruth,
     listeners: Sequence[Listener],
     config: RunConfig,
-    workers: int = 4,
+    workers: int = 1,
     progress: bool = True,
 ) -> list[ListenerResult]:
     """Every listener through the API, ``workers`` at a time; results in listener order."""
@@ -164,8 +166,9 @@ def simulate(
         bar.update()
         return result
 
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, enumerate(listeners)))
-    finally:
+        return list(pool.map(one, enumerate(listeners)))
+    finally:  # on Ctrl-C, the listeners not started yet are dropped, not waited for
+        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
