@@ -42,11 +42,12 @@ def is_localstack(url: str = URL) -> bool:
 
 def start(log: Path, port: int = PORT) -> tuple[Child | None, str]:
     """Use what answers on ``port`` (LocalStack, or a moto server left running), else start
-    a moto server there. Returns the child started (None when one was there) and its kind."""
+    a moto server there (:mod:`local.moto_server`: moto whose transactions copy only the items
+    they write). Returns the child started (None when one was there) and its kind."""
     url = f"http://{HOST}:{port}"
     if port_answers(HOST, port):
         return None, "localstack" if is_localstack(url) else "existing server"
-    command = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
+    command = [sys.executable, "-m", "local.moto_server", "-H", HOST, "-p", str(port)]
     child = Child("moto", command, log)
     child.wait_http(f"{url}/moto-api/", STARTUP_TIMEOUT_S)
     return child, "moto"
