@@ -7,6 +7,12 @@ together), so against plain moto every event costs time in proportion to the eve
 per event on an empty table, 229 ms at 1,000 items, 2.2 s at 5,000, and a load test stalls
 within minutes. Here a transaction snapshots only the items it writes (a handful), and restores
 them the same way when it fails: same results, same errors, constant cost.
+
+It also honours TransactWriteItems' ``ClientRequestToken`` as DynamoDB does (moto ignores it): a
+transaction repeated with the token of one that succeeded in the last 10 minutes succeeds again
+without being applied twice. Botocore sends one token per call and keeps it across its retries,
+so a retry after a read timeout (the first attempt having gone through) is answered as the
+success it was, not with the failed condition of an event that looks stored twice.
 """
 
 from __future__ import annotations
@@ -14,20 +20,27 @@ from __future__ import annotations
 import copy
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 
 Snapshot = tuple[str, dict[str, Any], Any]  # table name, key, the item's copy (None: absent)
 
 _original_transact_write_items = DynamoDBBackend.transact_write_items
 _original_copy = models.copy
+_original_handler = DynamoHandler.transact_write_items
 _copying = threading.local()
+TOKEN_TTL_S = 600  # DynamoDB keeps a ClientRequestToken for 10 minutes
+_tokens: dict[tuple[str, str, str], float] = {}  # (account, region, token) -> when it succeeded
+_tokens_lock = threading.Lock()
 
 
 def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
@@ -93,16 +106,40 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise
 
 
+def handle_transact_write_items(self: DynamoHandler) -> Any:
+    """The TransactWriteItems request, idempotent for ``TOKEN_TTL_S`` by its token."""
+    token = self.body.get("ClientRequestToken")
+    if not token:
+        return _original_handler(self)
+    key = (self.current_account, self.region, str(token))
+    now = time.monotonic()
+    with _tokens_lock:
+        for expired in [k for k, at in _tokens.items() if now - at > TOKEN_TTL_S]:
+            del _tokens[expired]
+        if key in _tokens:
+            return _success()
+    result = _original_handler(self)
+    with _tokens_lock:
+        _tokens[key] = now
+    return result
+
+
+def _success() -> ActionResult:
+    return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+
+
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (idempotent)."""
     models.copy = SimpleNamespace(deepcopy=_deepcopy)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = handle_transact_write_items  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     """Undo :func:`install`."""
     models.copy = _original_copy
     DynamoDBBackend.transact_write_items = _original_transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = _original_handler  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:

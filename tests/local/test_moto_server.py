@@ -80,3 +80,15 @@ def test_a_failed_condition_cancels_the_whole_transaction(dynamodb):
         "old",
     )
     assert backend_table() is table  # rolled back item by item, not by swapping in a copy
+
+
+def test_a_repeated_request_token_is_the_same_success_applied_once(dynamodb):
+    marker = put("e1", "1", condition="attribute_not_exists(pk)")
+    dynamodb.transact_write_items(TransactItems=[marker], ClientRequestToken="t-1")
+
+    dynamodb.transact_write_items(TransactItems=[marker], ClientRequestToken="t-1")  # a retry
+    with pytest.raises(ClientError) as raised:  # a new request: the condition fails
+        dynamodb.transact_write_items(TransactItems=[marker], ClientRequestToken="t-2")
+
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert value(dynamodb, "e1") == "1"
