@@ -12,7 +12,8 @@ the ``fuzz`` section of docs/benchmarks.md; exits 1 on any 5xx or non-JSON error
 
 Left out, with reasons: ``positive_data_acceptance`` (a schema-valid integer written ``2.0`` is
 refused, the models take strict integers; so is an id with ``#``, ``@`` or ``:``, percent-encoded
-in the path, which the local gateway passes on undecoded: 400s naming the field),
+in the path, which API Gateway's REST APIs, like the local gateway, pass on undecoded: 400s
+naming the field),
 ``unsupported_method`` (API Gateway answers an unknown method with 403 "Missing Authentication
 Token", not 405), the stateful checks (no route creates a resource another reads by id).
 """
