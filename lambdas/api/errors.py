@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 logger = Logger(service="musicrec")
 
@@ -133,6 +133,14 @@ def build_resolver() -> APIGatewayRestResolver:
                 429, "throttled", "too many requests, retry later", headers={"Retry-After": "1"}
             )
         logger.exception("AWS call failed", extra={"aws_error": code})
+        return error_response(
+            503, "dependency_unavailable", "a backing service failed, retry later"
+        )
+
+    @app.exception_handler(BotoCoreError)
+    def aws_unreachable(exc: BotoCoreError) -> Response:
+        """No answer from AWS at all (a read or connect timeout, a dropped connection)."""
+        logger.exception("AWS call failed", extra={"aws_error": type(exc).__name__})
         return error_response(
             503, "dependency_unavailable", "a backing service failed, retry later"
         )

@@ -172,3 +172,23 @@ def test_the_loader_retries_throttles_and_unprocessed_items_and_loads_everything
     manifest = json.loads((small_version("v2") / "manifest.json").read_text())
     for family, listing in manifest["families"].items():
         assert count_version(tables.lists, "v2", family) == listing["records"], family
+
+
+def test_a_dynamodb_read_timeout_is_a_503_not_a_502(api, batch_root):
+    """No answer at all (botocore's ReadTimeoutError after its retries): a JSON 503 the caller
+    can retry, like a failed AWS call."""
+    from botocore.exceptions import ReadTimeoutError
+
+    def timeout(request: Any, **kwargs: Any) -> None:
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    client = _client()
+    client.meta.events.register_first("before-send.dynamodb.*", timeout, unique_id="timeout")
+    try:
+        status, body = call(events, "POST", "/v1/events", _batch("timeout", 1))
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.*", unique_id="timeout")
+    assert status == 503, body
+    assert body == {"code": "dependency_unavailable",
+                    "message": "a backing service failed, retry later"}  # fmt: skip
+    assert _stored("timeout") == set()  # and nothing was half-stored
