@@ -45,16 +45,13 @@ retrain: setup
 synth: setup
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth -q -c env=$(or $(ENV),dev)
 
-# The inference benchmark needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk).
+# Every benchmark (bench/all.py), one after the other, rewriting docs/benchmarks.md and its plots
+# (about 30 minutes on 2 cores). The inference benchmark needs wrk (Debian/Ubuntu: apt-get
+# install wrk; macOS: brew install wrk). One benchmark alone: `.venv/bin/python -m bench.NAME`.
 bench: setup
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
 	  || { echo "make bench: install wrk first (apt-get install wrk)"; exit 2; }
-	$(PY) -m bench.world
-	$(PY) -m bench.train
-	$(PY) -m bench.inference
-	$(PY) -m bench.batch
-	$(PY) -m bench.api_handlers
-	$(PY) -m bench.lambda_asset
+	$(PY) -m bench.all
 
 clean:
 	rm -rf $(VENV) $(LOCAL_DIR) .pytest_cache .mypy_cache .ruff_cache node_modules cdk.out .cdk-cache

@@ -29,6 +29,7 @@ from training.dataset_io import has_table
 SECTION = "batch"
 IMAGE = REPO_ROOT / "docs" / "img" / "batch_throughput.png"
 BUDGET_SECONDS = 600.0
+BUDGET_USERS = 1_000_000
 BUDGET_BYTES = 12 * 1024**3
 #: The bench worlds, shared by bench.world (``--out``), bench.train, bench.batch, bench.inference,
 #: bench.dynamodb_load and bench.quality: each generates what it needs once and the others reuse it.
@@ -147,11 +148,13 @@ def markdown(
             f"{result['ndcg@20']:.4f} | {best['recall@20']:.4f} | {best['ndcg@20']:.4f} |"
         )
     verdict = "**met**" if met else "**NOT met**"
-    lines += [
-        "",
-        f"Budget for 1M users (under {BUDGET_SECONDS / 60:.0f} min and "
-        f"{BUDGET_BYTES / 1024**3:.0f} GB): {verdict}; exit code {code}.",
-    ]
+    budget = f"under {BUDGET_SECONDS / 60:.0f} min and {BUDGET_BYTES / 1024**3:.0f} GB"
+    if users == BUDGET_USERS:
+        lines += ["", f"Budget for 1M users ({budget}): {verdict}; exit code {code}."]
+    else:
+        lines += ["", f"Exit code {code}. The budget ({budget}) is for 1M users: "
+                  "`python -m bench.batch` (its default size) checks it; `make bench` runs "
+                  f"{users:,} users to stay within its own 30 minutes."]  # fmt: skip
     return "\n".join(lines)
 
 

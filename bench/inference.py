@@ -35,12 +35,15 @@ from statistics import median
 import numpy as np
 
 from bench.loadgen import LoadResult, run_load
-from bench.report import REPO_ROOT, machine, write_section
+from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from container.serve import command as serve_command
 
 LISTENER = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
 SECTION = "inference"
 IMG = REPO_ROOT / "docs" / "img" / "inference_latency.png"
+IMG_CONCURRENCY = REPO_ROOT / "docs" / "img" / "inference_concurrency.png"
+CONCURRENCY = (1, 2, 4, 8, 16, 32, 64)  # wrk connections of the throughput sweep
+SWEEP_SECONDS = 3
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Run:
     p99_ms: float
     errors: int
     latencies_ms: np.ndarray
+    by_concurrency: dict[int, float]  # closed-loop req/s at each number of connections
 
 
 def _free_port() -> int:
@@ -112,7 +116,7 @@ def serving(kind: str, model_dir: Path, workers: int):  # type: ignore[no-untype
             process.kill()
 
 
-def max_throughput(url: str, body_file: Path, seconds: int) -> float:
+def max_throughput(url: str, body_file: Path, seconds: int, connections: int = 8) -> float:
     script = body_file.with_suffix(".lua")
     body = json.dumps(body_file.read_text())
     script.write_text(
@@ -120,7 +124,15 @@ def max_throughput(url: str, body_file: Path, seconds: int) -> float:
         'wrk.headers["Content-Type"] = "application/json"\n'
     )
     out = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url + "/invocations"],
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            url + "/invocations",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -142,11 +154,13 @@ def measure(kind: str, model_dir: Path, workers: int, body_file: Path, seconds: 
         max_rps = max_throughput(url, body_file, seconds)
         rate = max_rps / 2
         load = latency_at(url, rate, seconds)
+        sweep = {c: max_throughput(url, body_file, SWEEP_SECONDS, c) for c in CONCURRENCY}
     p50, p90, p99 = load.percentiles(50, 90, 99)
     errors = sum(n for status, n in load.statuses.items() if status != 200)
     return Run(
-        kind, workers, max_rps, rate, load.achieved_rps, p50, p90, p99, errors, load.latencies_ms
-    )
+        kind, workers, max_rps, rate, load.achieved_rps, p50, p90, p99, errors, load.latencies_ms,
+        sweep,
+    )  # fmt: skip
 
 
 def floor(model_dir: Path, repeat: int = 3000) -> dict[str, float]:
@@ -225,7 +239,7 @@ def plot(runs: list[Run], path: Path) -> None:
         ax.plot(
             values,
             np.linspace(0, 1, len(values)),
-            label=f"{run.server}, {run.workers} worker(s) @ {run.rate:,.0f} req/s",
+            label=f"{label(run)}, {run.workers} worker(s) @ {run.rate:,.0f} req/s",
         )
     ax.set_xscale("log")
     ax.set_xlabel("latency (ms, log scale)")
@@ -237,6 +251,43 @@ def plot(runs: list[Run], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def label(run: Run) -> str:
+    return "ours (uvicorn + ASGI)" if run.server == "ours" else "Flask + gunicorn sync"
+
+
+def plot_concurrency(runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run in runs:
+        levels = sorted(run.by_concurrency)
+        ax.plot(levels, [run.by_concurrency[c] for c in levels], marker="o",
+                label=f"{label(run)}, {run.workers} worker(s)")  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("concurrent connections (wrk, closed loop)")
+    ax.set_ylabel("requests per second")
+    ax.set_title("Single-instance throughput by concurrency")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def concurrency_table(runs: list[Run]) -> list[str]:
+    """Throughput (req/s) by concurrent connections, one row per server and worker count."""
+    levels = sorted({c for run in runs for c in run.by_concurrency})
+    lines = ["| server | workers | " + " | ".join(f"c={c}" for c in levels) + " |",
+             "|---|---:|" + "---:|" * len(levels)]  # fmt: skip
+    for run in runs:
+        cells = " | ".join(f"{run.by_concurrency.get(c, float('nan')):,.0f}" for c in levels)
+        lines.append(f"| {label(run)} | {run.workers} | {cells} |")
+    return lines
 
 
 def _machine_line() -> str:
@@ -274,7 +325,7 @@ def markdown(runs: list[Run], base: dict[str, float], model_dir: Path, command: 
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
-        name = "ours (uvicorn + ASGI)" if run.server == "ours" else "Flask + gunicorn sync"
+        name = label(run)
         lines.append(
             f"| {name} | {run.workers} | {run.max_rps:,.0f} | {run.max_rps / run.workers:,.0f} | "
             f"{run.achieved_rps:,.0f} | {run.p50_ms:.2f} | {run.p90_ms:.2f} | {run.p99_ms:.2f} | "
@@ -288,7 +339,10 @@ def markdown(runs: list[Run], base: dict[str, float], model_dir: Path, command: 
                 f"- {workers} worker(s): {a.max_rps / b.max_rps:.1f}× the throughput; "
                 f"p99 {a.p99_ms:.2f} ms against {b.p99_ms:.2f} ms."
             )
-    lines += ["", "![latency CDF](img/inference_latency.png)"]
+    lines += ["", "![latency CDF](img/inference_latency.png)", "",
+              f"Throughput by concurrency: wrk, closed loop, {SWEEP_SECONDS} s per point "
+              "(the load generator shares the 2 cores):", "", *concurrency_table(runs), "",
+              "![throughput by concurrency](img/inference_concurrency.png)"]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -299,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
     args = parser.parse_args(argv)
     for tool in ("wrk",):
         if shutil.which(tool) is None:
@@ -324,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.no_write:
         plot(runs, IMG)
-        write_section(SECTION, text)
+        plot_concurrency(runs, IMG_CONCURRENCY)
+        write_section(SECTION, text, args.doc)
     return 0
 
 
