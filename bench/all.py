@@ -28,7 +28,8 @@ BUDGET_S = 30 * 60
 STACK_USERS, STACK_SEED = 20_000, 7  # the stack `make local` starts by default
 
 OFFLINE: list[tuple[str, list[str]]] = [
-    ("world", ["bench.world", "--users", "1000000"]),
+    # written where bench.train and bench.batch look for their worlds, so train reuses it
+    ("world", ["bench.world", "--users", "1000000", "--out", ".local/bench/world-1000000"]),
     ("train", ["bench.train", "--users", "100000", "300000", "1000000"]),
     ("inference", ["bench.inference", "--workers", "1", "2"]),
     ("batch", ["bench.batch", "--users", "300000"]),
