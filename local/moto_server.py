@@ -1,5 +1,6 @@
 """``python -m local.moto_server [moto.server options]``: moto's server, with DynamoDB transactions
-that keep a copy of the items they write instead of the whole tables.
+that keep a copy of the items they write instead of the whole tables, and queries that read only
+the partition they ask for.
 
 moto 5.2 deep-copies every table a TransactWriteItems names, to roll back when the transaction
 fails. The API stores each event with one transaction (the ``event_id`` marker and the event
@@ -13,6 +14,12 @@ transaction repeated with the token of one that succeeded in the last 10 minutes
 without being applied twice. Botocore sends one token per call and keeps it across its retries,
 so a retry after a read timeout (the first attempt having gone through) is answered as the
 success it was, not with the failed condition of an event that looks stored twice.
+
+moto 5.2 answers a Query on a table's key by sorting every item of the table and keeping those
+of the partition, so the API's reads of a listener's recent events or of the availability
+changes slow down as the tables fill (a load test stores thousands of events). Here a Query of a
+table's own key (no index) starts from that partition's items only; moto's code then filters,
+sorts, pages and projects them as before.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ Snapshot = tuple[str, dict[str, Any], Any]  # table name, key, the item's copy (
 _original_transact_write_items = DynamoDBBackend.transact_write_items
 _original_copy = models.copy
 _original_handler = DynamoHandler.transact_write_items
+_original_query = Table.query
+_original_all_items = Table.all_items
+_partition = threading.local()  # the (table, hash key) a Query on the table's key is reading
 _copying = threading.local()
 TOKEN_TTL_S = 600  # DynamoDB keeps a ClientRequestToken for 10 minutes
 _tokens: dict[tuple[str, str, str], float] = {}  # (account, region, token) -> when it succeeded
@@ -124,6 +134,32 @@ def handle_transact_write_items(self: DynamoHandler) -> Any:
     return result
 
 
+def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    """moto's Query; on the table's own key it sees only the items of ``hash_key``'s partition."""
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name or hash_key is None:
+        return _original_query(self, hash_key, *args, **kwargs)
+    _partition.current = (self, hash_key)
+    try:
+        return _original_query(self, hash_key, *args, **kwargs)
+    finally:
+        _partition.current = None
+
+
+def all_items(self: Table) -> list[Any]:
+    """moto's ``all_items``, or during a Query on the table's key only that partition's items
+    (in the same order: by range key)."""
+    current = getattr(_partition, "current", None)
+    if current is None or current[0] is not self:
+        return _original_all_items(self)
+    bucket = self.items.get(current[1])
+    if bucket is None:
+        return []
+    if not self.range_key_attr:
+        return [bucket]
+    return sorted(bucket.values(), key=lambda item: item.range_key)
+
+
 def _success() -> ActionResult:
     return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
 
@@ -133,6 +169,8 @@ def install() -> None:
     models.copy = SimpleNamespace(deepcopy=_deepcopy)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoHandler.transact_write_items = handle_transact_write_items  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -140,6 +178,8 @@ def uninstall() -> None:
     models.copy = _original_copy
     DynamoDBBackend.transact_write_items = _original_transact_write_items  # type: ignore[method-assign]
     DynamoHandler.transact_write_items = _original_handler  # type: ignore[method-assign]
+    Table.query = _original_query  # type: ignore[method-assign]
+    Table.all_items = _original_all_items  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:

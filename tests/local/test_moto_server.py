@@ -92,3 +92,54 @@ def test_a_repeated_request_token_is_the_same_success_applied_once(dynamodb):
 
     assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert value(dynamodb, "e1") == "1"
+
+
+QUERIES: list[dict[str, Any]] = [
+    {"KeyConditionExpression": "pk = :p"},
+    {"KeyConditionExpression": "pk = :p", "ScanIndexForward": False, "Limit": 2},
+    {"KeyConditionExpression": "pk = :p AND sk > :s",
+     "ExpressionAttributeValues": {":s": {"S": "2"}}},
+    {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+     "ExpressionAttributeValues": {":s": {"S": "1"}}},
+    {"KeyConditionExpression": "pk = :p", "FilterExpression": "v = :v",
+     "ExpressionAttributeValues": {":v": {"S": "odd"}}},
+]  # fmt: skip
+
+
+def every_page(client: Any, pk: str, query: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    values = {":p": {"S": pk}, **query.get("ExpressionAttributeValues", {})}
+    kwargs = {**query, "TableName": TABLE, "ExpressionAttributeValues": values}
+    pages = []
+    while True:
+        page = client.query(**kwargs)
+        pages.append(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return pages
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_a_query_reads_only_its_partition_and_answers_as_moto_does(dynamodb, monkeypatch):
+    for pk in ("a", "b", "c"):
+        for n in range(12):
+            item = {
+                "pk": {"S": pk},
+                "sk": {"S": f"{n:02d}"},
+                "v": {"S": "odd" if n % 2 else "even"},
+            }
+            dynamodb.put_item(TableName=TABLE, Item=item)
+    whole_table_reads = []
+    original = moto_server._original_all_items
+
+    def spied(table: Any) -> Any:
+        whole_table_reads.append(table)
+        return original(table)
+
+    monkeypatch.setattr(moto_server, "_original_all_items", spied)
+
+    answers = [every_page(dynamodb, pk, q) for pk in ("b", "none") for q in QUERIES]
+    assert whole_table_reads == []
+    moto_server.uninstall()  # plain moto
+    expected = [every_page(dynamodb, pk, q) for pk in ("b", "none") for q in QUERIES]
+
+    assert answers == expected
+    assert [item["sk"]["S"] for item in answers[1][0]] == ["11", "10"]  # newest first, limit 2
