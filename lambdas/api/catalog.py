@@ -8,6 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from lambdas.api.common import envelope
+from lambdas.api.content import served_version
 from lambdas.api.models import AvailabilityRequest
 from lambdas.api.paths import path
 from lambdas.api.recommendations import IdPath
@@ -19,5 +21,7 @@ router = Router()
 @router.put(path("PUT", "/v1/catalog/items/{itemId}/availability"))
 def put_availability(itemId: IdPath, request: AvailabilityRequest) -> dict[str, Any]:  # noqa: N803
     """Mark a song available or unavailable."""
-    services().store.set_availability(itemId, request.available)
-    return {"item_id": itemId, "available": request.available}
+    svc = services()
+    version = served_version(svc)
+    svc.store.set_availability(itemId, request.available)
+    return envelope({"item_id": itemId, "available": request.available}, "none", version)

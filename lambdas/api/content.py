@@ -23,6 +23,15 @@ def active_version(svc: Services) -> str:
         raise ApiError(503, "not_ready", "no batch lists are loaded yet; retry later") from exc
 
 
+def served_version(svc: Services) -> str:
+    """The active version for the envelope of an answer that needs no lists: ``"none"`` before
+    the first load (events and catalogue changes are taken then too)."""
+    try:
+        return svc.store.active_version()
+    except NoActiveVersionError:
+        return "none"
+
+
 def recent_items(events: list[dict[str, Any]]) -> tuple[set[str], list[str]]:
     """Songs the listener just heard (to leave out) and the latest plays (to blend from)."""
     heard = {str(e["item_id"]) for e in events if e.get("type") in LISTENING and e.get("item_id")}

@@ -11,6 +11,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.base import SingleMetric
 
+from lambdas.api.common import envelope
+from lambdas.api.content import served_version
 from lambdas.api.errors import ApiError
 from lambdas.api.models import Event, EventBatch
 from lambdas.api.paths import path
@@ -62,10 +64,15 @@ def emit_counts(counts: Counter[Group]) -> None:
 
 @router.post(path("POST", "/v1/events"))
 def post_events(batch: EventBatch) -> dict[str, Any]:
-    """Record up to 100 events; an ``event_id`` seen before is acknowledged, not stored again."""
+    """Record up to 100 events; an ``event_id`` seen before is acknowledged, not stored again.
+
+    The envelope's ``variant`` is the listener's when every event is one listener's."""
     for i, event in enumerate(batch.events):
         check(event, i)
     svc = services()
+    version = served_version(svc)
+    listeners = {event.user_id for event in batch.events}
+    listener_variant = svc.variant(listeners.pop()) if len(listeners) == 1 else "none"
     now = int(time.time() * 1000)
     stored = duplicates = 0
     counts: Counter[Group] = Counter()
@@ -82,4 +89,5 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
     for (experiment, variant, metric), n in counts.items():
         svc.store.count(experiment, variant, metric, n)
     emit_counts(counts)
-    return {"accepted": len(batch.events), "stored": stored, "duplicates": duplicates}
+    acknowledgement = {"accepted": len(batch.events), "stored": stored, "duplicates": duplicates}
+    return envelope(acknowledgement, listener_variant, version)

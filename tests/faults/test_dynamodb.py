@@ -69,12 +69,17 @@ def _events_written(request: dict[str, Any], event_id: str | None = None) -> boo
     )
 
 
+def counts(ack: dict[str, Any]) -> dict[str, Any]:
+    """The events route's acknowledgement without its envelope."""
+    return {k: ack[k] for k in ("accepted", "stored", "duplicates")}
+
+
 def test_a_brief_throttle_is_absorbed_by_retries(api):
     with throttled(_client(), "TransactWriteItems", times=2, match=_events_written) as injected:
         status, body = call(events, "POST", "/v1/events", _batch("thr-brief", 3))
     assert injected.throttled == 2
     assert status == 200, body
-    assert body == {"accepted": 3, "stored": 3, "duplicates": 0}
+    assert counts(body) == {"accepted": 3, "stored": 3, "duplicates": 0}
     assert _stored("thr-brief") == {f"thr-brief-e{i}" for i in range(3)}
 
 
@@ -102,7 +107,7 @@ def test_a_lasting_throttle_is_an_error_and_the_retry_stores_every_event(api, ki
     assert _stored(user) == {f"{user}-e0"}  # stored before the throttle; the rest not promised
     status, body = call(events, "POST", "/v1/events", _batch(user, 3))
     assert status == 200, body
-    assert body == {"accepted": 3, "stored": 2, "duplicates": 1}
+    assert counts(body) == {"accepted": 3, "stored": 2, "duplicates": 1}
     assert _stored(user) == {f"{user}-e{i}" for i in range(3)}
     assert len(services().store.recent_events(user, limit=200)) == 3  # none twice
 

@@ -264,10 +264,13 @@ def test_unavailable_song_disappears(api):
     user = a_listener(api["root"])
     _, before = call(recommendations, "GET", f"/v1/users/{user}/recommendations")
     victim = before["items"][1]["id"]
-    status, _ = call(
+    status, ack = call(
         catalog, "PUT", f"/v1/catalog/items/{victim}/availability", {"available": False}
     )
     assert status == 200
+    assert (ack["item_id"], ack["available"], ack["variant"]) == (victim, False, "none")
+    assert ack["recommendation_id"]
+    assert ack["model_version"] == before["model_version"]
     _, after = call(recommendations, "GET", f"/v1/users/{user}/recommendations")
     assert victim not in [i["id"] for i in after["items"]]
     status, error = call(
@@ -278,7 +281,11 @@ def test_unavailable_song_disappears(api):
 
 def test_events_are_idempotent_and_validated(api):
     event = {"event_id": "dup-1", "user_id": "u-dup", "type": "impression", "variant": "model"}
-    assert call(events, "POST", "/v1/events", {"events": [event]})[1]["stored"] == 1
+    _, ack = call(events, "POST", "/v1/events", {"events": [event]})
+    assert ack["stored"] == 1
+    assert ack["variant"] == services().variant("u-dup"), ack  # one listener: their variant
+    assert ack["recommendation_id"]
+    assert ack["model_version"] == services().store.active_version()
     _, again = call(events, "POST", "/v1/events", {"events": [event, event]})
     assert (again["stored"], again["duplicates"]) == (0, 2)
     no_item = {"event_id": "p", "user_id": "u", "type": "play"}
@@ -332,3 +339,19 @@ def test_throttled_dynamodb_is_a_429(api):
     assert response["statusCode"] == 429
     assert json.loads(response["body"])["code"] == "throttled"
     assert response["multiValueHeaders"]["Retry-After"] == ["1"]
+
+
+def test_before_the_first_load_events_are_taken_and_lists_are_not_ready(api):
+    from lambdas import keys
+
+    state = services().store.tables["state"]
+    pointer = state.get_item(Key=keys.ACTIVE)["Item"]
+    state.delete_item(Key=keys.ACTIVE)
+    try:
+        event = {"event_id": "early-1", "user_id": "u-early", "type": "play", "item_id": "s1"}
+        status, ack = call(events, "POST", "/v1/events", {"events": [event]})
+        assert (status, ack["stored"], ack["model_version"]) == (200, 1, "none")
+        status, error = call(recommendations, "GET", "/v1/users/u-early/recommendations")
+        assert (status, error["code"]) == (503, "not_ready")
+    finally:
+        state.put_item(Item=pointer)
