@@ -21,6 +21,8 @@ EVENT_TTL_DAYS = 30
 MAX_BATCH_GET = 100
 BATCH_GET_RETRIES = 5
 RECORD_CACHE_SIZE = 20_000  # batch records kept per container (immutable: keys carry the version)
+# what re-ranking reads of the latest events (the rest of each event is not sent back)
+RERANK_FIELDS = ("type", "item_id", "artist_id")
 
 
 class NoActiveVersionError(LookupError):
@@ -209,12 +211,17 @@ class Store:
             raise
         return True
 
-    def recent_events(self, user_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        """The listener's latest events, newest first."""
+    def recent_events(
+        self, user_id: str, limit: int = 50, fields: Sequence[str] = RERANK_FIELDS
+    ) -> list[dict[str, Any]]:
+        """The listener's latest events, newest first, with only ``fields`` read."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
         page = self.tables["events"].query(
             KeyConditionExpression=Key("pk").eq(keys.user_events_pk(user_id)),
             ScanIndexForward=False,
             Limit=limit,
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
         )
         return [dict(i) for i in page["Items"]]
 

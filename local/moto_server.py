@@ -20,6 +20,12 @@ of the partition, so the API's reads of a listener's recent events or of the ava
 changes slow down as the tables fill (a load test stores thousands of events). Here a Query of a
 table's own key (no index) starts from that partition's items only; moto's code then filters,
 sorts, pages and projects them as before.
+
+moto also keeps every DynamoDB item object it ever creates in a class-wide list (for its
+dashboard), the copies it makes for each read's answer included: memory grows with every request
+and Python's full garbage collections, which walk it all, take seconds after a few thousand
+events (11 million objects after 20,000 events and their reads). Here items are not tracked;
+the tables still hold theirs.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
@@ -46,6 +53,7 @@ _original_copy = models.copy
 _original_handler = DynamoHandler.transact_write_items
 _original_query = Table.query
 _original_all_items = Table.all_items
+_original_tracked = Item.instances_tracked  # type: ignore[attr-defined]
 _partition = threading.local()  # the (table, hash key) a Query on the table's key is reading
 _copying = threading.local()
 TOKEN_TTL_S = 600  # DynamoDB keeps a ClientRequestToken for 10 minutes
@@ -124,13 +132,16 @@ def handle_transact_write_items(self: DynamoHandler) -> Any:
     key = (self.current_account, self.region, str(token))
     now = time.monotonic()
     with _tokens_lock:
-        for expired in [k for k, at in _tokens.items() if now - at > TOKEN_TTL_S]:
-            del _tokens[expired]
+        while _tokens:  # oldest first (insertion order): stop at the first one still kept
+            oldest = next(iter(_tokens))
+            if now - _tokens[oldest] <= TOKEN_TTL_S:
+                break
+            del _tokens[oldest]
         if key in _tokens:
             return _success()
     result = _original_handler(self)
     with _tokens_lock:
-        _tokens[key] = now
+        _tokens[key] = time.monotonic()  # in order of insertion, as the expiry expects
     return result
 
 
@@ -160,6 +171,13 @@ def all_items(self: Table) -> list[Any]:
     return sorted(bucket.values(), key=lambda item: item.range_key)
 
 
+class _Untracked(list[Any]):
+    """A class-wide instance list that keeps nothing."""
+
+    def append(self, _instance: Any) -> None:
+        pass
+
+
 def _success() -> ActionResult:
     return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
 
@@ -171,6 +189,7 @@ def install() -> None:
     DynamoHandler.transact_write_items = handle_transact_write_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+    Item.instances_tracked = _Untracked()  # type: ignore[attr-defined]
 
 
 def uninstall() -> None:
@@ -180,6 +199,7 @@ def uninstall() -> None:
     DynamoHandler.transact_write_items = _original_handler  # type: ignore[method-assign]
     Table.query = _original_query  # type: ignore[method-assign]
     Table.all_items = _original_all_items  # type: ignore[method-assign]
+    Item.instances_tracked = _original_tracked  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> None:

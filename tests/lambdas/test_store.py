@@ -31,6 +31,19 @@ def test_availability_change_is_seen_once_the_cache_expires(tables):
     assert reader.unavailable() == frozenset()
 
 
+def test_recent_events_are_the_latest_with_only_what_reranking_reads(tables):
+    events = boto3.resource("dynamodb").Table(f"{PREFIX}-events")
+    store = Store({"events": events})
+    for n, kind in enumerate(["play", "follow", "skip"]):
+        store.put_event({"event_id": f"e{n}", "user_id": "u1", "type": kind, "ts": 1000 + n,
+                         "item_id": f"s{n}", "artist_id": f"a{n}", "recommendation_id": "r"})  # fmt: skip
+
+    latest = store.recent_events("u1", limit=2)
+
+    assert latest == [{"type": "skip", "item_id": "s2", "artist_id": "a2"},
+                      {"type": "follow", "item_id": "s1", "artist_id": "a1"}]  # fmt: skip
+
+
 def test_active_version_is_cached_and_refreshed(tables):
     now = {"t": 0.0}
     state = boto3.resource("dynamodb").Table(f"{PREFIX}-state")

@@ -143,3 +143,34 @@ def test_a_query_reads_only_its_partition_and_answers_as_moto_does(dynamodb, mon
 
     assert answers == expected
     assert [item["sk"]["S"] for item in answers[1][0]] == ["11", "10"]  # newest first, limit 2
+
+
+def test_a_request_token_is_forgotten_after_ten_minutes(dynamodb, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(moto_server, "_tokens", {})  # this test's tokens only
+    monkeypatch.setattr(moto_server.time, "monotonic", lambda: clock[0])
+    marker = put("e2", "1", condition="attribute_not_exists(pk)")
+    dynamodb.transact_write_items(TransactItems=[marker], ClientRequestToken="old")
+    clock[0] += 300
+    dynamodb.transact_write_items(TransactItems=[put("e3", "1")], ClientRequestToken="newer")
+
+    clock[0] += moto_server.TOKEN_TTL_S - 299  # "old" is 601 s old, "newer" 301 s
+    dynamodb.transact_write_items(TransactItems=[put("e4", "1")], ClientRequestToken="newest")
+    with pytest.raises(ClientError):  # "old" was forgotten: a new request, whose condition fails
+        dynamodb.transact_write_items(TransactItems=[marker], ClientRequestToken="old")
+
+    remembered = {token for (_, _, token) in moto_server._tokens}
+    assert {"newer", "newest"} <= remembered
+    assert "old" not in remembered
+
+
+def test_items_moto_creates_are_not_kept_beyond_the_tables(dynamodb):
+    from moto.dynamodb.models.dynamo_type import Item
+
+    for n in range(20):
+        dynamodb.transact_write_items(TransactItems=[put(f"k{n}", "1")])
+        dynamodb.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                       ExpressionAttributeValues={":p": {"S": f"k{n}"}})  # fmt: skip
+
+    assert list(Item.instances_tracked) == []  # moto would keep every item and copy it made
+    assert value(dynamodb, "k19") == "1"
