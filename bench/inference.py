@@ -5,7 +5,8 @@ For our server (``python -m container.serve``) and the reference Flask app under
 
 1. maximum throughput: ``wrk`` (closed loop, 1 thread, 8 connections) on single-instance requests;
 2. latency at half of that server's own maximum: :mod:`bench.loadgen`, open loop at a fixed
-   rate, every request timed;
+   rate, every request timed; and ours also at the reference's rate (half of the reference's
+   maximum), so that the two servers' tails are compared under the same traffic;
 
 and, as the floor, the model's own prediction time for one already-encoded row
 (``Booster.predict``), the encoder's time, and both together in-process. Writes the
@@ -42,7 +43,7 @@ LISTENER = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hi
 SECTION = "inference"
 IMG = REPO_ROOT / "docs" / "img" / "inference_latency.png"
 IMG_CONCURRENCY = REPO_ROOT / "docs" / "img" / "inference_concurrency.png"
-CONCURRENCY = (1, 2, 4, 8, 16, 32, 64)  # wrk connections of the throughput sweep
+CONCURRENCY = (1, 4, 8, 16, 64)  # wrk connections of the throughput sweep
 SWEEP_SECONDS = 3
 
 
@@ -59,6 +60,7 @@ class Run:
     errors: int
     latencies_ms: np.ndarray
     by_concurrency: dict[int, float]  # closed-loop req/s at each number of connections
+    same_load: tuple[float, float, float] | None = None  # rate, p50, p99 at another's rate
 
 
 def _free_port() -> int:
@@ -148,18 +150,33 @@ def latency_at(url: str, rate: float, seconds: int) -> LoadResult:
     return run_load(url, "/invocations", json.dumps(LISTENER).encode(), rate, seconds)
 
 
-def measure(kind: str, model_dir: Path, workers: int, body_file: Path, seconds: int) -> Run:
+def measure(
+    kind: str,
+    model_dir: Path,
+    workers: int,
+    body_file: Path,
+    seconds: int,
+    other_rate: float | None = None,
+) -> Run:
+    """Max throughput, latency at half of it, the concurrency sweep and, with ``other_rate``,
+    latency at that rate too."""
     with serving(kind, model_dir, workers) as url:
         max_throughput(url, body_file, 2)  # warm-up
         max_rps = max_throughput(url, body_file, seconds)
         rate = max_rps / 2
         load = latency_at(url, rate, seconds)
+        same = latency_at(url, other_rate, seconds) if other_rate else None
         sweep = {c: max_throughput(url, body_file, SWEEP_SECONDS, c) for c in CONCURRENCY}
     p50, p90, p99 = load.percentiles(50, 90, 99)
-    errors = sum(n for status, n in load.statuses.items() if status != 200)
+    errors = sum(n for result in (load, same) if result
+                 for status, n in result.statuses.items() if status != 200)  # fmt: skip
+    same_load = None
+    if same and other_rate:
+        same_p50, same_p99 = same.percentiles(50, 99)
+        same_load = (other_rate, same_p50, same_p99)
     return Run(
         kind, workers, max_rps, rate, load.achieved_rps, p50, p90, p99, errors, load.latencies_ms,
-        sweep,
+        sweep, same_load,
     )  # fmt: skip
 
 
@@ -335,9 +352,17 @@ def markdown(runs: list[Run], base: dict[str, float], model_dir: Path, command: 
     for workers in sorted(ours):
         if workers in ref:
             a, b = ours[workers], ref[workers]
+            same = (
+                f"under the same traffic ({a.same_load[0]:,.0f} req/s, half of the reference's "
+                f"maximum) p99 {a.same_load[2]:.2f} ms against {b.p99_ms:.2f} ms (p50 "
+                f"{a.same_load[1]:.2f} against {b.p50_ms:.2f}); "
+                if a.same_load
+                else ""
+            )
             lines.append(
-                f"- {workers} worker(s): {a.max_rps / b.max_rps:.1f}× the throughput; "
-                f"p99 {a.p99_ms:.2f} ms against {b.p99_ms:.2f} ms."
+                f"- {workers} worker(s): {a.max_rps / b.max_rps:.2f}× the throughput; {same}"
+                f"each at half of its own maximum, p99 {a.p99_ms:.2f} ms against "
+                f"{b.p99_ms:.2f} ms."
             )
     lines += ["", "![latency CDF](img/inference_latency.png)", "",
               f"Throughput by concurrency: wrk, closed loop, {SWEEP_SECONDS} s per point "
@@ -366,8 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         body_file = Path(tmp) / "body.json"
         body_file.write_text(json.dumps(LISTENER))
         for workers in args.workers:
-            for kind in ("ours", "flask"):
-                run = measure(kind, model_dir, workers, body_file, args.seconds)
+            reference_rate = None
+            for kind in ("flask", "ours"):  # the reference first: ours also runs at its rate
+                run = measure(kind, model_dir, workers, body_file, args.seconds, reference_rate)
+                reference_rate = run.rate
                 print(
                     f"{kind} x{workers}: max {run.max_rps:,.0f} req/s; at {run.rate:,.0f} "
                     f"req/s p50 {run.p50_ms:.2f} p99 {run.p99_ms:.2f} ms, errors {run.errors}",
