@@ -42,7 +42,7 @@ ON_STACK: list[tuple[str, list[str]]] = [  # each gets --dir <the stack's direct
     ("load test", ["bench.load", "--minutes", "5"]),
     ("api gateway", ["bench.api_gateway"]),
     ("fuzz", ["bench.fuzz", "--examples", "1000"]),
-    ("a/b simulation", ["bench.ab"]),
+    ("a/b simulation", ["bench.ab", "--listeners", "1000"]),
 ]
 
 
