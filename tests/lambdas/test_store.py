@@ -35,8 +35,8 @@ def test_recent_events_are_the_latest_with_only_what_reranking_reads(tables):
     events = boto3.resource("dynamodb").Table(f"{PREFIX}-events")
     store = Store({"events": events})
     for n, kind in enumerate(["play", "follow", "skip"]):
-        store.put_event({"event_id": f"e{n}", "user_id": "u1", "type": kind, "ts": 1000 + n,
-                         "item_id": f"s{n}", "artist_id": f"a{n}", "recommendation_id": "r"})  # fmt: skip
+        event = {"event_id": f"e{n}", "user_id": "u1", "type": kind, "ts": 1000 + n}
+        store.put_event({**event, "item_id": f"s{n}", "artist_id": f"a{n}", "experiment": "x"})
 
     latest = store.recent_events("u1", limit=2)
 
