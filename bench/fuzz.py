@@ -311,17 +311,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="routes fuzzed at once, one process each (default: CPUs)")  # fmt: skip
     parser.add_argument("--doc", default=str(DEFAULT_DOC))
     args = parser.parse_args(argv)
+    jobs = max(1, args.jobs)
     started = time.monotonic()
     ids = find_ids(Stack.load(args.dir))
     labels = [operation.label for operation in operations(load_schema())]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(fuzz_route, label, args.dir, ids, args.examples, args.seed)
                    for label in labels]  # fmt: skip
         tallies = [future.result() for future in futures]
     command = " ".join(["python -m bench.fuzz", *(argv if argv is not None else sys.argv[1:])])
     total_s = time.monotonic() - started
-    text = markdown(tallies, command, args.examples, max(1, args.jobs), total_s)
+    text = markdown(tallies, command, args.examples, jobs, total_s)
     write_section(SECTION, text, args.doc)
     bad = sum(t.server_errors + t.non_json_errors for t in tallies)
     return 1 if bad else 0
