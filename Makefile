@@ -26,6 +26,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy training container lambdas infra local tests bench
 
 # The whole system on this machine: world (or DATA=DIR), model, lists, local AWS, inference

@@ -39,7 +39,7 @@ OFFLINE: list[tuple[str, list[str]]] = [
     ("quality", ["bench.quality"]),
 ]
 ON_STACK: list[tuple[str, list[str]]] = [  # each gets --dir <the stack's directory>
-    ("load test", ["bench.load", "--minutes", "5"]),
+    ("load test", ["bench.load_test", "--minutes", "5"]),
     ("api gateway", ["bench.api_gateway"]),
     ("fuzz", ["bench.fuzz", "--examples", "1000"]),
     ("a/b simulation", ["bench.ab", "--listeners", "1000"]),

@@ -8,7 +8,7 @@ written into the ``api-gateway`` section of docs/benchmarks.md with a plot. Requ
 the loaded batch version and listeners of the dataset; every event and onboarding request
 carries ids of its own, so nothing is a retry.
 
-Also the request catalogue of the load test (:mod:`bench.load`): :class:`Traffic`.
+Also the request catalogue of the load test (:mod:`bench.load_test`): :class:`Traffic`.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ import pyarrow.parquet as pq
 
 from bench.loadgen import Request, RunResult, run_requests
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
-from lambdas import keys
-from lambdas.batch_source import BatchSource
-from lambdas.tables import TABLES
+from lambdas.store import keys
+from lambdas.store.batch_source import BatchSource
+from lambdas.store.tables import TABLES
 from local import aws
 from local.stack import PREFIX, Stack
 

@@ -41,7 +41,7 @@ FUNCTIONS = ("onboarding", "recommendations", "events", "catalog", "loader")
 
 
 SETUP = {  # what each function builds on its first invocation (clients, experiments)
-    "onboarding": "from lambdas.services import services; services().runtime",
+    "onboarding": "from lambdas.logic.services import services; services().runtime",
     "loader": "from lambdas.handlers.loader import _clients; _clients()",
 }
 
@@ -51,7 +51,7 @@ def cold_start_ms(function: str, tracing: bool, bytecode: bool = True) -> tuple[
     and of the set-up its first invocation does; ``tracing`` as in Lambda with X-Ray on; without
     ``bytecode`` every module is compiled from source (an empty, unwritable bytecode cache), as
     in a Lambda asset shipped without ``.pyc`` files."""
-    setup = SETUP.get(function, "from lambdas.services import services; services()")
+    setup = SETUP.get(function, "from lambdas.logic.services import services; services()")
     code = (
         "import time; t = time.process_time(); "
         f"import lambdas.handlers.{function}; i = time.process_time(); {setup}; "
@@ -185,15 +185,15 @@ def prepare(work: Path) -> Path:
     already done there are kept, so reruns start at once)."""
     py = [sys.executable, "-m"]
     steps = {
-        "w": ["training.world", "--users", "3000", "--seed", "11", "--out", str(work / "w")],
-        "m": ["training.train", "--data", str(work / "w"), "--model-dir", str(work / "m"),
+        "w": ["training.data.world", "--users", "3000", "--seed", "11", "--out", str(work / "w")],
+        "m": ["training.model.train", "--data", str(work / "w"), "--model-dir", str(work / "m"),
               "--no-progress"],
         "b": ["training.batch", "--data", str(work / "w"), "--out", str(work / "b"), "--version",
               "v1", "--no-progress"],
     }  # fmt: skip
     for name, args in steps.items():
         if not (work / name / ".done").exists():
-            # training.train exits 1 when its quality gate fails; the model is written anyway
+            # training.model.train exits 1 when its quality gate fails; the model is written anyway
             subprocess.run([*py, *args], check=name != "m", capture_output=True)
             (work / name / ".done").touch()
     return work
@@ -205,10 +205,10 @@ def handler_times(repeat: int, work: Path | None = None) -> dict[str, Timing]:
     from moto import mock_aws
 
     from container.serve import command as serve_command
-    from lambdas.batch_source import BatchSource
-    from lambdas.load import Tables, load_version
-    from lambdas.services import services
-    from lambdas.tables import TABLES, create_table_request, table
+    from lambdas.logic.services import services
+    from lambdas.store.batch_source import BatchSource
+    from lambdas.store.loader import Tables, load_version
+    from lambdas.store.tables import TABLES, create_table_request, table
     from local.gateway import LambdaContext, match, proxy_event
     from local.processes import Child
 

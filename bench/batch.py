@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
-from training.dataset_io import has_table
+from training.data.dataset_io import has_table
 
 SECTION = "batch"
 IMAGE = REPO_ROOT / "docs" / "img" / "batch_throughput.png"
@@ -47,7 +47,7 @@ def ensure_world(users: int, seed: int = DEFAULT_SEED) -> Path:
     out = world_dir(users, seed)
     if not all(has_table(out, name) for name in ("users", "items", "interactions")):
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [sys.executable, "-m", "training.world", "--users", str(users)]
+        cmd = [sys.executable, "-m", "training.data.world", "--users", str(users)]
         subprocess.run([*cmd, "--seed", str(seed), "--out", str(out)], check=True, cwd=REPO_ROOT)
     return out
 
@@ -112,7 +112,7 @@ def markdown(
         "## Batch personalisation",
         "",
         f"Command: `python -m bench.batch --users {users}` (runs `python -m training.batch "
-        f"--data WORLD --out DIR` on `python -m training.world --users {users} --seed 7`).",
+        f"--data WORLD --out DIR` on `python -m training.data.world --users {users} --seed 7`).",
         f"Date: {dt.date.today().isoformat()}. Machine: {m['cpus']} CPUs ({m['cpu']}), "
         f"{m['memory']}, Python {m['python']}, {m['system']}.",
         "",

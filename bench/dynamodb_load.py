@@ -1,12 +1,12 @@
 """Benchmark loading a batch version into DynamoDB: ``python -m bench.dynamodb_load``.
 
-Loads the same batch version into DynamoDB on a moto server of its own (on a free port) three
-ways, each into its own tables: the loader (``lambdas.load.load_version``: BatchWriteItem of 25
+Loads the same batch version into DynamoDB on a moto server of its own (on a free port) three ways,
+each into its own tables: the loader (``lambdas.store.loader.load_version``: BatchWriteItem of 25
 items, unprocessed items retried, 8 threads), the loader with one thread, and a naive loop of one
 ``put_item`` per item. Counts the HTTP requests each sends (botocore's ``before-send`` event),
 checks that every table holds every record, and writes the ``dynamodb-load`` section of
-docs/benchmarks.md with items/s, the speed-up, records and bytes, and what the request counts
-mean at 5-10 ms per request in AWS (moto's service time is not DynamoDB's).
+docs/benchmarks.md with items/s, the speed-up, records and bytes, and what the request counts mean
+at 5-10 ms per request in AWS (moto's service time is not DynamoDB's).
 
 The version comes from ``--batch DIR`` or is computed by ``python -m training.batch`` on the
 shared bench world of ``--users`` listeners (cached under .local/bench/).
@@ -32,14 +32,14 @@ from typing import Any
 
 from bench.batch import ensure_world, world_dir
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
-from lambdas.batch_source import BatchSource
-from lambdas.load import BATCH_SIZE, Tables, list_items, load_version
-from lambdas.tables import TABLES, create_table_request, table
+from lambdas.store.batch_source import BatchSource
+from lambdas.store.loader import BATCH_SIZE, Tables, list_items, load_version
+from lambdas.store.tables import TABLES, create_table_request, table
 
 SECTION = "dynamodb-load"
 IMAGE = REPO_ROOT / "docs" / "img" / "dynamodb_load.png"
 LATENCIES_MS = (5.0, 10.0)  # a realistic DynamoDB request from Lambda in the same region
-LOADER_WORKERS = 8  # lambdas.load's default
+LOADER_WORKERS = 8  # lambdas.store.loader's default
 NAIVE = "naive put_item loop"
 
 
@@ -270,7 +270,7 @@ def markdown(
         f"The same batch version ({what}: {records:,} records, "
         f"{total_bytes / 1024**2:,.1f} MB of DynamoDB items, {total_bytes / records:,.0f} bytes "
         "on average) loaded into DynamoDB on a moto server on this machine, each way into "
-        "tables of its own: the loader (`lambdas/load.py`: BatchWriteItem of "
+        "tables of its own: the loader (`lambdas/store/loader.py`: BatchWriteItem of "
         f"{BATCH_SIZE} items, unprocessed items retried, files read and checked, a marker per "
         "file, the switch), the same with one thread, and a naive loop of one `put_item` per "
         "item. Requests are HTTP requests sent (botocore's `before-send`, retries included); "

@@ -183,7 +183,7 @@ def measure(
 def floor(model_dir: Path, repeat: int = 3000) -> dict[str, float]:
     """Median microseconds: Booster.predict on one encoded row; encoding; both via the predictor."""
     from container.predictor import load_predictor
-    from training.features import encode_instances
+    from training.model.features import encode_instances
 
     predictor = load_predictor(model_dir)
     spec, booster = predictor.artifact.spec, predictor.artifact.booster
@@ -216,7 +216,7 @@ def train_model(users: int) -> Path:
             [
                 sys.executable,
                 "-m",
-                "training.world",
+                "training.data.world",
                 "--users",
                 str(users),
                 "--seed",
@@ -231,7 +231,7 @@ def train_model(users: int) -> Path:
             [
                 sys.executable,
                 "-m",
-                "training.train",
+                "training.model.train",
                 "--data",
                 str(root),
                 "--model-dir",

@@ -4,7 +4,7 @@ Regenerates the tables of docs/model.md on the synthetic world (the shared bench
 ``--users`` listeners, .local/bench/) and on MovieLens 100K (``--ml100k``, read in place; left
 out with a note when absent):
 
-- the onboarding model against the baselines (``python -m training.train``; its metrics.json:
+- the onboarding model against the baselines (``python -m training.model.train``; its metrics.json:
   hit@1 and hit@3 with 95 % bootstrap intervals, MRR, hit@3 lifts over the rule and global
   popularity with their intervals);
 - the batch lists against popularity and regional popularity (``python -m training.batch``; the
@@ -63,14 +63,14 @@ def _run(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
 
 
 def onboarding_metrics(data: Path, work: Path) -> dict[str, Any]:
-    """Train on ``data`` (``python -m training.train``) and return its metrics.json."""
+    """Train on ``data`` (``python -m training.model.train``) and return its metrics.json."""
     model = work / "model"
     result = _run(
-        ["training.train", "--data", str(data), "--model-dir", str(model), "--no-progress"]
+        ["training.model.train", "--data", str(data), "--model-dir", str(model), "--no-progress"]
     )
     path = model / "metrics.json"
     if result.returncode not in (0, 1) or not path.is_file():  # 1: the gate rejected it
-        raise QualityError(f"training.train on {data} failed:\n{result.stderr[-2000:]}")
+        raise QualityError(f"training.model.train on {data} failed:\n{result.stderr[-2000:]}")
     return dict(json.loads(path.read_text()))
 
 
@@ -92,8 +92,8 @@ def synthetic(users: int, seed: int, work: Path) -> Dataset:
     onboarding = onboarding_metrics(world, work)
     batch = batch_metrics(world, work)
     command = (
-        f"python -m training.world --users {users} --seed {seed} --out W; "
-        "python -m training.train --data W --model-dir M; "
+        f"python -m training.data.world --users {users} --seed {seed} --out W; "
+        "python -m training.model.train --data W --model-dir M; "
         "python -m training.batch --data W --out L"
     )
     name = f"Synthetic world, {users:,} listeners"
@@ -104,14 +104,14 @@ def movielens(src: Path, work: Path) -> Dataset:
     """Both evaluations on MovieLens imported from ``src`` (read in place)."""
     data = work / "ml"
     started = time.perf_counter()
-    result = _run(["training.datasets.movielens", "--src", str(src), "--out", str(data)])
+    result = _run(["training.data.datasets.movielens", "--src", str(src), "--out", str(data)])
     if result.returncode != 0:
         raise QualityError(f"importing {src} failed:\n{result.stderr[-2000:]}")
     onboarding = onboarding_metrics(data, work)
     batch = batch_metrics(data, work, ML_BATCH_ARGS)
     command = (
-        "python -m training.datasets.movielens --src ml-100k --out ML; "
-        "python -m training.train --data ML --model-dir M; "
+        "python -m training.data.datasets.movielens --src ml-100k --out ML; "
+        "python -m training.model.train --data ML --model-dir M; "
         f"python -m training.batch --data ML --out L {' '.join(ML_BATCH_ARGS)}"
     )
     return Dataset("MovieLens 100K", command, onboarding, batch, time.perf_counter() - started)
@@ -213,7 +213,7 @@ def markdown(
         f"{m['memory']}, Python {m['python']}, {m['system']}.{shared}",
         "",
         "The tables of [model.md](model.md), regenerated: the figures are those the training "
-        "runs wrote (`metrics.json` of `training.train`; the manifest's `metrics` of "
+        "runs wrote (`metrics.json` of `training.model.train`; the manifest's `metrics` of "
         "`training.batch`), with their default settings. Onboarding: the label is the top genre "
         "of the second month, time split, 95 % paired-bootstrap intervals. Batch lists: "
         "`training/batch/evaluate.py` on a time split.",

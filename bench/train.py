@@ -2,7 +2,7 @@
 
 For each size, takes the world from the shared bench cache (.local/bench/, see
 :mod:`bench.batch`), generating it first if missing (outside the timing), then runs
-``python -m training.train`` on it in a subprocess and measures its wall time and peak memory
+``python -m training.model.train`` on it in a subprocess and measures its wall time and peak memory
 (the child's maximum resident set, from ``wait4``). Writes the ``train`` section of
 docs/benchmarks.md through :mod:`bench.report`, with a plot of time and memory against users
 (docs/img/train_scaling.png).
@@ -66,10 +66,10 @@ def _steps(stderr: str) -> tuple[dict[str, float], dict[str, str]]:
 
 
 def time_training(data: Path, extra: Sequence[str] = ()) -> Run:
-    """Run ``python -m training.train`` on ``data``; wall time and the child's peak RSS."""
+    """Run ``python -m training.model.train`` on ``data``; wall time and the child's peak RSS."""
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         model_dir = Path(tmp) / "model"
-        cmd = [sys.executable, "-m", "training.train", "--data", str(data)]
+        cmd = [sys.executable, "-m", "training.model.train", "--data", str(data)]
         cmd += ["--model-dir", str(model_dir), "--no-progress", *extra]
         err_path = Path(tmp) / "stderr"
         with open(err_path, "w") as err:
@@ -100,11 +100,11 @@ def markdown(runs: Sequence[Run], conditions: dict[str, str]) -> str:
     lines = [
         "## Onboarding model training",
         "",
-        "Command: `python -m training.train --data DIR --model-dir DIR --no-progress` (run by "
-        "`python -m bench.train --users ...`) on `python -m training.world --users N --seed 7` "
-        "worlds.",
+        "Command: `python -m training.model.train --data DIR --model-dir DIR --no-progress` "
+        "(run by `python -m bench.train --users ...`) on "
+        "`python -m training.data.world --users N --seed 7` worlds.",
         "",
-        "Training the onboarding model (`python -m training.train`, validation, labels, "
+        "Training the onboarding model (`python -m training.model.train`, validation, labels, "
         "logistic regression, LightGBM, evaluation with bootstrap intervals) on synthetic "
         "worlds, one subprocess per size; peak memory is the process's maximum resident set.",
         "",
@@ -171,7 +171,7 @@ def plot(runs: Sequence[Run], path: Path = IMAGE) -> Path:
         ax.set_xticks(users, [f"{u / 1e6:g}M" if u >= 1e6 else f"{u / 1e3:g}k" for u in users])
         ax.minorticks_off()
         ax.grid(alpha=0.3)
-    fig.suptitle("Onboarding model training (python -m training.train)", fontsize=10)
+    fig.suptitle("Onboarding model training (python -m training.model.train)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
-    parser.add_argument("train_args", nargs="*", help="after --: passed to training.train")
+    parser.add_argument("train_args", nargs="*", help="after --: passed to training.model.train")
     args = parser.parse_args(argv)
 
     worlds = {n: ensure_world(n, args.seed) for n in args.users}

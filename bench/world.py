@@ -1,6 +1,6 @@
 """Benchmark the synthetic world generator: ``python -m bench.world [--users N]``.
 
-Runs ``python -m training.world`` in a subprocess (its progress bar shows on stderr), measures
+Runs ``python -m training.data.world`` in a subprocess (its progress bar shows on stderr), measures
 wall time and the child's peak resident memory (``os.wait4``), counts the rows written, checks
 the budget (1M users: under 5 minutes and 8 GB) and writes the ``world`` section of
 docs/benchmarks.md through :mod:`bench.report`. Exits 1 if the run failed or broke the budget.
@@ -67,7 +67,7 @@ def time_world(users: int, seed: int, workers: int, out: Path) -> Run:
     command = [
         sys.executable,
         "-m",
-        "training.world",
+        "training.data.world",
         "--users",
         str(users),
         "--seed",

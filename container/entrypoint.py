@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         from container.serve import main as serve
 
         return serve(rest)
-    from training.sagemaker_train import main as train
+    from training.pipeline.sagemaker_train import main as train
 
     return train(rest)
 

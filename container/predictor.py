@@ -13,8 +13,8 @@ import numpy as np
 
 from container.protocol import Instance
 from container.single_row import SingleRowPredictor
-from training.artifact import Artifact, load_artifact
-from training.features import encode_instances
+from training.model.artifact import Artifact, load_artifact
+from training.model.features import encode_instances
 
 
 class GenrePredictor:

@@ -15,6 +15,7 @@ import sys
 import uvicorn
 
 from container.app import InferenceApp
+from container.coalescing import HttpProtocol
 
 MODEL_DIR_ENV = "MUSICREC_MODEL_DIR"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers or default_workers(),
-        http="container.coalescing:HttpProtocol",  # httptools, one write per response
+        http=HttpProtocol,  # httptools, one write per response
         loop="uvloop",
         lifespan="on",
         access_log=False,

@@ -15,8 +15,9 @@ from constructs import Construct
 from infra.bundling import lambda_code
 from infra.config import Settings
 from infra.nag import XRAY, acknowledge
+from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
 from lambdas.routes import FUNCTIONS, ROUTES, Function
-from lambdas.tables import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV, TABLES, TableName
+from lambdas.store.tables import TABLES, TableName
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 

@@ -1,5 +1,5 @@
 """Data: the bucket for datasets, model artifacts and batch lists, and the DynamoDB tables of
-``lambdas.tables`` (on demand, point-in-time recovery, TTL, encryption)."""
+``lambdas.store.tables`` (on demand, point-in-time recovery, TTL, encryption)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.config import Settings
 from infra.nag import acknowledge
-from lambdas.tables import TABLES, TableName
+from lambdas.store.tables import TABLES, TableName
 
 
 class DataStack(Stack):

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra.config import Settings
 from lambdas.config import DEFAULT_EXPERIMENTS
-from lambdas.experiments import load as load_experiments
+from lambdas.logic.experiments import load as load_experiments
 
 MINUTE = Duration.minutes(1)
 

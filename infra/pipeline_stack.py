@@ -1,5 +1,5 @@
 """The retraining pipeline: an EventBridge Scheduler schedule starts a Step Functions state
-machine built from ``training.steps.STEPS``, in that order; any failure notifies an SNS topic."""
+machine built from ``training.pipeline.steps.STEPS``, in that order; any failure notifies an SNS topic."""
 
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ from infra.api_stack import make_function
 from infra.config import Settings
 from infra.nag import acknowledge_all, bucket_findings
 from lambdas.routes import LOADER
-from lambdas.tables import TableName
-from training.steps import STEPS, Step
+from lambdas.store.tables import TableName
+from training.pipeline.steps import STEPS, Step
 
 PROCESSING = "/opt/ml/processing"
-# The channels ``python -m training.sagemaker_train`` reads under /opt/ml/input/data/.
+# The channels ``python -m training.pipeline.sagemaker_train`` reads under /opt/ml/input/data/.
 TRAIN_CHANNEL = "train"
 BASELINE_CHANNEL = "baseline"
 # The accepted model the next run's quality gate compares against (the baseline channel).

@@ -1,4 +1,5 @@
-"""The API functions' settings, read once per container from the environment."""
+"""The functions' settings, read once per container from the environment, and the names of
+the environment variables that carry them."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdas.tables import (
-    CACHE_SECONDS_ENV,
-    DEFAULT_REGION_ENV,
-    ENDPOINT_NAME_ENV,
-    ENDPOINT_TIMEOUT_ENV,
-    EXPERIMENTS_CONFIG_ENV,
-    TableName,
-    table,
-)
+from lambdas.store.tables import TableName, table
+
+# The environment variables the functions read (each table's own: ``Table.env_var``).
+ENDPOINT_NAME_ENV = "ENDPOINT_NAME"  # the onboarding model's SageMaker endpoint
+BATCH_BUCKET_ENV = "BATCH_BUCKET"  # where the pipeline writes batch versions (the loader reads)
+EXPERIMENTS_CONFIG_ENV = "EXPERIMENTS_CONFIG"  # path of the experiments JSON file
+DEFAULT_REGION_ENV = "DEFAULT_LISTENER_REGION"  # region of listeners who give none
+ENDPOINT_TIMEOUT_ENV = "ENDPOINT_TIMEOUT_MS"  # the onboarding model's time budget per attempt
+CACHE_SECONDS_ENV = "CACHE_SECONDS"  # how long the active version and availability are cached
 
 DEFAULT_EXPERIMENTS = Path(__file__).with_name("experiments.json")
 

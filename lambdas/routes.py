@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lambdas.tables import TableName
+from lambdas.store.tables import TableName
 
 Access = Literal["read", "write", "readwrite"]
 API_PREFIX = "/v1"

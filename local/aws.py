@@ -12,7 +12,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.tables import TABLES, create_table_request
+from lambdas.store.tables import TABLES, create_table_request
 from local.processes import Child, port_answers
 
 HOST, PORT = "127.0.0.1", 4566

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lambdas.batch_source import BatchSource
-from lambdas.load import Tables, active, load_version
-from lambdas.tables import table
+from lambdas.store.batch_source import BatchSource
+from lambdas.store.loader import Tables, active, load_version
+from lambdas.store.tables import table
 from local import aws
 from local.stack import PREFIX, Stack
 
@@ -105,16 +105,16 @@ def dataset(stack: Stack, data: str | None, users: int, seed: int, rebuild: bool
             }
             if rebuild or _stamp(out) != imported:
                 shutil.rmtree(out, ignore_errors=True)
-                run(["training.datasets.movielens", "--src", str(source), "--out", str(out)])
+                run(["training.data.datasets.movielens", "--src", str(source), "--out", str(out)])
                 _write_stamp(out, imported)
             source = out
-        run(["training.validate", str(source)])
+        run(["training.data.validate", str(source)])
         return source
     out = stack.dir / "world"
     wanted: dict[str, Any] = {"users": users, "seed": seed, "code": code}
     if rebuild or _stamp(out) != wanted:
         shutil.rmtree(out, ignore_errors=True)
-        run(["training.world", "--users", str(users), "--seed", str(seed), "--out", str(out)])
+        run(["training.data.world", "--users", str(users), "--seed", str(seed), "--out", str(out)])
         _write_stamp(out, wanted)
     return out
 
@@ -137,7 +137,7 @@ def model(
     }
     if not rebuild and _stamp(out) == wanted and (out / "metrics.json").is_file():
         return bool(json.loads((out / "metrics.json").read_text())["gate"]["passed"])
-    args = ["training.train", "--data", str(data), "--model-dir", str(out), "--no-progress"]
+    args = ["training.model.train", "--data", str(data), "--model-dir", str(out), "--no-progress"]
     if baseline is not None:
         args += ["--baseline-model", str(baseline)]
     for hp in hyperparameters:

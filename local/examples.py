@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from lambdas.batch_source import BatchSource
+from lambdas.store.batch_source import BatchSource
 from local.stack import Stack
 
 NEW_LISTENER = "new-listener-1"

@@ -1,5 +1,5 @@
 """``python -m local.pipeline`` (``make retrain``): the retraining pipeline's steps, run locally in
-the order of ``training.steps.STEPS`` (the order the state machine runs them in AWS):
+the order of ``training.pipeline.steps.STEPS`` (the order the state machine runs them in AWS):
 
 train + gate (against the model being served) → create model → update endpoint (the running
 local stack restarts its inference server on the new model) → batch score (two shards) → merge,
@@ -27,9 +27,9 @@ from lambdas.routes import LOADER
 from local import aws, build, deployment
 from local.deployment import Deployment
 from local.gateway import LambdaContext, load_handler
+from local.publish import upload
 from local.stack import Stack
-from training.batch.output import upload
-from training.steps import STEPS
+from training.pipeline.steps import STEPS
 
 SHARDS = 2
 DEPLOY_TIMEOUT_S = 120

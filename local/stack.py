@@ -7,12 +7,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lambdas.tables import (
-    BATCH_BUCKET_ENV,
-    CACHE_SECONDS_ENV,
-    ENDPOINT_NAME_ENV,
-    TABLES,
-)
+from lambdas.config import BATCH_BUCKET_ENV, CACHE_SECONDS_ENV, ENDPOINT_NAME_ENV
+from lambdas.store.tables import TABLES
 from local.aws import CREDENTIALS, HOST, REGION
 
 PREFIX = "musicrec-local"

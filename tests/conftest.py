@@ -45,7 +45,9 @@ def _run_module(*args: str) -> subprocess.CompletedProcess[str]:
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic world of 3,000 listeners, generated once per test session."""
     out = tmp_path_factory.mktemp("world") / "w3k"
-    result = _run_module("training.world", "--users", "3000", "--seed", "11", "--out", str(out))
+    result = _run_module(
+        "training.data.world", "--users", "3000", "--seed", "11", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr
     return out
 
@@ -54,6 +56,8 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained_model_dir(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An onboarding model trained on :func:`small_world` (the artifact, whatever the gate said)."""
     out = tmp_path_factory.mktemp("model")
-    result = _run_module("training.train", "--data", str(small_world), "--model-dir", str(out))
+    result = _run_module(
+        "training.model.train", "--data", str(small_world), "--model-dir", str(out)
+    )
     assert result.returncode in (0, 1), result.stderr  # 1: trained, but the gate rejected it
     return out

@@ -1,7 +1,7 @@
 """``python -m bench.ab``: the simulated A/B test of the onboarding model against the rule.
 
 Starts a local stack (or uses the one running in ``--dir``), runs simulated listeners through
-its API for ``--days`` simulated days, runs ``python -m lambdas.experiments report`` on the
+its API for ``--days`` simulated days, runs ``python -m lambdas.ops.experiments report`` on the
 stack's experiments table and writes the ``ab`` section of docs/benchmarks.md with a plot.
 """
 
@@ -25,10 +25,10 @@ from bench.ab.stack import REPO_ROOT, local_stack
 from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
 from bench.report import DEFAULT_DOC, machine, write_section
 from lambdas.config import DEFAULT_EXPERIMENTS
-from lambdas.experiments import load
+from lambdas.logic.experiments import load
 from local import deployment
 from local.stack import Stack
-from training.world import WorldTruth
+from training.data.world import WorldTruth
 
 SECTION = "ab"
 PLOT = REPO_ROOT / "docs" / "img" / "ab_lift.png"

@@ -1,4 +1,4 @@
-"""``python -m lambdas.experiments report`` on a local stack's experiments table, for one run.
+"""``python -m lambdas.ops.experiments report`` on a local stack's experiments table, for one run.
 
 The run's events name their own experiment (so other traffic on the stack is not counted), so
 the report gets a configuration holding that name with the variants, weights and control of the
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdas.config import DEFAULT_EXPERIMENTS
-from lambdas.tables import table
+from lambdas.store.tables import table
 from local.stack import PREFIX, Stack
 
 ROW = re.compile(r"^(?P<variant>\S+)\s+(?P<impressions>[\d,]+)\s+(?P<clicks>[\d,]+)\s+[\d.]+%")
@@ -47,7 +47,7 @@ def run_config(experiment: str, template: str = "onboarding") -> dict[str, objec
 
 
 def command(stack: Stack, experiment: str, config: Path) -> list[str]:
-    return [sys.executable, "-m", "lambdas.experiments", "report",
+    return [sys.executable, "-m", "lambdas.ops.experiments", "report",
             "--table", table("experiments").physical_name(PREFIX),
             "--experiment", experiment, "--config", str(config)]  # fmt: skip
 

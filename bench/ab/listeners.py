@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from training.world import WorldTruth
+from training.data.world import WorldTruth
 
 CONTRACT_COLUMNS = ("user_id", "signup_ts", "age", "gender", "region", "selected_genres")
 SAME_WORLD_FILES = ("items.parquet", "artists.parquet", "stations.parquet", "truth/regions.parquet")
@@ -102,7 +102,7 @@ def same_world(a: Path, b: Path) -> bool:
 def fresh(world: Path, out: Path, n: int, days: int, limit: int) -> tuple[list[Listener], Path]:
     """``n`` listeners generated anew from ``world`` (into ``out``, reused when there), and the
     world whose truth knows them."""
-    from training.world import WorldConfig, generate_world
+    from training.data.world import WorldConfig, generate_world
 
     truth = WorldTruth(world)
     existing = int(truth.document["counts"]["users"])

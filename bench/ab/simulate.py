@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.ab.listeners import Listener
-from training.world import WorldTruth
+from training.data.world import WorldTruth
 
 SIM_START = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # day 0 of the simulated experiment
 DAY_MS = 86_400_000

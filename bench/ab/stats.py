@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.ab.simulate import SHOWN, ListenerResult
-from lambdas.experiments import compare
+from lambdas.ops.experiments import compare
 
 
 @dataclass(frozen=True)

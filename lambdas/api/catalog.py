@@ -9,11 +9,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lambdas.api.common import envelope
-from lambdas.api.content import served_version
 from lambdas.api.models import AvailabilityRequest
+from lambdas.api.params import IdPath
 from lambdas.api.paths import path
-from lambdas.api.recommendations import IdPath
-from lambdas.services import services
+from lambdas.logic.content import batch_version_or_none
+from lambdas.logic.services import services
 
 router = Router()
 
@@ -22,6 +22,6 @@ router = Router()
 def put_availability(itemId: IdPath, request: AvailabilityRequest) -> dict[str, Any]:  # noqa: N803
     """Mark a song available or unavailable."""
     svc = services()
-    version = served_version(svc)
+    version = batch_version_or_none(svc)
     svc.store.set_availability(itemId, request.available)
     return envelope({"item_id": itemId, "available": request.available}, "none", version)

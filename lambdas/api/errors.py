@@ -15,6 +15,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambdas.store.dynamodb import NoActiveVersionError
+
 logger = Logger(service="musicrec")
 
 MAX_BODY_BYTES = 256 * 1024
@@ -124,6 +126,10 @@ def build_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def api_error(exc: ApiError) -> Response:
         return exc.response()
+
+    @app.exception_handler(NoActiveVersionError)
+    def not_ready(exc: NoActiveVersionError) -> Response:
+        return error_response(503, "not_ready", "no batch lists are loaded yet; retry later")
 
     @app.exception_handler(ClientError)
     def aws_error(exc: ClientError) -> Response:

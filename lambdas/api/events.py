@@ -12,11 +12,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.base import SingleMetric
 
 from lambdas.api.common import envelope
-from lambdas.api.content import served_version
 from lambdas.api.errors import ApiError
 from lambdas.api.models import Event, EventBatch
 from lambdas.api.paths import path
-from lambdas.services import ONBOARDING_EXPERIMENT, Services, services
+from lambdas.logic.content import batch_version_or_none
+from lambdas.logic.services import ONBOARDING_EXPERIMENT, Services, services
 
 router = Router()
 COUNTED = {"impression": "impressions", "click": "clicks"}
@@ -70,7 +70,7 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
     for i, event in enumerate(batch.events):
         check(event, i)
     svc = services()
-    version = served_version(svc)
+    version = batch_version_or_none(svc)
     listeners = {event.user_id for event in batch.events}
     listener_variant = svc.variant(listeners.pop()) if len(listeners) == 1 else "none"
     now = int(time.time() * 1000)

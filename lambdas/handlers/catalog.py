@@ -1,5 +1,6 @@
-"""The ``catalog`` function's Lambda handler (see :func:`lambdas.api.apps.handler_for`)."""
+"""The ``catalog`` function's Lambda handler: the routes of :mod:`lambdas.api.catalog`."""
 
-from lambdas.api.apps import handler_for
+from lambdas.api import catalog
+from lambdas.api.resolver import handler_for
 
-lambda_handler = handler_for("catalog")
+lambda_handler = handler_for("catalog", catalog.router)

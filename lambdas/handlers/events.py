@@ -1,5 +1,6 @@
-"""The ``events`` function's Lambda handler (see :func:`lambdas.api.apps.handler_for`)."""
+"""The ``events`` function's Lambda handler: the routes of :mod:`lambdas.api.events`."""
 
-from lambdas.api.apps import handler_for
+from lambdas.api import events
+from lambdas.api.resolver import handler_for
 
-lambda_handler = handler_for("events")
+lambda_handler = handler_for("events", events.router)

@@ -15,9 +15,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.batch_source import BatchSource
 from lambdas.config import Settings
-from lambdas.load import Tables, load_file, switch
+from lambdas.store.batch_source import BatchSource
+from lambdas.store.loader import Tables, load_file, switch
 
 logger = Logger(service="musicrec")
 

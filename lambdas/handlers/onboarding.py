@@ -1,5 +1,6 @@
-"""The ``onboarding`` function's Lambda handler (see :func:`lambdas.api.apps.handler_for`)."""
+"""The ``onboarding`` function's Lambda handler: the routes of :mod:`lambdas.api.onboarding`."""
 
-from lambdas.api.apps import handler_for
+from lambdas.api import onboarding
+from lambdas.api.resolver import handler_for
 
-lambda_handler = handler_for("onboarding")
+lambda_handler = handler_for("onboarding", onboarding.router)

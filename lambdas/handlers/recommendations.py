@@ -1,5 +1,7 @@
-"""The ``recommendations`` function's Lambda handler (see :func:`lambdas.api.apps.handler_for`)."""
+"""The ``recommendations`` function's Lambda handler: the routes of
+:mod:`lambdas.api.recommendations`."""
 
-from lambdas.api.apps import handler_for
+from lambdas.api import recommendations
+from lambdas.api.resolver import handler_for
 
-lambda_handler = handler_for("recommendations")
+lambda_handler = handler_for("recommendations", recommendations.router)

@@ -6,7 +6,8 @@ from bench.ab.experiment_report import ReportRow, parse_report, run_config
 from bench.ab.section import comparison
 from bench.ab.simulate import ListenerResult
 from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
-from lambdas.experiments import format_report, parse, report
+from lambdas.logic.experiments import parse
+from lambdas.ops.experiments import format_report, report
 
 
 def test_the_report_is_read_back_exactly() -> None:

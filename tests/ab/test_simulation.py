@@ -18,13 +18,13 @@ from bench.ab.client import GatewayClient
 from bench.ab.experiment_report import ReportRow, parse_report, run_report
 from bench.ab.listeners import held_out
 from bench.ab.simulate import ListenerResult, RunConfig, simulate
-from lambdas import keys
 from lambdas.config import DEFAULT_EXPERIMENTS
-from lambdas.experiments import load
-from lambdas.tables import table
+from lambdas.logic.experiments import load
+from lambdas.store import keys
+from lambdas.store.tables import table
 from local import aws
 from local.stack import PREFIX, Stack
-from training.world import WorldTruth
+from training.data.world import WorldTruth
 
 LISTENERS = 60  # one simulated day, 3 stations and 3 songs each
 Run = tuple[list[ListenerResult], dict[str, ReportRow]]

@@ -25,7 +25,7 @@ def stack_version(stack: Stack) -> Path:
 
 @pytest.fixture(scope="session")
 def stack_metrics(stack: Stack) -> dict:
-    """The stack's onboarding model's metrics.json (written by ``training.train``)."""
+    """The stack's onboarding model's metrics.json (written by ``training.model.train``)."""
     return dict(json.loads((stack.dir / "model" / "metrics.json").read_text()))
 
 

@@ -20,7 +20,7 @@ from bench.dynamodb_load import (
     timed_load,
     version_items,
 )
-from lambdas.batch_source import BatchSource
+from lambdas.store.batch_source import BatchSource
 
 
 @pytest.fixture

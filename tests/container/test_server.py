@@ -15,8 +15,8 @@ from botocore.config import Config
 from container.protocol import MAX_BODY_BYTES, MAX_INSTANCES
 from tests.conftest import REPO_ROOT
 from tests.container.conftest import Server, free_port, running_server
-from training.artifact import load_artifact
-from training.features import encode_instances
+from training.model.artifact import load_artifact
+from training.model.features import encode_instances
 
 LISTENER = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
 

@@ -8,9 +8,9 @@ import pytest
 
 from container.predictor import load_predictor
 from container.single_row import SingleRowPredictor
-from training.artifact import load_artifact
-from training.contract import RADIO_GENRES
-from training.features import encode_instances
+from training.data.contract import RADIO_GENRES
+from training.model.artifact import load_artifact
+from training.model.features import encode_instances
 
 
 def _answers(n: int, seed: int) -> list[dict]:

@@ -57,7 +57,7 @@ def _onboard(stack) -> dict:
 
 def _variant(user: str) -> str:
     from lambdas.config import DEFAULT_EXPERIMENTS
-    from lambdas.experiments import load
+    from lambdas.logic.experiments import load
 
     return load(DEFAULT_EXPERIMENTS)["onboarding"].assign(user)
 

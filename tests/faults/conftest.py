@@ -14,10 +14,10 @@ import pytest
 from boto3.dynamodb.conditions import Attr
 from moto import mock_aws
 
-from lambdas.batch_source import BatchSource
-from lambdas.load import Tables, load_version
-from lambdas.services import services
-from lambdas.tables import TABLES, create_table_request, table
+from lambdas.logic.services import services
+from lambdas.store.batch_source import BatchSource
+from lambdas.store.loader import Tables, load_version
+from lambdas.store.tables import TABLES, create_table_request, table
 from tests.lambdas.conftest import PREFIX, batch_root
 from tests.lambdas.events import FakeContext, api_event
 

@@ -12,12 +12,12 @@ from typing import Any
 import boto3
 import pytest
 
-import lambdas.load
-from lambdas import keys
+import lambdas.ops.load
 from lambdas.handlers import events, recommendations
-from lambdas.load import Tables, active
-from lambdas.services import services
-from lambdas.tables import TABLES, create_table_request
+from lambdas.logic.services import services
+from lambdas.store import keys
+from lambdas.store.loader import Tables, active
+from lambdas.store.tables import TABLES, create_table_request
 from tests.faults.conftest import call, count_version
 from tests.faults.throttle import THROTTLED, flaky_batch_writes, throttled, writes_user_events
 
@@ -152,14 +152,14 @@ def test_throttled_reads_retry_then_answer_429(api, batch_root):
 def test_the_loader_retries_throttles_and_unprocessed_items_and_loads_everything(
     api, small_version, monkeypatch
 ):
-    """``python -m lambdas.load`` with its own clients (adaptive retries) into tables of its
+    """``python -m lambdas.ops.load`` with its own clients (adaptive retries) into tables of its
     own: one BatchWriteItem call in four is half written (the rest unprocessed), and two calls
     are throttled outright (more only slow the test: adaptive retries then cut the client's
     rate, see docs/reliability.md); every record lands, then the version switches."""
     client = boto3.client("dynamodb")
     for spec in TABLES:
         client.create_table(**create_table_request(spec, FLAKY))
-    real_tables = lambdas.load._tables
+    real_tables = lambdas.ops.load._tables
     seen: dict[str, Any] = {}
 
     def with_faults(args: Any) -> Tables:
@@ -168,9 +168,9 @@ def test_the_loader_retries_throttles_and_unprocessed_items_and_loads_everything
         seen["faults"] = stack.enter_context(flaky_batch_writes(tables.lists.meta.client, 4, 2))
         return tables
 
-    monkeypatch.setattr(lambdas.load, "_tables", with_faults)
+    monkeypatch.setattr(lambdas.ops.load, "_tables", with_faults)
     with ExitStack() as stack:
-        code = lambdas.load.main(["--batch", str(small_version("v2")), "--table-prefix", FLAKY,
+        code = lambdas.ops.load.main(["--batch", str(small_version("v2")), "--table-prefix", FLAKY,
                                   "--no-progress"])  # fmt: skip
     faults, tables = seen["faults"], seen["tables"]
     print(f"loader: {faults.calls} BatchWriteItem calls, {faults.throttled} throttled, "

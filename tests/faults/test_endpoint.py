@@ -8,7 +8,7 @@ import time
 import pytest
 
 from lambdas.handlers import onboarding
-from lambdas.services import services
+from lambdas.logic.services import services
 from tests.faults.conftest import ANSWERS, ONBOARDING, call, user_with
 from tests.faults.misbehaving import MODES, SLOW_S, misbehaving_endpoint
 

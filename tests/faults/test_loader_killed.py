@@ -1,4 +1,4 @@
-"""Fault 3: ``python -m lambdas.load`` killed (SIGKILL) midway through a version, then rerun,
+"""Fault 3: ``python -m lambdas.ops.load`` killed (SIGKILL) midway through a version, then rerun,
 against a moto server. Meanwhile the previous version stays active and readable; the rerun
 finishes the load and only then switches."""
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from lambdas.load import Tables, active, loaded
-from lambdas.store import Store
+from lambdas.store.dynamodb import Store
+from lambdas.store.loader import Tables, active, loaded
 from local import aws
 from tests.conftest import REPO_ROOT
 from tests.container.conftest import free_port
@@ -45,7 +45,7 @@ def _loader(moto_url: str, version_dir: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "AWS_ENDPOINT_URL": moto_url, "AWS_DEFAULT_REGION": aws.REGION,
            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
-    command = [sys.executable, "-m", "lambdas.load", "--batch", str(version_dir),
+    command = [sys.executable, "-m", "lambdas.ops.load", "--batch", str(version_dir),
                "--table-prefix", PREFIX, "--no-progress"]  # fmt: skip
     return subprocess.Popen(command, cwd=REPO_ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip

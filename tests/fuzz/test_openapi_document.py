@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lambdas.openapi import document
+from lambdas.ops.openapi import document
 from lambdas.routes import ROUTES
 
 

@@ -10,10 +10,11 @@ import sys
 
 import pytest
 
+from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
 from lambdas.routes import FUNCTIONS, LOADER, ROUTES
-from lambdas.tables import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV, TABLES
+from lambdas.store.tables import TABLES
 from tests.conftest import REPO_ROOT
-from training.steps import step_names
+from training.pipeline.steps import step_names
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +170,7 @@ def test_one_processing_instance_has_no_shards_to_merge(dev):
 
 def test_training_job_channels_are_the_ones_the_train_entrypoint_reads(prod, tmp_path):
     """Lay out /opt/ml as the training job will: the entrypoint must find its channels."""
-    from training.sagemaker_train import run
+    from training.pipeline.sagemaker_train import run
 
     job = _definition(prod)["States"]["train"]["Parameters"]
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]

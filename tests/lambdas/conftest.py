@@ -8,8 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.load import Tables
-from lambdas.tables import TABLES, create_table_request, table
+from lambdas.store.loader import Tables
+from lambdas.store.tables import TABLES, create_table_request, table
 from training.batch.params import BatchParams
 from training.batch.run import run
 

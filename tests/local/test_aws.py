@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lambdas.tables import TABLES
+from lambdas.store.tables import TABLES
 from local import aws
 from tests.container.conftest import free_port
 

@@ -47,7 +47,7 @@ def test_data_that_is_neither_a_dataset_nor_movielens_is_refused(tmp_path):
     with pytest.raises(build.BuildError, match="no such directory"):
         build.dataset(stack, str(tmp_path / "missing"), 0, 0, rebuild=False)
     junk = _dataset(tmp_path / "junk", **{"notes.txt": "hello"})
-    with pytest.raises(build.BuildError, match=r"training\.datasets\.movielens"):
+    with pytest.raises(build.BuildError, match=r"training\.data\.datasets\.movielens"):
         build.dataset(stack, str(junk), 0, 0, rebuild=False)
 
 

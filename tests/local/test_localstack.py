@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from lambdas.tables import TABLES
+from lambdas.store.tables import TABLES
 from local import aws
 
 pytestmark = pytest.mark.skipif(

@@ -3,8 +3,8 @@
     root = DatasetBuilder.valid().set("users", 0, gender="q").write(tmp_path)
 
 Tables are held as lists of row dicts and written with plain pyarrow (not
-:mod:`training.dataset_io`, which would refuse broken data), each as ``<table>.parquet`` or, with
-``parts``, as a ``<table>/`` directory of part files.
+:mod:`training.data.dataset_io`, which would refuse broken data), each as ``<table>.parquet``
+or, with ``parts``, as a ``<table>/`` directory of part files.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from training.contract import TABLES
+from training.data.contract import TABLES
 
 UTC = dt.UTC
 

@@ -7,11 +7,10 @@ import argparse
 import logging
 import shutil
 import sys
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-from training.batch.output import VERSION_PATTERN, OutputError, default_version, merge, upload
+from training.batch.output import VERSION_PATTERN, OutputError, default_version, merge
 from training.batch.params import BatchParams
 from training.batch.run import Shard, run
 
@@ -19,9 +18,7 @@ from training.batch.run import Shard, run
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.batch", description=__doc__)
     parser.add_argument("--data", required=True, type=Path, help="dataset directory")
-    parser.add_argument(
-        "--out", required=True, help="output root: a directory or s3://bucket/prefix"
-    )
+    parser.add_argument("--out", required=True, type=Path, help="output root directory")
     parser.add_argument("--version", default=None, help="version name (default: UTC time)")
     parser.add_argument(
         "--shard",
@@ -71,17 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if negative or values["n"] < 1:
         parser.error(f"--{(negative or ['n'])[0].replace('_', '-')}: must be positive")
     params = BatchParams(**values)
-    if args.out.startswith("s3://"):
-        import boto3  # only S3 output needs it
-
-        with tempfile.TemporaryDirectory() as tmp:
-            version_dir = Path(tmp) / version
-            version_dir.mkdir()
-            run(args.data, version_dir, params, shard, progress=not args.no_progress)
-            upload(version_dir, f"{args.out.rstrip('/')}/{version}", boto3.client("s3"))
-        print(f"wrote {args.out.rstrip('/')}/{version}")
-        return 0
-    version_dir = Path(args.out) / version
+    version_dir = args.out / version
     if (version_dir / "manifest.json").exists():
         parser.error(f"--version: {version_dir} is already complete; choose another version")
     version_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from training.dataset_io import has_table, read_table
+from training.data.dataset_io import has_table, read_table
 
 PLAY, SKIP, LIKE = 0, 1, 2
 _EVENT_CODES = {"play": PLAY, "skip": SKIP, "like": LIKE}  # in code order

@@ -1,5 +1,6 @@
 """Writing a batch version: gzip JSON Lines files, at most 50,000 records each, their checksums,
-the per-shard manifests, ``manifest.json``, and the upload to S3 (docs/batch-format.md)."""
+the per-shard manifests and ``manifest.json`` (docs/batch-format.md). Files only: publishing to
+S3 is the job of whoever runs this (SageMaker Processing in AWS, :mod:`local.publish` locally)."""
 
 from __future__ import annotations
 
@@ -140,15 +141,3 @@ def merge(version_dir: Path) -> dict[str, Any]:
     )
     write_json(version_dir / MANIFEST, merged)
     return merged
-
-
-def upload(local_dir: Path, s3_uri: str, client: Any) -> None:
-    """Copy a written version to ``s3://bucket/prefix/``, manifests last (they mark it complete)."""
-    bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
-    files = sorted(p for p in local_dir.rglob("*") if p.is_file())
-    files.sort(key=lambda p: p.name.startswith("manifest"))
-    for path in files:
-        key = "/".join(
-            part for part in (prefix.rstrip("/"), path.relative_to(local_dir).as_posix()) if part
-        )
-        client.upload_file(str(path), bucket, key)

@@ -1,12 +1,8 @@
-"""The command line: bad input is refused with a clear message; S3 output works (moto)."""
+"""The command line: bad input is refused with a clear message."""
 
 from __future__ import annotations
 
-import json
-
-import boto3
 import pytest
-from moto import mock_aws
 
 from training.batch.cli import main
 
@@ -36,23 +32,3 @@ def test_missing_dataset_is_named(tmp_path, capsys):
 def test_merge_without_shards_exits_2(tmp_path, capsys):
     assert main(["merge", str(tmp_path)]) == 2
     assert "no manifest-shard" in capsys.readouterr().err
-
-
-@mock_aws
-def test_s3_output_uploads_every_file_and_the_manifest(small_world, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket="lists")
-    code = main(
-        ["--data", str(small_world), "--out", "s3://lists/batch", "--version", "v9",
-         "--no-progress", "--eval-users", "0", "--n", "10"]
-    )  # fmt: skip
-    assert code == 0
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="lists")["Contents"]}
-    document = json.loads(
-        s3.get_object(Bucket="lists", Key="batch/v9/manifest.json")["Body"].read()
-    )
-    listed = {
-        f"batch/v9/{f['path']}" for fam in document["families"].values() for f in fam["files"]
-    }
-    assert listed | {"batch/v9/manifest.json"} == keys

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.training.batch.conftest import PARAMS, records
-from training.dataset_io import read_table
+from training.data.dataset_io import read_table
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,93 @@
+"""A new listener's genres (the model's, or the business rule's) and the content of those genres
+in their region: the best stations, songs and artists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.logic.content import CANDIDATES_PER_RESULT, artists, charts, songs
+from lambdas.logic.rerank import interleave
+from lambdas.logic.rules import ranked
+from lambdas.logic.services import Services
+from lambdas.store import keys
+from lambdas.store.endpoint import EndpointError, predict_genres
+
+TOP_GENRES = 3
+STATIONS_PER_GENRE = 2
+RULES_VARIANT = "rules"
+
+
+@dataclass(frozen=True)
+class GenreChoice:
+    """The genres to recommend from, where they came from (``model``, ``rules``, or ``fallback``
+    when the model failed) and the version of what chose them."""
+
+    genres: list[dict[str, Any]]
+    source: str
+    model_version: str
+    error: str | None = None  # the model's failure, for the fallback
+
+
+def rule_genres(selected: list[str], genre_order: list[str]) -> list[dict[str, Any]]:
+    """The business rule: the selected genres, most popular first (popularity: ``genre_order``,
+    the national station chart's genres); with no selection, the most popular genres."""
+    rank = {genre: i for i, genre in enumerate(genre_order)}
+    chosen = sorted(dict.fromkeys(selected), key=lambda g: rank.get(g, len(rank))) or genre_order
+    return [
+        {"genre": g, "score": round(1.0 / (i + 1), 6)} for i, g in enumerate(chosen[:TOP_GENRES])
+    ]
+
+
+def genre_popularity(svc: Services) -> list[str]:
+    """Genres in the order of the national station chart (ranked by each genre's share)."""
+    national = svc.store.record("regional", keys.chart_key(keys.NATIONAL, None)) or {}
+    stations = ranked(national.get("stations"))
+    catalog = svc.store.catalog([s for s, _ in stations], kind="station")
+    order = [str(catalog[s]["genre"]) for s, _ in stations if s in catalog]
+    return list(dict.fromkeys(order))
+
+
+def choose_genres(
+    svc: Services, variant: str, instance: dict[str, Any], selected: list[str]
+) -> GenreChoice:
+    """The model's genres for the onboarding answers in ``instance``; the rule's in the rules
+    variant, and when the model fails (``source="fallback"``)."""
+    if variant != RULES_VARIANT:
+        try:
+            genres, model_version = predict_genres(
+                svc.runtime, svc.settings.endpoint_name, instance, TOP_GENRES,
+                svc.settings.endpoint_timeout_s,
+            )  # fmt: skip
+        except EndpointError as exc:
+            rule = rule_genres(selected, genre_popularity(svc))
+            return GenreChoice(rule, "fallback", "rules", type(exc).__name__)
+        if genres:
+            return GenreChoice(genres, "model", model_version)
+        return GenreChoice(rule_genres(selected, genre_popularity(svc)), "model", model_version)
+    return GenreChoice(rule_genres(selected, genre_popularity(svc)), "rules", "rules")
+
+
+def onboarding_content(svc: Services, region: str, genres: list[str], limit: int) -> dict[str, Any]:
+    """The best stations, songs and artists of each genre in the region."""
+    found = charts(svc, region, genres)
+    stations = interleave([ranked(c.get("stations"), STATIONS_PER_GENRE) for c in found.values()])
+    # Each genre's chart is cut to what the interleaved pool can use (same answer, less work).
+    depth = limit * CANDIDATES_PER_RESULT
+    song_charts = [ranked(c.get("songs"), depth) for c in found.values()]
+    station_catalog = svc.store.catalog([s for s, _ in stations], kind="station")
+    return {
+        "stations": [
+            {
+                "id": s,
+                "score": round(v, 6),
+                "name": station_catalog.get(s, {}).get("name"),
+                "genre": station_catalog.get(s, {}).get("genre"),
+            }
+            for s, v in stations[:limit]
+        ],
+        "songs": songs(svc, interleave(song_charts), limit, 2, 1, set()),
+        "artists": artists(
+            svc, interleave([ranked(c.get("artists"), limit) for c in found.values()]), limit, set()
+        ),
+    }

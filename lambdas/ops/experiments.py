@@ -1,0 +1,133 @@
+"""The experiments report: ``python -m lambdas.ops.experiments report [--table NAME] [--experiment
+X]`` prints, per variant, impressions, clicks, CTR and the lift over the control with a 95 %
+interval and a p-value, from the counters the events route recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.logic.experiments import Experiment, load
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    variant: str
+    impressions: int
+    clicks: int
+    lift: float | None = None  # relative CTR lift over the control
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+
+    @property
+    def ctr(self) -> float:
+        return self.clicks / self.impressions if self.impressions else 0.0
+
+
+def compare(
+    control: tuple[int, int], treatment: tuple[int, int]
+) -> tuple[float, float, float, float] | None:
+    """Relative CTR lift of ``treatment`` over ``control`` ((impressions, clicks) each): the lift,
+    its 95 % interval (log ratio, Katz) and the two-sided p-value of the pooled z-test."""
+    (n0, c0), (n1, c1) = control, treatment
+    if min(n0, n1, c0, c1) <= 0:
+        return None
+    p0, p1 = c0 / n0, c1 / n1
+    se_log = math.sqrt((1 - p1) / c1 + (1 - p0) / c0)
+    log_ratio = math.log(p1 / p0)
+    pooled = (c0 + c1) / (n0 + n1)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
+    z = (p1 - p0) / se if se else 0.0
+    return (
+        p1 / p0 - 1,
+        math.exp(log_ratio - 1.96 * se_log) - 1,
+        math.exp(log_ratio + 1.96 * se_log) - 1,
+        math.erfc(abs(z) / math.sqrt(2)),
+    )
+
+
+def report(experiment: Experiment, counts: Mapping[str, Mapping[str, int]]) -> list[VariantResult]:
+    """Per variant: counts, CTR, and the comparison with the control."""
+    base = counts.get(experiment.control, {})
+    control = (int(base.get("impressions", 0)), int(base.get("clicks", 0)))
+    rows = []
+    for variant in experiment.variants:
+        own = counts.get(variant, {})
+        pair = (int(own.get("impressions", 0)), int(own.get("clicks", 0)))
+        result = None if variant == experiment.control else compare(control, pair)
+        rows.append(VariantResult(variant, *pair, *(result or (None, None, None, None))))
+    return rows
+
+
+def sum_counters(items: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+    """experiment -> variant -> metric -> total, from the counter items of the table."""
+    totals: dict[str, dict[str, dict[str, int]]] = {}
+    for item in items:
+        experiment, variant, _shard = str(item["pk"]).rsplit("#", 2)
+        metric = totals.setdefault(experiment, {}).setdefault(variant, {})
+        metric[str(item["sk"])] = metric.get(str(item["sk"]), 0) + int(item.get("count", 0))
+    return totals
+
+
+def format_report(experiment: Experiment, rows: list[VariantResult]) -> str:
+    lines = [
+        f"experiment {experiment.name} (control: {experiment.control})",
+        f"{'variant':<12}{'impressions':>12}{'clicks':>9}{'CTR':>9}  lift (95 % CI), p-value",
+    ]
+    for row in rows:
+        if row.lift is None:
+            tail = "control" if row.variant == experiment.control else "not enough data"
+        else:
+            tail = f"{row.lift:+.1%} ({row.ci_low:+.1%} to {row.ci_high:+.1%}), p={row.p_value:.3g}"
+        lines.append(
+            f"{row.variant:<12}{row.impressions:>12,}{row.clicks:>9,}{row.ctr:>9.2%}  {tail}"
+        )
+    return "\n".join(lines)
+
+
+def _scan(table_name: str) -> list[dict[str, Any]]:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3})
+    table = boto3.resource("dynamodb", config=config).Table(table_name)
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = table.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lambdas.config import Settings
+
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="python -m lambdas.ops.experiments")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="impressions, clicks, CTR and lift per variant")
+    rep.add_argument("--table", default=settings.tables["experiments"])
+    rep.add_argument("--experiment", default=None)
+    rep.add_argument("--config", default=os.environ.get("EXPERIMENTS_CONFIG"))
+    args = parser.parse_args(argv)
+    experiments = load(args.config or settings.experiments_path)
+    if args.experiment and args.experiment not in experiments:
+        parser.error(f"--experiment: {args.experiment!r} is not in the configuration")
+    totals = sum_counters(_scan(args.table))
+    for name, experiment in experiments.items():
+        if args.experiment in (None, name):
+            print(format_report(experiment, report(experiment, totals.get(name, {}))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

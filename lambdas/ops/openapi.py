@@ -1,0 +1,119 @@
+"""``python -m lambdas.ops.openapi > docs/openapi.json``: the API's OpenAPI document, from the code.
+
+Powertools describes the routes and their parameters; the rest is ours, so the document is
+completed here: the events' cross-field rules, the errors every operation answers (``{"code",
+"message", "field"}``; 400 for invalid input, not Powertools' 422), API Gateway's own 403
+(``{"message"}``) and the key each route needs (``x-api-key``, ``x-admin-key`` for admin routes).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from lambdas.api import catalog, events, onboarding, recommendations
+from lambdas.api.events import NEEDS_ITEM
+from lambdas.api.resolver import resolver_for
+from lambdas.routes import ROUTES
+
+# Every function's router, by its route-table function name.
+ROUTERS: dict[str, Router] = {
+    "onboarding": onboarding.router,
+    "recommendations": recommendations.router,
+    "events": events.router,
+    "catalog": catalog.router,
+}
+
+TITLE = "musicrec API"
+VERSION = "1.0.0"
+API_KEY, ADMIN_KEY = "apiKey", "adminKey"
+SECURITY_SCHEMES = {
+    API_KEY: {"type": "apiKey", "in": "header", "name": "x-api-key"},
+    ADMIN_KEY: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-admin-key",
+        "description": "admin routes: IAM (SigV4) in AWS, this header locally",
+    },
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string", "minLength": 1},
+        "field": {"type": "string"},
+    },
+    "required": ["code", "message"],
+    "title": "Error",
+}
+GATEWAY_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"message": {"type": "string", "minLength": 1}},
+    "required": ["message"],
+    "title": "GatewayError",
+}
+ERRORS = {  # status: description, for every operation
+    "400": "invalid_request: a path, query or body value fails validation (names the field)",
+    "429": "throttled: retry after Retry-After seconds",
+    "503": "not_ready (no batch version loaded) or dependency_unavailable",
+}
+BODY_ERRORS = {  # for operations with a request body
+    "413": "payload_too_large (over 256 KB) or too_many_items",
+    "415": "unsupported_media_type: the body is not application/json",
+}
+NOT_FOUND = "not_found: no list for this song or artist"
+FORBIDDEN = "API Gateway: a missing or wrong key, or an unknown route"
+
+
+def _error(description: str, schema: str = "Error") -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+def event_rules() -> list[dict[str, Any]]:
+    """The events' cross-field rules (:func:`lambdas.api.events.check`) in JSON Schema: a play,
+    skip or like names its ``item_id``, a follow its ``artist_id``."""
+
+    def needs(types: tuple[str, ...], field: str) -> dict[str, Any]:
+        kind = {"properties": {"type": {"enum": list(types)}}, "required": ["type"]}
+        present = {"properties": {field: {"type": "string"}}, "required": [field]}
+        return {"if": kind, "then": present}
+
+    return [needs(NEEDS_ITEM, "item_id"), needs(("follow",), "artist_id")]
+
+
+def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` (Powertools' document) with our errors and security instead of its 422s."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    schemas["Error"], schemas["GatewayError"] = ERROR_SCHEMA, GATEWAY_ERROR_SCHEMA
+    schemas["Event"]["allOf"] = event_rules()
+    spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    for route in ROUTES:
+        operation = spec["paths"][route.path][route.method.lower()]
+        responses = operation["responses"]
+        responses.pop("422", None)
+        errors = {**ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
+        if route.path.endswith("/similar"):
+            errors["404"] = NOT_FOUND
+        responses.update({status: _error(text) for status, text in errors.items()})
+        responses["403"] = _error(FORBIDDEN, "GatewayError")
+        operation["security"] = [{ADMIN_KEY if route.admin else API_KEY: []}]
+    return spec
+
+
+def document() -> str:
+    generated = resolver_for(*ROUTERS.values()).get_openapi_json_schema(
+        title=TITLE,
+        version=VERSION,
+        description="Onboarding, personal lists, similar songs and artists, events.",
+    )
+    return json.dumps(with_error_contract(json.loads(generated)), indent=2)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(document() + "\n")

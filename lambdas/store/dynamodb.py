@@ -1,0 +1,245 @@
+"""The API's DynamoDB access: batch lists of the active version, catalogue entries, profiles,
+events, availability and experiment counters. Keys come from :mod:`lambdas.store.keys` only."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from lambdas.store import keys
+from lambdas.store.lru import Lru
+
+EVENT_TTL_DAYS = 30
+MAX_BATCH_GET = 100
+BATCH_GET_RETRIES = 5
+RECORD_CACHE_SIZE = 20_000  # batch records kept per container (immutable: keys carry the version)
+# what re-ranking reads of the latest events (the rest of each event is not sent back)
+RERANK_FIELDS = ("type", "item_id", "artist_id")
+
+
+class NoActiveVersionError(LookupError):
+    """No batch version has been loaded yet."""
+
+
+@dataclass
+class _Cached:
+    value: Any
+    until: float
+
+
+class Store:
+    """Reads and writes for the handlers; ``tables`` maps table names to boto3 Table objects."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, Any],
+        cache_seconds: float = 30,
+        clock: Callable[[], float] = time.time,
+        record_cache_size: int = RECORD_CACHE_SIZE,
+    ) -> None:
+        self.tables = tables
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self._cache: dict[str, _Cached] = {}
+        # A version's records never change, so they are cached without expiry (misses too).
+        self._records: Lru[str, dict[str, Any] | None] = Lru(record_cache_size)
+
+    def _cached(self, name: str, load: Callable[[], Any]) -> Any:
+        entry = self._cache.get(name)
+        now = self.clock()
+        if entry is None or entry.until <= now:
+            entry = _Cached(load(), now + self.cache_seconds)
+            self._cache[name] = entry
+        return entry.value
+
+    # batch lists -------------------------------------------------------------------------------
+
+    def active_version(self) -> str:
+        """The active batch version (cached for ``cache_seconds``)."""
+
+        def load() -> str | None:
+            item = self.tables["state"].get_item(Key=keys.ACTIVE).get("Item")
+            return str(item["version"]) if item else None
+
+        version = self._cached("active", load)
+        if version is None:
+            self._cache.pop("active", None)
+            raise NoActiveVersionError("no batch version is active yet")
+        return str(version)
+
+    def record(self, family: str, key: str, version: str | None = None) -> dict[str, Any] | None:
+        """One batch record of the active (or a given) version, or None."""
+        pk = keys.list_pk(family, version or self.active_version(), key)
+        if pk in self._records:
+            return self._records.get(pk)
+        item = self.tables["lists"].get_item(Key={"pk": pk}).get("Item")
+        record = json.loads(item["doc"]) if item else None
+        self._records.put(pk, record)
+        return record
+
+    def records(
+        self, family: str, record_keys: Sequence[str], version: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Several records of one family by key (BatchGetItem, unprocessed keys retried)."""
+        version = version or self.active_version()
+        wanted = {keys.list_pk(family, version, k): k for k in dict.fromkeys(record_keys)}
+        found: dict[str, dict[str, Any]] = {}
+        pending = []
+        for pk, key in wanted.items():
+            if pk not in self._records:
+                pending.append(pk)
+            elif (cached := self._records.get(pk)) is not None:
+                found[key] = cached
+        for pk, record in self._batch_get(pending).items():
+            self._records.put(pk, record)
+            if record is not None:
+                found[wanted[pk]] = record
+        return found
+
+    def _batch_get(self, pending: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Records by partition key, read with BatchGetItem; every key DynamoDB answered maps to
+        its record or None (absent). Unprocessed keys are retried with backoff, at most
+        ``BATCH_GET_RETRIES`` times; keys still unanswered then are left out (and not cached)."""
+        answered: dict[str, dict[str, Any] | None] = {}
+        client = self.tables["lists"].meta.client
+        name = self.tables["lists"].name
+        retries = 0
+        while pending:
+            chunk, pending = pending[:MAX_BATCH_GET], pending[MAX_BATCH_GET:]
+            response = client.batch_get_item(
+                RequestItems={name: {"Keys": [{"pk": pk} for pk in chunk]}}
+            )
+            unprocessed = [
+                str(k["pk"])
+                for k in response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
+            ]
+            answered.update(dict.fromkeys(set(chunk) - set(unprocessed)))
+            for item in response["Responses"].get(name, []):
+                answered[str(item["pk"])] = json.loads(item["doc"])
+            if unprocessed and retries < BATCH_GET_RETRIES:
+                time.sleep(0.01 * 2**retries)
+                retries += 1
+                pending.extend(unprocessed)
+        return answered
+
+    def catalog(self, item_ids: Iterable[str], kind: str = "item") -> dict[str, dict[str, Any]]:
+        """Catalogue entries (title, artist, album, genre, available) by id."""
+        found = self.records("catalog", [f"{kind}#{i}" for i in item_ids])
+        return {key.split("#", 1)[1]: value for key, value in found.items()}
+
+    # availability ------------------------------------------------------------------------------
+
+    def set_availability(self, item_id: str, available: bool) -> None:
+        self.tables["state"].put_item(
+            Item={**keys.availability(item_id), "available": available, "at": int(self.clock())}
+        )
+        self._cache.pop("unavailable", None)
+
+    def set_availabilities(self, changes: Mapping[str, bool]) -> None:
+        """Several changes at once (BatchWriteItem, unprocessed items retried by boto3)."""
+        at = int(self.clock())
+        with self.tables["state"].batch_writer() as writer:
+            for item_id, available in changes.items():
+                writer.put_item(Item={**keys.availability(item_id), "available": available,
+                                      "at": at})  # fmt: skip
+        self._cache.pop("unavailable", None)
+
+    def unavailable(self) -> frozenset[str]:
+        """Songs marked unavailable since the batch ran (cached for ``cache_seconds``)."""
+
+        def load() -> frozenset[str]:
+            items = self._query("state", Key("pk").eq("availability"))
+            return frozenset(
+                str(i["sk"]).removeprefix("item#") for i in items if not i.get("available")
+            )
+
+        return frozenset(self._cached("unavailable", load))
+
+    def availability_overrides(self) -> dict[str, bool]:
+        """Every recorded availability change, by song (uncached: for the sync)."""
+        items = self._query("state", Key("pk").eq("availability"))
+        return {str(i["sk"]).removeprefix("item#"): bool(i.get("available")) for i in items}
+
+    # profiles and events -----------------------------------------------------------------------
+
+    def put_profile(self, user_id: str, profile: dict[str, Any]) -> None:
+        self.tables["state"].put_item(Item={**keys.profile(user_id), **profile})
+
+    def profile(self, user_id: str) -> dict[str, Any] | None:
+        item = self.tables["state"].get_item(Key=keys.profile(user_id)).get("Item")
+        return dict(item) if item else None
+
+    def put_event(self, event: dict[str, Any]) -> bool:
+        """Store one event once: False when its ``event_id`` was stored before (a retry).
+
+        The ``event_id`` marker and the event are written in one transaction: a failure stores
+        neither, so a retry stores the event instead of taking it for a duplicate."""
+        expires_at = int(self.clock()) + EVENT_TTL_DAYS * 86400
+        name = self.tables["events"].name
+        marker = {**keys.event_marker(event["event_id"]), "expires_at": expires_at}
+        item = {
+            "pk": keys.user_events_pk(event["user_id"]),
+            "sk": keys.event_sk(int(event["ts"]), event["event_id"]),
+            **{k: v for k, v in event.items() if v is not None},
+            "expires_at": expires_at,
+        }
+        try:
+            self.tables["events"].meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": name,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": name, "Item": item}},
+                ]
+            )
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or [{}]
+            if reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def recent_events(
+        self, user_id: str, limit: int = 50, fields: Sequence[str] = RERANK_FIELDS
+    ) -> list[dict[str, Any]]:
+        """The listener's latest events, newest first, with only ``fields`` read."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        page = self.tables["events"].query(
+            KeyConditionExpression=Key("pk").eq(keys.user_events_pk(user_id)),
+            ScanIndexForward=False,
+            Limit=limit,
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+        )
+        return [dict(i) for i in page["Items"]]
+
+    def count(self, experiment: str, variant: str, metric: str, n: int = 1) -> None:
+        """Add to a counter, on one of ``keys.COUNTER_SHARDS`` keys chosen at random."""
+        shard = random.randrange(keys.COUNTER_SHARDS)
+        self.tables["experiments"].update_item(
+            Key=keys.counter(experiment, variant, shard, metric),
+            UpdateExpression="ADD #c :n",
+            ExpressionAttributeNames={"#c": "count"},
+            ExpressionAttributeValues={":n": n},
+        )
+
+    def _query(self, table: str, condition: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+        while True:
+            page = self.tables[table].query(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

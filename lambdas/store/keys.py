@@ -1,0 +1,79 @@
+"""Every DynamoDB key of the service, in one place (the tables are in :mod:`lambdas.store.tables`).
+
+lists (pk): one item per batch record and version — ``<family>#<version>#<key>``; the record
+    itself is the item's ``doc`` attribute (JSON text), and ``expires_at`` lets old versions go.
+state (pk, sk): the active batch version (``active`` / ``batch``), what the loader wrote per
+    file (``load#<version>`` / ``<file path>``), listener profiles (``user#<id>`` / ``profile``)
+    and availability changes (``availability`` / ``item#<id>``).
+events (pk, sk): a listener's recent events, ``user#<id>`` / ``<ts ms, 13 digits>#<event_id>``,
+    and one idempotency marker per event id (``event#<id>`` / ``event``).
+experiments (pk, sk): counters ``<experiment>#<variant>#<shard>`` / ``<metric>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NATIONAL = "*"
+ALL_GENRES = "*"
+
+
+COUNTER_SHARDS = 8  # counters per variant and metric, so one hot variant cannot throttle a key
+
+
+def record_key(family: str, record: dict[str, Any]) -> str:
+    """The key of a batch record within its family (docs/batch-format.md)."""
+    if family in ("personal", "artists"):
+        return str(record["user_id"])
+    if family == "similar-items":
+        return str(record["item_id"])
+    if family == "similar-artists":
+        return str(record["artist_id"])
+    if family == "regional":
+        return chart_key(record["region"], record.get("genre"))
+    if family == "catalog":
+        return f"{record['kind']}#{record['id']}"
+    raise ValueError(f"unknown family {family!r}")
+
+
+def chart_key(region: str, genre: str | None) -> str:
+    return f"{region}#{genre or ALL_GENRES}"
+
+
+def list_pk(family: str, version: str, key: str) -> str:
+    return f"{family}#{version}#{key}"
+
+
+ACTIVE = {"pk": "active", "sk": "batch"}
+
+
+def load_marker(version: str, path: str) -> dict[str, str]:
+    return {"pk": f"load#{version}", "sk": path}
+
+
+def load_marker_pk(version: str) -> str:
+    return f"load#{version}"
+
+
+def profile(user_id: str) -> dict[str, str]:
+    return {"pk": f"user#{user_id}", "sk": "profile"}
+
+
+def availability(item_id: str) -> dict[str, str]:
+    return {"pk": "availability", "sk": f"item#{item_id}"}
+
+
+def user_events_pk(user_id: str) -> str:
+    return f"user#{user_id}"
+
+
+def event_sk(ts_ms: int, event_id: str) -> str:
+    return f"{ts_ms:013d}#{event_id}"
+
+
+def event_marker(event_id: str) -> dict[str, str]:
+    return {"pk": f"event#{event_id}", "sk": "event"}
+
+
+def counter(experiment: str, variant: str, shard: int, metric: str) -> dict[str, str]:
+    return {"pk": f"{experiment}#{variant}#{shard}", "sk": metric}

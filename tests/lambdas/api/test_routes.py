@@ -1,0 +1,357 @@
+"""Every route through its Lambda handler, with moto DynamoDB and the real inference server."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambdas.handlers import catalog, events, onboarding, recommendations
+from lambdas.logic.services import services
+from lambdas.store.batch_source import BatchSource
+from lambdas.store.loader import Tables, load_version
+from lambdas.store.tables import TABLES, create_table_request, table
+from tests.container.conftest import running_server
+from tests.lambdas.conftest import PREFIX
+from tests.lambdas.events import FakeContext, api_event
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model_server(trained_model_dir: Path):
+    with running_server(trained_model_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api(batch_root: Path, model_server) -> Iterator[dict]:
+    """moto tables with batch version v1 loaded, and the handlers' environment pointing at them."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_server.url,
+            "CACHE_SECONDS": "0",
+            "POWERTOOLS_METRICS_NAMESPACE": "musicrec",
+            **{spec.env_var: spec.physical_name(PREFIX) for spec in TABLES},
+        }.items():
+            mp.setenv(key, value)
+        with mock_aws():
+            client = boto3.client("dynamodb")
+            for spec in TABLES:
+                client.create_table(**create_table_request(spec, PREFIX))
+            resource = boto3.resource("dynamodb")
+            tables = Tables(
+                resource.Table(table("lists").physical_name(PREFIX)),
+                resource.Table(table("state").physical_name(PREFIX)),
+            )
+            load_version(BatchSource(str(batch_root / "v1")), tables, progress=False)
+            services.cache_clear()
+            yield {"mp": mp, "root": batch_root}
+            services.cache_clear()
+
+
+def call(handler, method, path, body=None, **kwargs) -> tuple[int, dict]:
+    response = handler.lambda_handler(api_event(method, path, body, **kwargs), FakeContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def user_with(variant: str) -> str:
+    svc = services()
+    return next(f"new-{i}" for i in range(1000) if svc.variant(f"new-{i}") == variant)
+
+
+def first_record(root: Path, family: str) -> dict:
+    """The first record of a family in batch version v1."""
+    path = sorted((root / "v1" / family).glob("*.gz"))[0]
+    with gzip.open(path, "rt") as handle:
+        return json.loads(handle.readline())
+
+
+def a_listener(root: Path) -> str:
+    return first_record(root, "personal")["user_id"]
+
+
+ANSWERS = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
+
+
+def test_onboarding_model_variant(api, model_server):
+    status, body = call(onboarding, "POST", "/v1/onboarding/recommendations",
+                        {**ANSWERS, "user_id": user_with("model")})  # fmt: skip
+    assert status == 200, body
+    assert body["source"] == "model"
+    assert body["variant"] == "model"
+    assert body["model_version"] not in ("rules", "unknown")
+    assert len(body["genres"]) == 3
+    assert body["stations"]
+    assert body["songs"]
+    assert body["artists"]
+    assert body["recommendation_id"]
+
+
+def test_onboarding_rules_variant_answers_a_station_of_a_selected_genre(api):
+    status, body = call(onboarding, "POST", "/v1/onboarding/recommendations",
+                        {**ANSWERS, "user_id": user_with("rules")})  # fmt: skip
+    assert status == 200, body
+    assert (body["source"], body["model_version"]) == ("rules", "rules")
+    assert body["genres"][0]["genre"] in ANSWERS["selected_genres"]
+    assert body["stations"][0]["genre"] == body["genres"][0]["genre"]
+
+
+class _MisbehavingEndpoint:
+    """A TCP server that never answers (``mode="silent"``) or answers garbage."""
+
+    def __init__(self, mode: str) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.mode = mode
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            if self.mode == "garbage":
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!")
+
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "garbage", "down"])
+def test_onboarding_falls_back_to_the_rule_when_the_endpoint_fails(api, mode):
+    bad = _MisbehavingEndpoint(mode)
+    if mode == "down":
+        bad.close()
+    api["mp"].setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", bad.url)
+    api["mp"].setenv("ENDPOINT_TIMEOUT_MS", "200")
+    services.cache_clear()
+    try:
+        status, body = call(onboarding, "POST", "/v1/onboarding/recommendations",
+                            {**ANSWERS, "user_id": user_with("model")})  # fmt: skip
+    finally:
+        bad.close()
+        api["mp"].delenv("ENDPOINT_TIMEOUT_MS")
+        services.cache_clear()
+    assert status == 200, body
+    assert body["source"] == "fallback"
+    assert body["genres"][0]["genre"] in ANSWERS["selected_genres"]
+    assert body["stations"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"age": -1}, "age"),
+        ({"age": "old"}, "age"),
+        ({"gender": "q"}, "gender"),
+        ({"selected_genres": "Rock"}, "selected_genres"),
+        ({"limit": 0}, "limit"),
+        ({"favourite": "x"}, "favourite"),
+        ({"answers": {"q": [1]}}, "answers.q"),
+    ],
+)
+def test_onboarding_validation_errors_name_the_field(api, body, field):
+    status, error = call(onboarding, "POST", "/v1/onboarding/recommendations", body)
+    assert status == 400
+    assert error["code"] == "invalid_request"
+    assert error["field"].startswith(field)
+    assert field in error["message"]
+
+
+def test_malformed_bodies_get_400_413_415(api):
+    status, error = call(onboarding, "POST", "/v1/onboarding/recommendations", raw_body="{nope")
+    assert (status, error["field"]) == (400, "body")
+    status, error = call(onboarding, "POST", "/v1/onboarding/recommendations", {},
+                         headers={"Content-Type": "text/plain"})  # fmt: skip
+    assert (status, error["code"]) == (415, "unsupported_media_type")
+    status, error = call(onboarding, "POST", "/v1/onboarding/recommendations",
+                         {"answers": {"a": "x" * 250}}, raw_body="x" * 300_000)  # fmt: skip
+    assert (status, error["code"]) == (413, "payload_too_large")
+
+
+def test_logs_never_contain_raw_answers(api, capsys):
+    secret = "zz-secret-answer-42"
+    call(onboarding, "POST", "/v1/onboarding/recommendations",
+         {**ANSWERS, "answers": {"pet": secret}, "user_id": user_with("model")})  # fmt: skip
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err
+
+
+def test_known_listener_gets_the_batch_list_under_the_rules(api):
+    user = a_listener(api["root"])
+    status, body = call(recommendations, "GET", f"/v1/users/{user}/recommendations",
+                        query="limit=8&max_per_artist=1")  # fmt: skip
+    assert status == 200, body
+    assert body["source"] == "personal"
+    assert 0 < len(body["items"]) <= 8
+    artists = [i["artist_id"] for i in body["items"]]
+    assert len(artists) == len(set(artists))
+    assert body["model_version"] == "v1"
+
+
+def test_a_play_changes_the_next_recommendations(api):
+    user = a_listener(api["root"])
+    _, before = call(recommendations, "GET", f"/v1/users/{user}/recommendations", query="limit=10")
+    played = before["items"][0]["id"]
+    play = {"event_id": f"e-{user}-1", "user_id": user, "type": "play", "item_id": played}
+    status, ack = call(events, "POST", "/v1/events", {"events": [play]})
+    assert (status, ack["stored"]) == (200, 1)
+    _, after = call(recommendations, "GET", f"/v1/users/{user}/recommendations", query="limit=10")
+    ids_after = [i["id"] for i in after["items"]]
+    assert played not in ids_after
+    assert ids_after != [i["id"] for i in before["items"]][1:]  # re-ranked, not just shifted
+
+
+def test_unknown_and_onboarded_listeners(api):
+    status, body = call(recommendations, "GET", "/v1/users/nobody-1/recommendations")
+    assert (status, body["source"]) == (200, "regional")
+    assert body["items"]
+    user = "onboarded-7"
+    call(onboarding, "POST", "/v1/onboarding/recommendations", {**ANSWERS, "user_id": user})
+    status, body = call(recommendations, "GET", f"/v1/users/{user}/recommendations")
+    assert (status, body["source"]) == (200, "onboarding")
+    status, body = call(recommendations, "GET", f"/v1/users/{user}/artists")
+    assert status == 200
+    assert body["items"]
+
+
+def test_similar_songs_and_artists(api):
+    record = first_record(api["root"], "similar-items")
+    song = record["item_id"]
+    status, body = call(recommendations, "GET", f"/v1/items/{song}/similar", query="limit=5")
+    assert status == 200, body
+    ids = [i["id"] for i in body["items"]]
+    assert 0 < len(ids) <= 5
+    assert song not in ids
+    assert set(ids) <= set(record["ids"])
+    assert body["recommendation_id"]
+    assert body["model_version"] == "v1"
+    record = first_record(api["root"], "similar-artists")
+    artist = record["artist_id"]
+    status, body = call(recommendations, "GET", f"/v1/artists/{artist}/similar")
+    assert status == 200, body
+    assert [i["id"] for i in body["items"]] == [a for a in record["ids"] if a != artist][:20]
+    status, error = call(recommendations, "GET", "/v1/artists/no-such-artist/similar")
+    assert (status, error["field"]) == (404, "artistId")
+    status, error = call(recommendations, "GET", "/v1/items/no-such-song/similar")
+    assert (status, error["field"]) == (404, "itemId")
+    status, error = call(recommendations, "GET", "/v1/users/x/recommendations", query="kind=videos")
+    assert (status, error["field"]) == (400, "kind")
+    status, error = call(recommendations, "GET", "/v1/users/x/recommendations", query="limit=1000")
+    assert (status, error["field"]) == (400, "limit")
+
+
+def test_unavailable_song_disappears(api):
+    user = a_listener(api["root"])
+    _, before = call(recommendations, "GET", f"/v1/users/{user}/recommendations")
+    victim = before["items"][1]["id"]
+    status, ack = call(
+        catalog, "PUT", f"/v1/catalog/items/{victim}/availability", {"available": False}
+    )
+    assert status == 200
+    assert (ack["item_id"], ack["available"], ack["variant"]) == (victim, False, "none")
+    assert ack["recommendation_id"]
+    assert ack["model_version"] == before["model_version"]
+    _, after = call(recommendations, "GET", f"/v1/users/{user}/recommendations")
+    assert victim not in [i["id"] for i in after["items"]]
+    status, error = call(
+        catalog, "PUT", f"/v1/catalog/items/{victim}/availability", {"available": "no"}
+    )
+    assert (status, error["field"]) == (400, "available")
+
+
+def test_events_are_idempotent_and_validated(api):
+    event = {"event_id": "dup-1", "user_id": "u-dup", "type": "impression", "variant": "model"}
+    _, ack = call(events, "POST", "/v1/events", {"events": [event]})
+    assert ack["stored"] == 1
+    assert ack["variant"] == services().variant("u-dup"), ack  # one listener: their variant
+    assert ack["recommendation_id"]
+    assert ack["model_version"] == services().store.active_version()
+    _, again = call(events, "POST", "/v1/events", {"events": [event, event]})
+    assert (again["stored"], again["duplicates"]) == (0, 2)
+    no_item = {"event_id": "p", "user_id": "u", "type": "play"}
+    status, error = call(events, "POST", "/v1/events", {"events": [no_item]})
+    assert (status, error["field"]) == (400, "events.0.item_id")
+    many = [{"event_id": f"m{i}", "user_id": "u", "type": "click"} for i in range(101)]
+    status, error = call(events, "POST", "/v1/events", {"events": many})
+    assert (status, error["code"], error["field"]) == (413, "too_many_items", "events")
+    assert "at most 100" in error["message"]
+    status, error = call(events, "POST", "/v1/events", {"events": [{**event, "type": "buy"}]})
+    assert (status, error["field"]) == (400, "events.0.type")
+
+
+def test_counters_are_summed_and_emitted_with_the_dashboard_dimensions(api, capsys):
+    api["mp"].setenv("POWERTOOLS_SERVICE_NAME", "musicrec")
+    shown = [{"event_id": f"imp-{i}", "user_id": "u-emf", "type": "impression",
+              "variant": "model"} for i in range(3)]  # fmt: skip
+    click = {"event_id": "clk-1", "user_id": "u-emf", "type": "click", "variant": "model"}
+    capsys.readouterr()
+    status, ack = call(events, "POST", "/v1/events", {"events": [*shown, click]})
+    api["mp"].delenv("POWERTOOLS_SERVICE_NAME")
+    assert (status, ack["stored"]) == (200, 4)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{") and '"_aws"' in line]  # fmt: skip
+    emitted = {}
+    for line in lines:
+        directive = line["_aws"]["CloudWatchMetrics"][0]
+        if directive["Namespace"] == "musicrec" and line.get("experiment") == "onboarding":
+            assert directive["Dimensions"] == [["experiment", "variant"]]
+            for metric in directive["Metrics"]:
+                emitted[(metric["Name"], line["variant"])] = line[metric["Name"]]
+    assert emitted == {("Impressions", "model"): [3.0], ("Clicks", "model"): [1.0]}
+
+
+def test_throttled_dynamodb_is_a_429(api):
+    from botocore.awsrequest import AWSResponse
+
+    client = services().store.tables["lists"].meta.client
+
+    def throttle(**kwargs):
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+        return AWSResponse("https://dynamodb", 400, {}, None), error
+
+    client.meta.events.register("before-call.dynamodb.*", throttle, unique_id="throttle")
+    try:
+        response = recommendations.lambda_handler(
+            api_event("GET", "/v1/users/u1/recommendations"), FakeContext()
+        )
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.*", unique_id="throttle")
+    assert response["statusCode"] == 429
+    assert json.loads(response["body"])["code"] == "throttled"
+    assert response["multiValueHeaders"]["Retry-After"] == ["1"]
+
+
+def test_before_the_first_load_events_are_taken_and_lists_are_not_ready(api):
+    from lambdas.store import keys
+
+    state = services().store.tables["state"]
+    pointer = state.get_item(Key=keys.ACTIVE)["Item"]
+    state.delete_item(Key=keys.ACTIVE)
+    try:
+        event = {"event_id": "early-1", "user_id": "u-early", "type": "play", "item_id": "s1"}
+        status, ack = call(events, "POST", "/v1/events", {"events": [event]})
+        assert (status, ack["stored"], ack["model_version"]) == (200, 1, "none")
+        status, error = call(recommendations, "GET", "/v1/users/u-early/recommendations")
+        assert (status, error["code"]) == (503, "not_ready")
+    finally:
+        state.put_item(Item=pointer)

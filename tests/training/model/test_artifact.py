@@ -1,0 +1,117 @@
+"""The artifact: load (dir, tar.gz, dir with only the tarball) and predict as in memory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
+
+import numpy as np
+import pytest
+
+from training.data.dataset_io import read_table
+from training.model.artifact import ArtifactError, load_artifact
+from training.model.feature_table import encode_table
+from training.model.features import encode_instances
+
+
+def _same_predictions(artifact, result, users):
+    x = encode_table(artifact.spec, users)
+    expected = result.lgbm_model.booster.predict(x)
+    np.testing.assert_allclose(artifact.predict_proba(x), expected, rtol=1e-12, atol=1e-15)
+    scores = artifact.scores(x, result.genres)
+    np.testing.assert_allclose(scores, result.lgbm_model.scores(x), rtol=1e-12, atol=1e-15)
+
+
+def test_round_trip_from_dir_and_tarball(trained, tiny_dir, tmp_path):
+    model_dir, result = trained
+    users = read_table(tiny_dir, "users").slice(0, 200)
+    for path in (model_dir, model_dir / "model.tar.gz"):
+        artifact = load_artifact(path)
+        assert artifact.spec == result.spec
+        assert artifact.approved
+        assert artifact.model_version.startswith("onboarding-")
+        assert artifact.class_labels == [result.genres[c] for c in result.lgbm_model.class_genres]
+        _same_predictions(artifact, result, users)
+    only_tar = tmp_path / "only-tar"
+    only_tar.mkdir()
+    shutil.copy(model_dir / "model.tar.gz", only_tar)
+    _same_predictions(load_artifact(only_tar), result, users)
+
+
+def test_tarball_holds_model_and_document(trained):
+    model_dir, _ = trained
+    with tarfile.open(model_dir / "model.tar.gz") as tar:
+        assert sorted(tar.getnames()) == ["model.json", "model.txt"]
+    doc = json.loads((model_dir / "model.json").read_text())
+    for key in (
+        "schema_version",
+        "model_version",
+        "status",
+        "feature_spec",
+        "class_labels",
+        "training_data",
+        "library_versions",
+        "metrics",
+        "gate",
+        "hyperparameters",
+    ):
+        assert key in doc
+    assert doc["training_data"]["label_window_days"] == [30, 60]
+    assert set(doc["library_versions"]) >= {"numpy", "lightgbm", "pyarrow", "scikit-learn"}
+
+
+def test_serving_an_instance_matches_the_table(trained, tiny_dir):
+    model_dir, _ = trained
+    artifact = load_artifact(model_dir)
+    users = read_table(tiny_dir, "users").slice(0, 50)
+    batch = artifact.predict_proba(encode_table(artifact.spec, users))
+    single = artifact.predict_proba(encode_instances(artifact.spec, users.to_pylist()).matrix)
+    np.testing.assert_array_equal(batch, single)
+
+
+def test_bad_artifacts(tmp_path, trained):
+    model_dir, _ = trained
+    with pytest.raises(ArtifactError, match="no such"):
+        load_artifact(tmp_path / "nothing")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ArtifactError, match="holds neither"):
+        load_artifact(empty)
+    junk = tmp_path / "model.tar.gz"
+    junk.write_bytes(b"not a tarball")
+    with pytest.raises(ArtifactError, match="not a readable"):
+        load_artifact(junk)
+    future = tmp_path / "future"
+    shutil.copytree(model_dir, future)
+    doc = json.loads((future / "model.json").read_text())
+    doc["schema_version"] = 99
+    (future / "model.json").write_text(json.dumps(doc))
+    with pytest.raises(ArtifactError, match="schema version"):
+        load_artifact(future)
+
+
+def test_loader_needs_no_pandas_pyarrow_sklearn(trained):
+    """Serving imports numpy, lightgbm (which needs scipy) and the stdlib: hide the rest."""
+    model_dir, _ = trained
+    code = textwrap.dedent(
+        f"""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("pandas", "pyarrow", "sklearn", "matplotlib"):
+                    raise ImportError("blocked " + name)
+        sys.meta_path.insert(0, Block())
+        from training.model.artifact import load_artifact
+        from training.model.features import encode_instances
+        artifact = load_artifact({str(model_dir)!r})
+        x = encode_instances(artifact.spec, [{{"age": 30, "selected_genres": ["Jazz"]}}]).matrix
+        print(artifact.predict_proba(x).shape)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith("(1, ")
