@@ -1,17 +1,22 @@
-"""Hyperparameters: defaults, ``--hp key=value`` pairs and SageMaker's hyperparameters.json.
+"""Hyperparameters: one typed, validated object with its defaults, built from ``--hp key=value``
+pairs (and the CLI's shortcuts) or SageMaker's hyperparameters.json.
 
-Values are converted to the type of their default (SageMaker passes every value as a string).
-Unknown keys are an error, except SageMaker's own (``sagemaker_*``, ``_*``).
+Values are converted to the type of their field (SageMaker passes every value as a string) and
+checked; errors name the field. Unknown keys are an error, except SageMaker's own
+(``sagemaker_*``, ``_*``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
+from training.model.labels import LabelWindow
 from training.model.lgbm import DEFAULT_PARAMS
+from training.model.splits import SPLITS
 
 #: The hyperparameters passed to LightGBM as they are.
 LGBM_KEYS = (
@@ -24,80 +29,168 @@ LGBM_KEYS = (
     "num_threads",
 )
 
-#: Every hyperparameter with its default; the comments say why the default.
-DEFAULTS: dict[str, Any] = {
+
+class HyperparameterError(ValueError):
+    """An unknown hyperparameter, a value of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Every hyperparameter with its default; the comments say why the default."""
+
     # labels
-    "label_window": "30:60",  # days after signup: the second month (DESIGN section 4)
-    "min_plays": 3,  # fewer plays in the window say too little about taste
-    "label_events": "play",  # comma-separated events that count as listening
+    label_window: str = "30:60"  # days after signup: the second month (DESIGN section 4)
+    min_plays: int = 3  # fewer plays in the window say too little about taste
+    label_events: str = "play"  # comma-separated events that count as listening
     # split
-    "split": "time",  # "time" (train on earlier signups, test on later) or "random"
-    "test_fraction": 0.2,
-    "valid_fraction": 0.1,  # share of training users for early stopping
-    "max_train_users": 100_000,  # cap on fitting+validation users (0: none): see docs/model.md
-    "seed": 7,
+    split: str = "time"  # "time" (train on earlier signups, test on later) or "random"
+    test_fraction: float = 0.2
+    valid_fraction: float = 0.1  # share of training users for early stopping
+    max_train_users: int = 100_000  # cap on fitting+validation users (0: none): see docs/model.md
+    seed: int = 7
     # features
-    "min_level_count": 5,  # categorical levels seen fewer times encode as unknown
-    "max_levels": 500,
-    # LightGBM: learning_rate, num_leaves, max_bin, min_data_in_leaf, feature_fraction,
-    # lambda_l2, num_threads, defaults from training.model.lgbm.DEFAULT_PARAMS
-    **{key: DEFAULT_PARAMS[key] for key in LGBM_KEYS},
-    "num_boost_round": 500,
-    "early_stopping_rounds": 20,
+    min_level_count: int = 5  # categorical levels seen fewer times encode as unknown
+    max_levels: int = 500
+    # LightGBM (LGBM_KEYS), defaults from training.model.lgbm.DEFAULT_PARAMS
+    learning_rate: float = DEFAULT_PARAMS["learning_rate"]
+    num_leaves: int = DEFAULT_PARAMS["num_leaves"]
+    max_bin: int = DEFAULT_PARAMS["max_bin"]
+    min_data_in_leaf: int = DEFAULT_PARAMS["min_data_in_leaf"]
+    feature_fraction: float = DEFAULT_PARAMS["feature_fraction"]
+    lambda_l2: float = DEFAULT_PARAMS["lambda_l2"]
+    num_threads: int = DEFAULT_PARAMS["num_threads"]  # 0: all cores
+    num_boost_round: int = 500
+    early_stopping_rounds: int = 20
     # logistic regression
-    "logistic_c": 1.0,
-    "logistic_max_iter": 300,
-    "logistic_max_train_users": 50_000,  # lbfgs on a one-hot design saturates early
+    logistic_c: float = 1.0
+    logistic_max_iter: int = 300
+    logistic_max_train_users: int = 50_000  # lbfgs on a one-hot design saturates early
     # evaluation
-    "bootstrap": 1000,  # resamples for the 95 % intervals
-    "segment_bootstrap": 300,
+    bootstrap: int = 1000  # resamples for the 95 % intervals
+    segment_bootstrap: int = 300
+
+    def __post_init__(self) -> None:
+        """Convert every value to its field's type, then check it is in range."""
+        for name, kind in _TYPES.items():
+            object.__setattr__(self, name, _convert(name, getattr(self, name), kind))
+        for name, (ok, requirement) in _RULES.items():
+            value = getattr(self, name)
+            if not ok(value):
+                raise HyperparameterError(f"hyperparameter {name}={value!r}: {requirement}")
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Any]) -> Hyperparameters:
+        """The defaults updated with ``overrides`` (SageMaker's own keys are ignored)."""
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in overrides.items() if not k.startswith(("sagemaker_", "_"))}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise HyperparameterError(
+                f"unknown hyperparameter(s) {', '.join(unknown)}; known: "
+                + ", ".join(sorted(known))
+            )
+        return cls(**given)
+
+    @classmethod
+    def from_cli(cls, pairs: Iterable[str], shortcuts: Mapping[str, Any]) -> Hyperparameters:
+        """``--hp key=value`` pairs, then the shortcut flags that were given (not None)."""
+        overrides: dict[str, Any] = parse_pairs(pairs)
+        overrides.update({k: v for k, v in shortcuts.items() if v is not None})
+        return cls.from_overrides(overrides)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Hyperparameters:
+        """SageMaker's hyperparameters.json (a missing file means the defaults)."""
+        return cls.from_overrides(read_json(path))
+
+    @property
+    def window(self) -> LabelWindow:
+        """The label window, days after signup."""
+        return LabelWindow.parse(self.label_window)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """The events that count as listening."""
+        return _events(self.label_events)
+
+    def lgbm_params(self) -> dict[str, Any]:
+        """The LightGBM parameters (:data:`LGBM_KEYS`)."""
+        return {key: getattr(self, key) for key in LGBM_KEYS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every hyperparameter by name, in declaration order (model.json)."""
+        return asdict(self)
+
+
+_HINTS = get_type_hints(Hyperparameters)
+#: Each field's type: the type its value is converted to.
+_TYPES: dict[str, type] = {f.name: _HINTS[f.name] for f in fields(Hyperparameters)}
+
+
+def _events(text: str) -> tuple[str, ...]:
+    return tuple(e.strip() for e in str(text).split(",") if e.strip())
+
+
+def _is_window(text: str) -> bool:
+    try:
+        LabelWindow.parse(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _at_least(low: float) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v >= low), f"must be at least {low:g}"
+
+
+def _positive() -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v > 0), "must be greater than 0"
+
+
+#: Each checked hyperparameter: a test of its (converted) value and what it requires.
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "label_window": (_is_window, "expected START:END days after signup, START < END, e.g. 30:60"),
+    "min_plays": _at_least(0),
+    "label_events": (lambda v: bool(_events(v)), "expected comma-separated events, e.g. play"),
+    "split": (lambda v: v in SPLITS, f"expected one of {', '.join(SPLITS)}"),
+    "test_fraction": (lambda v: 0 < v < 1, "must be between 0 and 1 (both excluded)"),
+    "valid_fraction": (lambda v: 0 <= v < 1, "must be at least 0 and below 1"),
+    "max_train_users": _at_least(0),
+    "seed": _at_least(0),
+    "min_level_count": _at_least(0),
+    "max_levels": _at_least(0),
+    "learning_rate": _positive(),
+    "num_leaves": _at_least(2),
+    "max_bin": _at_least(2),
+    "min_data_in_leaf": _at_least(0),
+    "feature_fraction": (lambda v: 0 < v <= 1, "must be above 0 and at most 1"),
+    "lambda_l2": _at_least(0),
+    "num_threads": _at_least(0),
+    "num_boost_round": _at_least(1),
+    "early_stopping_rounds": _at_least(1),
+    "logistic_c": _positive(),
+    "logistic_max_iter": _at_least(1),
+    "logistic_max_train_users": _at_least(0),
+    "bootstrap": _at_least(1),
+    "segment_bootstrap": _at_least(1),
 }
 
 
-class HyperparameterError(ValueError):
-    """An unknown hyperparameter or a value of the wrong type."""
-
-
-def _convert(key: str, value: Any, default: Any) -> Any:
+def _convert(name: str, value: Any, kind: type) -> Any:
+    """``value`` as ``kind`` (int, float or str); an int must be a whole number."""
     try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                if value.strip().lower() in ("1", "true", "yes", "on"):
-                    return True
-                if value.strip().lower() in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if isinstance(default, int):
+        if kind is int:
             number = float(value)
             if not number.is_integer():
                 raise ValueError(value)
             return int(number)
-        if isinstance(default, float):
+        if kind is float:
             return float(value)
         return str(value)
-    except (TypeError, ValueError):
-        kind = type(default).__name__
-        raise HyperparameterError(f"hyperparameter {key}={value!r}: expected {kind}") from None
-
-
-def resolve(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults updated with ``overrides`` (converted to each default's type)."""
-    out = dict(DEFAULTS)
-    unknown = []
-    for key, value in overrides.items():
-        if key.startswith(("sagemaker_", "_")):
-            continue
-        if key not in DEFAULTS:
-            unknown.append(key)
-            continue
-        out[key] = _convert(key, value, DEFAULTS[key])
-    if unknown:
+    except (TypeError, ValueError, OverflowError):
         raise HyperparameterError(
-            f"unknown hyperparameter(s) {', '.join(sorted(unknown))}; known: "
-            + ", ".join(sorted(DEFAULTS))
-        )
-    return out
+            f"hyperparameter {name}={value!r}: expected {kind.__name__}"
+        ) from None
 
 
 def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:

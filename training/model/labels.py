@@ -24,10 +24,6 @@ from training.data.dataset_io import iter_batches, table_path
 DAY_MS = 86_400_000
 
 
-class LabelError(ValueError):
-    """No usable labels (an empty window, one class only, ...)."""
-
-
 @dataclass(frozen=True)
 class LabelWindow:
     """Days after signup, ``start`` included, ``end`` excluded."""

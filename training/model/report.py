@@ -237,7 +237,7 @@ def _esc(text: Any) -> str:
 
 def _lift_rows(result: Result) -> str:
     rows = []
-    for lift in result.lifts:
+    for lift in result.evaluation.lifts:
         rows.append(
             "<tr>"
             f"<td class=l>{_esc(LABELS.get(lift.model, lift.model))}</td>"
@@ -274,35 +274,36 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
     """Write ``index.html`` and its PNG figures into ``out_dir``; return the page's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    models = [m for m in LABELS if m in result.metrics]
+    evaluated, fitted, data = result.evaluation, result.models, result.data
+    models = [m for m in LABELS if m in evaluated.metrics]
     figures = {
-        "listening": plot_listening(result.listening, out / "listening_by_segment.png"),
-        "hits": plot_hits(result.metrics, result.intervals, out / "hit_at_k.png"),
+        "listening": plot_listening(data.listening, out / "listening_by_segment.png"),
+        "hits": plot_hits(evaluated.metrics, evaluated.intervals, out / "hit_at_k.png"),
     }
-    coef, names, classes = result.logistic_model.coefficients()
+    coef, names, classes = fitted.logistic.coefficients()
     figures["coef"] = plot_coefficients(
         coef,
         names,
-        [result.genres[int(c)] for c in classes],
+        [data.genres[int(c)] for c in classes],
         out / "logistic_coefficients.png",
-        coverage=result.logistic_model.design.coverage,
+        coverage=fitted.logistic.design.coverage,
     )
-    booster = result.lgbm_model.booster
+    booster = fitted.lightgbm.booster
     gains = booster.feature_importance(importance_type="gain")
     sources = [
         b.source if b.encoding != "count" else f"n_{b.source}"
-        for b in result.spec.blocks
+        for b in fitted.spec.blocks
         for _ in range(b.width)
     ]
     figures["importance"] = plot_importance(
-        gains, result.spec.columns, sources, out / "lightgbm_importance.png"
+        gains, fitted.spec.columns, sources, out / "lightgbm_importance.png"
     )
 
-    m = result.metrics
+    m = evaluated.metrics
     rule_lift = next(
         (
             lf
-            for lf in result.lifts
+            for lf in evaluated.lifts
             if (lf.model, lf.baseline, lf.metric) == ("lightgbm", RULE, "hit@3")
         ),
         None,
@@ -310,7 +311,7 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
     gate_class = "pass" if result.gate.passed else "fail"
     summary = (
         f"<p>For a listener who just signed up, the new model ranks the genres they will play "
-        f"most in their second month (days {result.window} after signup). Its top three "
+        f"most in their second month (days {result.hp.window} after signup). Its top three "
         f"contain that genre for <b>{_pct(m['lightgbm']['hit@3'])}</b> of "
         f"{result.n_test:,} test listeners, against {_pct(m[RULE]['hit@3'])} for today's rule "
         f"(the most popular of the genres they selected) and {_pct(m[GLOBAL]['hit@3'])} for "
@@ -328,8 +329,8 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
     metric_rows = "".join(
         f"<tr><td class=l>{_esc(LABELS[n])}</td>"
         + "".join(
-            f"<td>{m[n][k]:.4f}</td><td>{result.intervals[n][k][0]:.4f} to "
-            f"{result.intervals[n][k][1]:.4f}</td>"
+            f"<td>{m[n][k]:.4f}</td><td>{evaluated.intervals[n][k][0]:.4f} to "
+            f"{evaluated.intervals[n][k][1]:.4f}</td>"
             for k in METRICS
         )
         + "</tr>"
@@ -340,7 +341,7 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
         + "".join(f"<th>{k}</th><th>95% interval</th>" for k in METRICS)
         + "</tr>"
     )
-    dw = result.data_window
+    dw = data.training_data
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Onboarding model report {_esc(document.get("model_version", ""))}</title>
 <style>{_CSS}</style></head><body>
@@ -348,10 +349,10 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
 <p class=note>Model {_esc(document.get("model_version", ""))}, created
 {_esc(document.get("created_at", ""))}. Training users signed up
 {_esc(dw["train_signups"][0])} to {_esc(dw["train_signups"][1])}; test users
-{_esc(dw["test_signups"][0])} to {_esc(dw["test_signups"][1])} ({_esc(result.split.kind)} split).
-Label: the genre with the most plays in days {result.window} after signup, listeners with at
-least {result.hp["min_plays"]} such plays ({result.labels.n_labelled:,} of
-{result.labels.n_users:,}).</p>
+{_esc(dw["test_signups"][0])} to {_esc(dw["test_signups"][1])} ({_esc(data.split.kind)} split).
+Label: the genre with the most plays in days {result.hp.window} after signup, listeners with at
+least {result.hp.min_plays} such plays ({data.labels.n_labelled:,} of
+{data.labels.n_users:,}).</p>
 {summary}
 <p>Quality gate: <span class={gate_class}>{"PASSED" if result.gate.passed else "REJECTED"}</span>
 &mdash; {_esc(result.gate.reason)}</p>
@@ -377,7 +378,7 @@ Numbers (age, counts) are standardised, so their coefficients are per standard d
 <img src="{figures["importance"]}" alt="LightGBM feature importance">
 
 <h2>5. Who it helps: results per segment of the test listeners</h2>
-{_segment_rows(result.segments, models)}
+{_segment_rows(evaluated.segments, models)}
 <p class=note>Hit@3 per model; the last columns give LightGBM's lift over the rule in each
 segment with a 95% bootstrap interval. Small segments have wide intervals.</p>
 </body></html>

@@ -1,10 +1,14 @@
-"""The onboarding training pipeline as one pure-ish function: dataset in, evaluated models out.
+"""The onboarding training run as typed stages: dataset in, evaluated models out.
 
-    validate -> labels -> split -> features -> baselines, logistic, LightGBM (+ previous model)
-    -> metrics, lifts, segments -> quality gate
+    check_dataset -> read_source -> label_users (check_labels) -> split_users -> encode_users
+    -> baseline_popularity, fit_logistic_model, fit_lightgbm_model
+    -> score_test_users -> evaluate -> gate_verdict -> summarize_data
 
-Writing the artifact, metrics.json and the report is left to the caller
-(:mod:`training.model.train`), so tests can inspect every intermediate result.
+Each stage takes and returns small frozen dataclasses (:class:`Source`, :class:`Labelled`,
+:class:`SplitData`, :class:`Models`, :class:`Evaluation`, :class:`DataSummary`);
+:func:`run_pipeline` calls them in order and returns a :class:`Result`. Writing the artifact,
+metrics.json and the report is left to the caller (:mod:`training.model.train`), so tests can
+inspect every intermediate result.
 """
 
 from __future__ import annotations
@@ -25,52 +29,128 @@ from training.model.artifact import Artifact, load_artifact
 from training.model.feature_table import encode_table, fit_feature_spec
 from training.model.features import FeatureSpec
 from training.model.gate import PREVIOUS, GateResult, quality_gate
-from training.model.hyperparams import LGBM_KEYS
+from training.model.hyperparams import Hyperparameters
 from training.model.labels import (
     Labels,
-    LabelWindow,
     WindowCounts,
     count_window_plays,
     genre_codes,
     top_genre_labels,
 )
+from training.model.lgbm import LgbmModel
+from training.model.logistic import LogisticModel
 from training.model.splits import Split, make_split
 
 #: The models of the comparison, production model first.
 MODELS = (lgbm.NAME, logistic.NAME, baselines.RULE, baselines.GLOBAL)
+#: The models compared with the baselines, and the baselines (plus the previous model, if any).
+CHALLENGERS = (lgbm.NAME, logistic.NAME, baselines.RULE)
+BASELINES = (baselines.RULE, baselines.GLOBAL)
 
 
 class DataError(ValueError):
     """The dataset cannot train a model: invalid, no labels in the window, one class only."""
 
 
-@dataclass
-class Result:
-    """Everything the pipeline computed; :mod:`training.model.train` writes it out."""
+# --- what the stages pass on -------------------------------------------------------------------
 
-    hp: dict[str, Any]
-    window: LabelWindow
-    genres: list[str]
-    spec: FeatureSpec
-    labels: Labels
+
+@dataclass(frozen=True)
+class Source:
+    """The users and the genre vocabulary, as read from the dataset."""
+
+    users: pa.Table
+    items: pa.Table  # item_id, genre
+    genres: list[str]  # the items' genres, sorted: genre code = position
+    signup_ms: np.ndarray  # per row of ``users``, 0 where missing
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Window plays per user and genre, and the labels (top genres) they give."""
+
     counts: WindowCounts
-    split: Split
-    lgbm_model: lgbm.LgbmModel
-    logistic_model: logistic.LogisticModel
+    labels: Labels
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """The labelled users, split, and encoded with a feature spec fitted on training users."""
+
+    split: Split  # positions into ``users``
+    users: pa.Table  # the labelled users (rows ``labels.rows`` of the users table)
+    spec: FeatureSpec
+    x: np.ndarray  # the feature matrix of ``users``
+    y: np.ndarray  # the label (genre code) of each of ``users``
+
+    @property
+    def n_genres(self) -> int:
+        return len(self.spec.genres)
+
+    @property
+    def train_positions(self) -> np.ndarray:
+        """Fitting and validation users: everyone the models may learn from."""
+        return train_positions(self.split)
+
+    def test_users(self) -> pa.Table:
+        return self.users.take(pa.array(self.split.test))
+
+    def test_selected_genres(self) -> np.ndarray:
+        """The test users' multi-hot of selected genres (columns = the genre vocabulary)."""
+        return self.x[self.split.test][:, _genre_columns(self.spec)]
+
+
+@dataclass(frozen=True)
+class Models:
+    """The fitted models: LightGBM (production), logistic regression, and the genre
+    popularity both baselines rank by."""
+
+    spec: FeatureSpec
     popularity: np.ndarray
+    logistic: LogisticModel
+    lightgbm: LgbmModel
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every model on the test users: metrics, 95 % intervals, lifts, per-segment rows."""
+
     metrics: dict[str, dict[str, float]]
     intervals: dict[str, dict[str, list[float]]]
     lifts: list[evaluation.Lift]
     segments: list[dict[str, Any]]
+    previous: dict[str, Any] | None = None  # the previous model's version and status
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What the models learnt from and were tested on, for model.json and the report."""
+
+    genres: list[str]
+    labels: Labels
+    counts: WindowCounts
+    split: Split
+    training_data: dict[str, Any]  # model.json's ``training_data``
+    listening: dict[str, Any]  # window plays by genre per gender and age band
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything the run computed; :mod:`training.model.train` writes it out."""
+
+    hp: Hyperparameters
+    data: DataSummary
+    models: Models
+    evaluation: Evaluation
     gate: GateResult
-    data_window: dict[str, Any]
-    listening: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
-    previous: dict[str, Any] | None = None
 
     @property
     def n_test(self) -> int:
-        return len(self.split.test)
+        return len(self.data.split.test)
+
+
+# --- the run -----------------------------------------------------------------------------------
 
 
 class _Clock:
@@ -88,6 +168,48 @@ class _Clock:
             print(f"[{now - self.start:7.1f}s] {step}{extra}", file=sys.stderr, flush=True)
 
 
+def run_pipeline(
+    data_dir: str | Path,
+    hp: Hyperparameters,
+    baseline_model: str | Path | None = None,
+    validate_first: bool = True,
+    progress: bool = True,
+    verbose: bool = True,
+) -> Result:
+    """Train and evaluate every model on ``data_dir``; gate the LightGBM model."""
+    clock = _Clock(verbose)
+    if validate_first:
+        check_dataset(data_dir, progress)
+        clock.done("validate")
+    previous = load_artifact(baseline_model) if baseline_model else None
+    source = read_source(data_dir)
+    clock.done(
+        "read users and items", f"{source.users.num_rows:,} users, {len(source.genres)} genres"
+    )
+    labelled = label_users(data_dir, source, hp, progress)
+    clock.done("labels", f"{labelled.labels.n_labelled:,} labelled users")
+    check_labels(labelled.labels, hp)
+    split = split_users(source, labelled.labels, hp)
+    data = encode_users(source, labelled.labels, split, hp)
+    clock.done("split and features", f"{data.split.summary()}, {data.spec.n_columns} columns")
+    rows = logistic_rows(data.split.train, hp.logistic_max_train_users, hp.seed)
+    logistic_model = fit_logistic_model(data, rows, hp)
+    clock.done("logistic regression", f"{len(rows):,} users")
+    lightgbm = fit_lightgbm_model(data, hp, progress)
+    clock.done("lightgbm", f"{lightgbm.best_iteration} rounds, {len(data.split.train):,} users")
+    popularity = baseline_popularity(data, labelled)
+    models = Models(data.spec, popularity, logistic_model, lightgbm)
+    scores = score_test_users(data, models, previous)
+    evaluated = evaluate(data, scores, hp, previous_info(previous))
+    gate = gate_verdict(evaluated)
+    clock.done("evaluation and gate", "passed" if gate.passed else "rejected")
+    summary = summarize_data(source, labelled, data, hp)
+    return Result(hp, summary, models, evaluated, gate, clock.timings)
+
+
+# --- data and labels ---------------------------------------------------------------------------
+
+
 def check_dataset(data_dir: str | Path, progress: bool) -> None:
     """Run the validator; raise :class:`DataError` listing the problems."""
     from training.data.validate import validate
@@ -103,68 +225,8 @@ def check_dataset(data_dir: str | Path, progress: bool) -> None:
         )
 
 
-def _iso(ms: float) -> str | None:
-    if not np.isfinite(ms):
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(ms) / 1000.0))
-
-
-def _listening(
-    counts: np.ndarray, users: pa.Table, rows: np.ndarray, genres: list[str]
-) -> dict[str, Any]:
-    """Window plays by genre for each gender and age band (labelled users), for the report."""
-    sub = counts[rows].astype(np.float64)
-    out: dict[str, Any] = {"genres": genres}
-    dims = {
-        "gender": evaluation.category_values(users.column("gender").take(rows).to_pylist()),
-        "age band": evaluation.age_bands(_floats(users, "age", rows)),
-    }
-    for name, labels in dims.items():
-        values = sorted(set(labels.tolist()), key=evaluation._segment_order)
-        table = []
-        for value in values:
-            mask = labels == value
-            plays = sub[mask].sum(axis=0)
-            table.append(
-                {"segment": value, "users": int(mask.sum()), "plays": plays.astype(int).tolist()}
-            )
-        out[name] = table
-    return out
-
-
-def _floats(users: pa.Table, column: str, rows: np.ndarray) -> np.ndarray:
-    if column not in users.column_names:
-        return np.full(len(rows), np.nan)
-    values = users.column(column).take(pa.array(rows)).cast(pa.float64())
-    return np.asarray(pc.fill_null(values, np.nan), dtype=np.float64)
-
-
-def _previous_scores(
-    previous: Artifact, users: pa.Table, genres: list[str]
-) -> tuple[np.ndarray, dict[str, Any]]:
-    x = encode_table(previous.spec, users)
-    info = {"model_version": previous.model_version, "status": previous.document.get("status")}
-    return previous.scores(x, genres), info
-
-
-def run_pipeline(
-    data_dir: str | Path,
-    hp: dict[str, Any],
-    baseline_model: str | Path | None = None,
-    validate_first: bool = True,
-    progress: bool = True,
-    verbose: bool = True,
-) -> Result:
-    """Train and evaluate every model on ``data_dir`` with hyperparameters ``hp`` (resolved)."""
-    clock = _Clock(verbose)
-    window = LabelWindow.parse(hp["label_window"])
-    if validate_first:
-        check_dataset(data_dir, progress)
-        clock.done("validate")
-    previous: Artifact | None = None
-    if baseline_model:
-        previous = load_artifact(baseline_model)
-
+def read_source(data_dir: str | Path) -> Source:
+    """The users, the items and the genre vocabulary (the items' genres, sorted)."""
     try:
         users = read_table(data_dir, "users")
         items = read_table(data_dir, "items", ["item_id", "genre"])
@@ -173,176 +235,37 @@ def run_pipeline(
     genres = sorted(set(pc.unique(items.column("genre").drop_null()).to_pylist()))
     if not genres:
         raise DataError("items: no genres, so nothing to predict")
-    signup_ms = np.asarray(
-        pc.fill_null(users.column("signup_ts").cast(pa.int64()), 0), dtype=np.int64
-    )
-    clock.done("read users and items", f"{users.num_rows:,} users, {len(genres)} genres")
+    signup = pc.fill_null(users.column("signup_ts").cast(pa.int64()), 0)
+    return Source(users, items, genres, np.asarray(signup, dtype=np.int64))
 
-    events = tuple(e.strip() for e in str(hp["label_events"]).split(",") if e.strip())
+
+def label_users(
+    data_dir: str | Path, source: Source, hp: Hyperparameters, progress: bool
+) -> Labelled:
+    """Count each user's window plays per genre; label users with their top genre."""
     counts = count_window_plays(
         str(data_dir),
-        users.column("user_id"),
-        signup_ms,
-        items.column("item_id"),
-        genre_codes(items, genres),
-        len(genres),
-        window,
-        events=events,
+        source.users.column("user_id"),
+        source.signup_ms,
+        source.items.column("item_id"),
+        genre_codes(source.items, source.genres),
+        len(source.genres),
+        hp.window,
+        events=hp.events,
         progress=progress,
     )
-    labels = top_genre_labels(counts.counts, signup_ms, counts.data_end_ms, window, hp["min_plays"])
-    clock.done("labels", f"{labels.n_labelled:,} labelled users")
-    _check_labels(labels, window, hp)
-
-    split = make_split(
-        signup_ms[labels.rows],
-        kind=hp["split"],
-        test_fraction=hp["test_fraction"],
-        valid_fraction=hp["valid_fraction"],
-        max_train_users=hp["max_train_users"],
-        seed=hp["seed"],
+    labels = top_genre_labels(
+        counts.counts, source.signup_ms, counts.data_end_ms, hp.window, hp.min_plays
     )
-    train_pos = np.concatenate([split.train, split.valid])
-    if len(np.unique(labels.label[split.train])) < 2:
-        raise DataError(
-            "one class only: every training user has the same top genre "
-            f"({genres[int(labels.label[split.train][0])]}); nothing to learn"
-        )
-    labelled = users.take(pa.array(labels.rows))
-    spec = fit_feature_spec(
-        labelled.take(pa.array(train_pos)),
-        genres,
-        min_level_count=hp["min_level_count"],
-        max_levels=hp["max_levels"],
-    )
-    x = encode_table(spec, labelled)
-    y = labels.label
-    clock.done("split and features", f"{split.summary()}, {spec.n_columns} columns")
-
-    test, fit, valid = split.test, split.train, split.valid
-    popularity = baselines.genre_popularity(
-        y[train_pos], counts.counts[labels.rows[train_pos]].sum(axis=0), len(genres)
-    )
-    selected = x[test][:, _genre_columns(spec)]
-    scores: dict[str, np.ndarray] = {
-        baselines.RULE: baselines.rule_scores(selected, popularity),
-        baselines.GLOBAL: baselines.global_popular_scores(popularity, len(test)),
-    }
-
-    rng = np.random.default_rng(hp["seed"] + 2)
-    lr_rows = fit
-    cap = hp["logistic_max_train_users"]
-    if cap and len(lr_rows) > cap:
-        lr_rows = np.sort(rng.choice(lr_rows, size=cap, replace=False))
-    logistic_model = logistic.fit_logistic(
-        spec, x[lr_rows], y[lr_rows], len(genres), hp["logistic_c"], hp["logistic_max_iter"]
-    )
-    scores[logistic.NAME] = logistic_model.scores(x[test])
-    clock.done("logistic regression", f"{len(lr_rows):,} users")
-
-    lgbm_model = lgbm.fit_lgbm(
-        spec,
-        x[fit],
-        y[fit],
-        x[valid],
-        y[valid],
-        len(genres),
-        params={k: hp[k] for k in LGBM_KEYS},
-        num_boost_round=hp["num_boost_round"],
-        early_stopping_rounds=hp["early_stopping_rounds"],
-        seed=hp["seed"],
-        progress=progress,
-    )
-    scores[lgbm.NAME] = lgbm_model.scores(x[test])
-    clock.done("lightgbm", f"{lgbm_model.best_iteration} rounds, {len(fit):,} users")
-
-    previous_info = None
-    if previous is not None:
-        scores[PREVIOUS], previous_info = _previous_scores(
-            previous, labelled.take(pa.array(test)), genres
-        )
-
-    y_test = y[test]
-    per_user = {
-        name: evaluation.per_user_metrics(evaluation.true_ranks(s, y_test))
-        for name, s in scores.items()
-    }
-    metrics = {name: evaluation.summarize(m) for name, m in per_user.items()}
-    base_names = [baselines.RULE, baselines.GLOBAL] + ([PREVIOUS] if previous else [])
-    all_lifts, intervals = evaluation.compare(
-        per_user,
-        [lgbm.NAME, logistic.NAME, baselines.RULE],
-        base_names,
-        n_boot=hp["bootstrap"],
-        seed=hp["seed"],
-    )
-    test_users = labelled.take(pa.array(test))
-    segments = {
-        "age band": evaluation.age_bands(_floats(test_users, "age", np.arange(len(test)))),
-        "gender": evaluation.category_values(test_users.column("gender").to_pylist()),
-        "selected genres": evaluation.count_bands(selected.sum(axis=1)),
-        "region group": evaluation.region_groups(
-            evaluation.category_values(test_users.column("region").to_pylist())
-        ),
-    }
-    segment_rows = evaluation.segment_table(
-        per_user,
-        segments,
-        lgbm.NAME,
-        baselines.RULE,
-        n_boot=hp["segment_bootstrap"],
-        seed=hp["seed"],
-    )
-    gate = quality_gate(all_lifts, lgbm.NAME, has_previous=previous is not None)
-    clock.done("evaluation and gate", "passed" if gate.passed else "rejected")
-
-    train_signups = signup_ms[labels.rows[train_pos]]
-    test_signups = signup_ms[labels.rows[test]]
-    data_window = {
-        "label_window_days": [window.start_days, window.end_days],
-        "label_events": list(events),
-        "min_plays": hp["min_plays"],
-        "train_signups": [_iso(train_signups.min()), _iso(train_signups.max())],
-        "test_signups": [_iso(test_signups.min()), _iso(test_signups.max())],
-        "data_end": _iso(counts.data_end_ms),
-        "interactions": counts.n_interactions,
-        "labels": labels.summary(),
-        "split": split.summary(),
-    }
-    return Result(
-        hp=hp,
-        window=window,
-        genres=genres,
-        spec=spec,
-        labels=labels,
-        counts=counts,
-        split=split,
-        lgbm_model=lgbm_model,
-        logistic_model=logistic_model,
-        popularity=popularity,
-        metrics=metrics,
-        intervals=intervals,
-        lifts=all_lifts,
-        segments=segment_rows,
-        gate=gate,
-        data_window=data_window,
-        listening=_listening(counts.counts, users, labels.rows, genres),
-        timings=clock.timings,
-        previous=previous_info,
-    )
+    return Labelled(counts, labels)
 
 
-def _genre_columns(spec: FeatureSpec) -> list[int]:
-    for block, offset in spec.block_offsets():
-        if block.source == spec.genre_source and block.encoding == "multi_hot":
-            return list(range(offset, offset + block.width))
-    raise DataError("feature spec has no selected-genres block")
-
-
-def _check_labels(labels: Labels, window: LabelWindow, hp: dict[str, Any]) -> None:
+def check_labels(labels: Labels, hp: Hyperparameters) -> None:
+    """Raise :class:`DataError` unless the labels can train and test a model: some labelled
+    users, at least two classes, at least ten users."""
     if labels.n_labelled == 0:
         raise DataError(
-            f"no labels: no user has at least {hp['min_plays']} plays in days {window} after "
+            f"no labels: no user has at least {hp.min_plays} plays in days {hp.window} after "
             f"signup ({labels.n_users:,} users; {labels.n_censored:,} whose window is not over "
             f"by the end of the data, {labels.n_too_few_plays:,} with too few plays); "
             "try another --label-window or --hp min_plays=..."
@@ -356,3 +279,258 @@ def _check_labels(labels: Labels, window: LabelWindow, hp: dict[str, Any]) -> No
         raise DataError(
             f"only {labels.n_labelled} labelled users; too few to train and test a model"
         )
+
+
+# --- split and features ------------------------------------------------------------------------
+
+
+def split_users(source: Source, labels: Labels, hp: Hyperparameters) -> Split:
+    """Fitting, validation and test positions of the labelled users (see :mod:`splits`)."""
+    split = make_split(
+        source.signup_ms[labels.rows],
+        kind=hp.split,
+        test_fraction=hp.test_fraction,
+        valid_fraction=hp.valid_fraction,
+        max_train_users=hp.max_train_users,
+        seed=hp.seed,
+    )
+    check_training_classes(labels.label[split.train], source.genres)
+    return split
+
+
+def check_training_classes(y_fit: np.ndarray, genres: list[str]) -> None:
+    """Raise :class:`DataError` unless the fitting users have at least two top genres."""
+    if len(y_fit) == 0:
+        raise DataError(
+            "no fitting users: every training user went to validation; lower valid_fraction"
+        )
+    if len(np.unique(y_fit)) < 2:
+        raise DataError(
+            "one class only: every training user has the same top genre "
+            f"({genres[int(y_fit[0])]}); nothing to learn"
+        )
+
+
+def train_positions(split: Split) -> np.ndarray:
+    """Fitting then validation positions: everyone the models may learn from."""
+    return np.concatenate([split.train, split.valid])
+
+
+def encode_users(source: Source, labels: Labels, split: Split, hp: Hyperparameters) -> SplitData:
+    """Fit the feature spec on the training users and encode every labelled user with it."""
+    users = source.users.take(pa.array(labels.rows))
+    spec = fit_feature_spec(
+        users.take(pa.array(train_positions(split))),
+        source.genres,
+        min_level_count=hp.min_level_count,
+        max_levels=hp.max_levels,
+    )
+    return SplitData(split, users, spec, encode_table(spec, users), labels.label)
+
+
+def _genre_columns(spec: FeatureSpec) -> list[int]:
+    for block, offset in spec.block_offsets():
+        if block.source == spec.genre_source and block.encoding == "multi_hot":
+            return list(range(offset, offset + block.width))
+    raise DataError("feature spec has no selected-genres block")
+
+
+# --- models ------------------------------------------------------------------------------------
+
+
+def baseline_popularity(data: SplitData, labelled: Labelled) -> np.ndarray:
+    """Genre popularity among the training users (labels, then window plays): the baselines."""
+    positions = data.train_positions
+    plays = labelled.counts.counts[labelled.labels.rows[positions]].sum(axis=0)
+    return baselines.genre_popularity(data.y[positions], plays, data.n_genres)
+
+
+def logistic_rows(fit: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """The logistic regression's fitting positions: ``fit``, or a seeded sorted sample of
+    ``cap`` of them when there are more (``cap`` 0: no cap)."""
+    rng = np.random.default_rng(seed + 2)
+    if cap and len(fit) > cap:
+        return np.sort(rng.choice(fit, size=cap, replace=False))
+    return fit
+
+
+def fit_logistic_model(data: SplitData, rows: np.ndarray, hp: Hyperparameters) -> LogisticModel:
+    """The logistic regression on positions ``rows``."""
+    return logistic.fit_logistic(
+        data.spec,
+        data.x[rows],
+        data.y[rows],
+        data.n_genres,
+        hp.logistic_c,
+        hp.logistic_max_iter,
+    )
+
+
+def fit_lightgbm_model(data: SplitData, hp: Hyperparameters, progress: bool) -> LgbmModel:
+    """LightGBM on the fitting users, early stopping on the validation users."""
+    fit, valid = data.split.train, data.split.valid
+    return lgbm.fit_lgbm(
+        data.spec,
+        data.x[fit],
+        data.y[fit],
+        data.x[valid],
+        data.y[valid],
+        data.n_genres,
+        params=hp.lgbm_params(),
+        num_boost_round=hp.num_boost_round,
+        early_stopping_rounds=hp.early_stopping_rounds,
+        seed=hp.seed,
+        progress=progress,
+    )
+
+
+# --- evaluation and gate -----------------------------------------------------------------------
+
+
+def score_test_users(
+    data: SplitData, models: Models, previous: Artifact | None
+) -> dict[str, np.ndarray]:
+    """Every model's scores over the genres for the test users (baselines first)."""
+    test = data.split.test
+    scores = {
+        baselines.RULE: baselines.rule_scores(data.test_selected_genres(), models.popularity),
+        baselines.GLOBAL: baselines.global_popular_scores(models.popularity, len(test)),
+        logistic.NAME: models.logistic.scores(data.x[test]),
+        lgbm.NAME: models.lightgbm.scores(data.x[test]),
+    }
+    if previous is not None:
+        x = encode_table(previous.spec, data.test_users())
+        scores[PREVIOUS] = previous.scores(x, data.spec.genres)
+    return scores
+
+
+def previous_info(previous: Artifact | None) -> dict[str, Any] | None:
+    """The previous model's version and status, for metrics.json."""
+    if previous is None:
+        return None
+    return {"model_version": previous.model_version, "status": previous.document.get("status")}
+
+
+def segments_of_test_users(data: SplitData) -> dict[str, np.ndarray]:
+    """The segment of each test user in each reported dimension."""
+    users = data.test_users()
+    return {
+        "age band": evaluation.age_bands(_floats(users, "age", np.arange(users.num_rows))),
+        "gender": evaluation.category_values(users.column("gender").to_pylist()),
+        "selected genres": evaluation.count_bands(data.test_selected_genres().sum(axis=1)),
+        "region group": evaluation.region_groups(
+            evaluation.category_values(users.column("region").to_pylist())
+        ),
+    }
+
+
+def evaluate(
+    data: SplitData,
+    scores: dict[str, np.ndarray],
+    hp: Hyperparameters,
+    previous: dict[str, Any] | None = None,
+) -> Evaluation:
+    """Metrics of every model in ``scores``, lifts over the baselines (and the previous model,
+    when scored) from one paired bootstrap, and per-segment rows of LightGBM over the rule."""
+    y_test = data.y[data.split.test]
+    per_user = {
+        name: evaluation.per_user_metrics(evaluation.true_ranks(s, y_test))
+        for name, s in scores.items()
+    }
+    metrics = {name: evaluation.summarize(m) for name, m in per_user.items()}
+    base_names = [*BASELINES, *([PREVIOUS] if PREVIOUS in scores else [])]
+    lifts, intervals = evaluation.compare(
+        per_user, list(CHALLENGERS), base_names, n_boot=hp.bootstrap, seed=hp.seed
+    )
+    segments = evaluation.segment_table(
+        per_user,
+        segments_of_test_users(data),
+        lgbm.NAME,
+        baselines.RULE,
+        n_boot=hp.segment_bootstrap,
+        seed=hp.seed,
+    )
+    return Evaluation(metrics, intervals, lifts, segments, previous)
+
+
+def gate_verdict(evaluated: Evaluation) -> GateResult:
+    """The quality gate on LightGBM's lifts (with the previous-model check when it was scored)."""
+    return quality_gate(evaluated.lifts, lgbm.NAME, has_previous=PREVIOUS in evaluated.metrics)
+
+
+# --- summaries for the artifact and the report ---------------------------------------------------
+
+
+def summarize_data(
+    source: Source, labelled: Labelled, data: SplitData, hp: Hyperparameters
+) -> DataSummary:
+    """The data summary of the run: labels, split, model.json's training_data, listening."""
+    labels = labelled.labels
+    return DataSummary(
+        genres=source.genres,
+        labels=labels,
+        counts=labelled.counts,
+        split=data.split,
+        training_data=training_data(source.signup_ms, labelled, data.split, hp),
+        listening=listening(labelled.counts.counts, source.users, labels.rows, source.genres),
+    )
+
+
+def training_data(
+    signup_ms: np.ndarray, labelled: Labelled, split: Split, hp: Hyperparameters
+) -> dict[str, Any]:
+    """model.json's ``training_data``: window, events, signup ranges, data end, counts."""
+    rows = labelled.labels.rows
+    train_signups = signup_ms[rows[train_positions(split)]]
+    test_signups = signup_ms[rows[split.test]]
+    return {
+        "label_window_days": [hp.window.start_days, hp.window.end_days],
+        "label_events": list(hp.events),
+        "min_plays": hp.min_plays,
+        "train_signups": [_iso(train_signups.min()), _iso(train_signups.max())],
+        "test_signups": [_iso(test_signups.min()), _iso(test_signups.max())],
+        "data_end": _iso(labelled.counts.data_end_ms),
+        "interactions": labelled.counts.n_interactions,
+        "labels": labelled.labels.summary(),
+        "split": split.summary(),
+    }
+
+
+def _iso(ms: float) -> str | None:
+    if not np.isfinite(ms):
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(ms) / 1000.0))
+
+
+def listening(
+    counts: np.ndarray, users: pa.Table, rows: np.ndarray, genres: list[str]
+) -> dict[str, Any]:
+    """Window plays by genre for each gender and age band (labelled users), for the report."""
+    sub = counts[rows].astype(np.float64)
+    out: dict[str, Any] = {"genres": genres}
+    dims = {
+        "gender": evaluation.category_values(users.column("gender").take(rows).to_pylist()),
+        "age band": evaluation.age_bands(_floats(users, "age", rows)),
+    }
+    for name, segment in dims.items():
+        out[name] = _plays_by_segment(sub, segment)
+    return out
+
+
+def _plays_by_segment(plays: np.ndarray, segment: np.ndarray) -> list[dict[str, Any]]:
+    """One row per segment value (in report order): its users and their plays per genre."""
+    table = []
+    for value in sorted(set(segment.tolist()), key=evaluation._segment_order):
+        mask = segment == value
+        total = plays[mask].sum(axis=0)
+        table.append(
+            {"segment": value, "users": int(mask.sum()), "plays": total.astype(int).tolist()}
+        )
+    return table
+
+
+def _floats(users: pa.Table, column: str, rows: np.ndarray) -> np.ndarray:
+    if column not in users.column_names:
+        return np.full(len(rows), np.nan)
+    values = users.column(column).take(pa.array(rows)).cast(pa.float64())
+    return np.asarray(pc.fill_null(values, np.nan), dtype=np.float64)

@@ -30,8 +30,7 @@ from training.model.artifact import (
     write_json,
 )
 from training.model.features import FeatureSpecError
-from training.model.hyperparams import HyperparameterError, parse_pairs, resolve
-from training.model.labels import LabelWindow
+from training.model.hyperparams import HyperparameterError, Hyperparameters
 from training.model.stages import MODELS, DataError, Result, run_pipeline
 
 EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
@@ -54,18 +53,18 @@ def library_versions() -> dict[str, str]:
 
 def metrics_document(result: Result) -> dict[str, Any]:
     """metrics.json: test users, each model's metrics, the gate, and the lifts."""
-    models = {name: result.metrics[name] for name in MODELS}
+    evaluated = result.evaluation
     doc: dict[str, Any] = {
         "n_test_users": int(result.n_test),
-        "models": models,
+        "models": {name: evaluated.metrics[name] for name in MODELS},
         "gate": {"passed": bool(result.gate.passed), "reason": result.gate.reason},
         "gate_checks": result.gate.checks,
-        "intervals": result.intervals,
-        "lifts": [lift.to_dict() for lift in result.lifts],
-        "segments": result.segments,
+        "intervals": evaluated.intervals,
+        "lifts": [lift.to_dict() for lift in evaluated.lifts],
+        "segments": evaluated.segments,
     }
-    if result.previous is not None:
-        doc["previous_model"] = {**result.previous, **result.metrics["previous_model"]}
+    if evaluated.previous is not None:
+        doc["previous_model"] = {**evaluated.previous, **evaluated.metrics["previous_model"]}
     return doc
 
 
@@ -73,7 +72,8 @@ def artifact_document(result: Result, model_text: str, metrics: Mapping[str, Any
     """model.json: what serving needs (spec, classes) and what auditing needs (the rest)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     digest = hashlib.sha256(model_text.encode()).hexdigest()[:10]
-    classes = [result.genres[int(c)] for c in result.lgbm_model.class_genres]
+    genres, models = result.data.genres, result.models
+    classes = [genres[int(c)] for c in models.lightgbm.class_genres]
     return {
         "model_version": f"onboarding-{stamp}-{digest}",
         "model_type": "lightgbm-multiclass",
@@ -81,14 +81,14 @@ def artifact_document(result: Result, model_text: str, metrics: Mapping[str, Any
         "status": APPROVED if result.gate.passed else REJECTED,
         "gate": result.gate.to_dict(),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "feature_spec": result.spec.to_dict(),
+        "feature_spec": models.spec.to_dict(),
         "class_labels": classes,
-        "best_iteration": result.lgbm_model.best_iteration,
-        "training_data": result.data_window,
-        "hyperparameters": result.hp,
+        "best_iteration": models.lightgbm.best_iteration,
+        "training_data": result.data.training_data,
+        "hyperparameters": result.hp.to_dict(),
         "library_versions": library_versions(),
         "metrics": metrics,
-        "popularity": {g: float(p) for g, p in zip(result.genres, result.popularity, strict=True)},
+        "popularity": {g: float(p) for g, p in zip(genres, models.popularity, strict=True)},
     }
 
 
@@ -96,18 +96,19 @@ def format_table(result: Result) -> str:
     """The metrics table, plain text: one row per model, hit@3 lifts over both baselines."""
     from training.model.evaluation import find_lift
 
+    metrics, lifts = result.evaluation.metrics, result.evaluation.lifts
     lines = [
-        f"test users: {result.n_test:,} ({result.split.kind} split), "
-        f"label window days {result.window}",
+        f"test users: {result.n_test:,} ({result.data.split.kind} split), "
+        f"label window days {result.hp.window}",
         f"{'model':<24}{'hit@1':>8}{'hit@3':>8}{'mrr':>8}"
         f"   {'hit@3 vs rule (95% CI)':<30}hit@3 vs global (95% CI)",
     ]
-    names = list(MODELS) + (["previous_model"] if result.previous else [])
+    names = list(MODELS) + (["previous_model"] if result.evaluation.previous else [])
     for name in names:
-        m = result.metrics[name]
+        m = metrics[name]
         cells = []
         for baseline in ("rule_selected_popular", "global_popular"):
-            lift = find_lift(result.lifts, name, baseline, "hit@3")
+            lift = find_lift(lifts, name, baseline, "hit@3")
             cells.append(
                 f"{lift.lift:+.1%} ({lift.lift_low:+.1%} .. {lift.lift_high:+.1%})" if lift else ""
             )
@@ -122,7 +123,7 @@ def format_table(result: Result) -> str:
 def train(
     data: str | Path,
     model_dir: str | Path,
-    hp_overrides: Mapping[str, Any] | None = None,
+    hp: Hyperparameters | None = None,
     report_dir: str | Path | None = None,
     baseline_model: str | Path | None = None,
     validate: bool = True,
@@ -134,19 +135,17 @@ def train(
     Raises :class:`TrainError` with a short reason on bad data or arguments.
     """
     try:
-        hp = resolve(hp_overrides or {})
-        LabelWindow.parse(hp["label_window"])
         result = run_pipeline(
             data,
-            hp,
+            hp or Hyperparameters(),
             baseline_model=baseline_model,
             validate_first=validate,
             progress=progress,
             verbose=verbose,
         )
-    except (DataError, HyperparameterError, ArtifactError, FeatureSpecError, ValueError) as exc:
+    except (DataError, ArtifactError, FeatureSpecError, ValueError) as exc:
         raise TrainError(str(exc)) from exc
-    model_text = result.lgbm_model.booster.model_to_string()
+    model_text = result.models.lightgbm.booster.model_to_string()
     metrics = metrics_document(result)
     document = artifact_document(result, model_text, metrics)
     metrics["model_version"] = document["model_version"]
@@ -190,20 +189,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    shortcuts = {key: getattr(args, key) for key in ("label_window", "min_plays", "split")}
     try:
-        overrides: dict[str, Any] = parse_pairs(args.hp)
+        hp = Hyperparameters.from_cli(args.hp, shortcuts)
     except HyperparameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    for key in ("label_window", "min_plays", "split"):
-        value = getattr(args, key)
-        if value is not None:
-            overrides[key] = value
     try:
         code, result = train(
             args.data,
             args.model_dir,
-            overrides,
+            hp,
             report_dir=args.report,
             baseline_model=args.baseline_model,
             validate=not args.no_validate,

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from training.model.artifact import TARBALL
-from training.model.hyperparams import HyperparameterError, read_json
+from training.model.hyperparams import HyperparameterError, Hyperparameters
 from training.model.train import EXIT_BAD_INPUT, EXIT_OK, TrainError, format_table, train
 
 DEFAULT_PREFIX = Path("/opt/ml")
@@ -59,7 +59,7 @@ def run(prefix: Path, progress: bool = True) -> int:
         print(f"error: {reason}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        hp = read_json(prefix / "input" / "config" / "hyperparameters.json")
+        hp = Hyperparameters.from_json(prefix / "input" / "config" / "hyperparameters.json")
         code, result = train(
             data,
             prefix / "model",

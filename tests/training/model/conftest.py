@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.training.model.tiny import build_tiny
+from training.model.hyperparams import Hyperparameters
 from training.model.stages import Result
 from training.model.train import train
 
@@ -29,7 +30,8 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
     """A model trained on the tiny dataset: (model dir, pipeline result)."""
     model_dir = tmp_path_factory.mktemp("model")
-    code, result = train(tiny_dir, model_dir, FAST_HP, progress=False, verbose=False)
+    hp = Hyperparameters.from_overrides(FAST_HP)
+    code, result = train(tiny_dir, model_dir, hp, progress=False, verbose=False)
     assert code == 0, result.gate.reason
     return model_dir, result
 

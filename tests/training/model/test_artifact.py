@@ -20,10 +20,10 @@ from training.model.features import encode_instances
 
 def _same_predictions(artifact, result, users):
     x = encode_table(artifact.spec, users)
-    expected = result.lgbm_model.booster.predict(x)
+    expected = result.models.lightgbm.booster.predict(x)
     np.testing.assert_allclose(artifact.predict_proba(x), expected, rtol=1e-12, atol=1e-15)
-    scores = artifact.scores(x, result.genres)
-    np.testing.assert_allclose(scores, result.lgbm_model.scores(x), rtol=1e-12, atol=1e-15)
+    scores = artifact.scores(x, result.data.genres)
+    np.testing.assert_allclose(scores, result.models.lightgbm.scores(x), rtol=1e-12, atol=1e-15)
 
 
 def test_round_trip_from_dir_and_tarball(trained, tiny_dir, tmp_path):
@@ -31,10 +31,12 @@ def test_round_trip_from_dir_and_tarball(trained, tiny_dir, tmp_path):
     users = read_table(tiny_dir, "users").slice(0, 200)
     for path in (model_dir, model_dir / "model.tar.gz"):
         artifact = load_artifact(path)
-        assert artifact.spec == result.spec
+        assert artifact.spec == result.models.spec
         assert artifact.approved
         assert artifact.model_version.startswith("onboarding-")
-        assert artifact.class_labels == [result.genres[c] for c in result.lgbm_model.class_genres]
+        assert artifact.class_labels == [
+            result.data.genres[c] for c in result.models.lightgbm.class_genres
+        ]
         _same_predictions(artifact, result, users)
     only_tar = tmp_path / "only-tar"
     only_tar.mkdir()
