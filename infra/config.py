@@ -7,7 +7,19 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from aws_cdk import Aws
+from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+# The retention periods CloudWatch Logs offers that a preset may choose, in days.
+RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
 
 
 @dataclass(frozen=True)
@@ -44,10 +56,21 @@ class Settings:
 
     @property
     def endpoint_name(self) -> str:
+        """The SageMaker endpoint's name."""
         return f"{self.prefix}-onboarding"
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        """How long the functions' and the API's log groups keep their logs."""
+        if self.log_retention_days not in RETENTION:
+            raise ValueError(
+                f"log_retention_days={self.log_retention_days}: use one of {sorted(RETENTION)}"
+            )
+        return RETENTION[self.log_retention_days]
 
 
 def _coerce(value: Any, like: Any) -> Any:
+    """A context override (a string on the command line) as the type of the preset's value."""
     if isinstance(like, bool):
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
     if isinstance(like, int):

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.config import Settings
 from infra.nag import acknowledge
-from lambdas.store.tables import TABLES, TableName
+from lambdas.store.tables import TABLES, Table, TableName
 
 
 class DataStack(Stack):
@@ -18,8 +18,20 @@ class DataStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, settings: Settings) -> None:
         super().__init__(scope, construct_id, description="musicrec data: bucket and tables")
-        retain = RemovalPolicy.RETAIN if settings.env == "prod" else RemovalPolicy.DESTROY
-        self.access_logs = s3.Bucket(
+        self.settings = settings
+        # prod keeps its data when the stack goes; dev's goes with it
+        self.removal_policy = (
+            RemovalPolicy.RETAIN if settings.env == "prod" else RemovalPolicy.DESTROY
+        )
+        self.access_logs = self._access_logs_bucket()
+        self.bucket = self._data_bucket()
+        self.tables: dict[TableName, dynamodb.TableV2] = {
+            spec.name: self._table(spec) for spec in TABLES
+        }
+
+    def _access_logs_bucket(self) -> s3.Bucket:
+        """The bucket of the data bucket's access logs, kept 90 days."""
+        bucket = s3.Bucket(
             self,
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -28,18 +40,22 @@ class DataStack(Stack):
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
-            removal_policy=retain,
-            auto_delete_objects=retain == RemovalPolicy.DESTROY,
+            removal_policy=self.removal_policy,
+            auto_delete_objects=self.removal_policy == RemovalPolicy.DESTROY,
         )
         acknowledge(
-            self.access_logs,
+            bucket,
             "AwsSolutions-S1",
             "This bucket receives the data bucket's access logs; logging it would recurse",
         )
-        self.bucket = s3.Bucket(
+        return bucket
+
+    def _data_bucket(self) -> s3.Bucket:
+        """Datasets, model artifacts and batch lists; old batch lists and versions expire."""
+        return s3.Bucket(
             self,
             "Data",
-            bucket_name=settings.data_bucket_name,
+            bucket_name=self.settings.data_bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -58,29 +74,28 @@ class DataStack(Stack):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 ),
             ],
-            removal_policy=retain,
-            auto_delete_objects=retain == RemovalPolicy.DESTROY,
+            removal_policy=self.removal_policy,
+            auto_delete_objects=self.removal_policy == RemovalPolicy.DESTROY,
         )
-        self.tables: dict[TableName, dynamodb.TableV2] = {}
-        for spec in TABLES:
-            sort_key = (
-                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING)
-                if spec.sort_key
-                else None
-            )
-            self.tables[spec.name] = dynamodb.TableV2(
-                self,
-                f"Table-{spec.name}",
-                table_name=spec.physical_name(settings.prefix),
-                partition_key=dynamodb.Attribute(
-                    name=spec.partition_key, type=dynamodb.AttributeType.STRING
-                ),
-                sort_key=sort_key,
-                billing=dynamodb.Billing.on_demand(),
-                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                    point_in_time_recovery_enabled=True
-                ),
-                time_to_live_attribute=spec.ttl_attribute,
-                encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
-                removal_policy=retain,
-            )
+
+    def _table(self, spec: Table) -> dynamodb.TableV2:
+        """One table of ``lambdas.store.tables``: on demand, point-in-time recovery, TTL."""
+        return dynamodb.TableV2(
+            self,
+            f"Table-{spec.name}",
+            table_name=spec.physical_name(self.settings.prefix),
+            partition_key=_string_key(spec.partition_key),
+            sort_key=_string_key(spec.sort_key) if spec.sort_key else None,
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=spec.ttl_attribute,
+            encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+            removal_policy=self.removal_policy,
+        )
+
+
+def _string_key(name: str) -> dynamodb.Attribute:
+    """A key attribute of type string."""
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)

@@ -35,11 +35,23 @@ IMAGE_EXCLUDE = [
 ]
 
 
+# What SageMaker jobs and the endpoint write to CloudWatch, under names chosen at run time.
+LOGS_AND_METRICS = [
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "cloudwatch:PutMetricData",
+]
+# The data bucket's read-write grant, as cdk-nag names its wildcard actions.
+BUCKET_READ_WRITE = ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*")
+
+
 class ModelStack(Stack):
     """Image, role, model, endpoint, scaling and the alarms that roll a deployment back."""
 
     def __init__(self, scope: Construct, construct_id: str, settings: Settings) -> None:
         super().__init__(scope, construct_id, description="musicrec onboarding model endpoint")
+        self.settings = settings
         bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
         self.image = ecr_assets.DockerImageAsset(
             self,
@@ -49,112 +61,130 @@ class ModelStack(Stack):
             platform=ecr_assets.Platform.LINUX_AMD64,
             exclude=IMAGE_EXCLUDE,
         )
-        self.role = iam.Role(
-            self,
-            "SageMakerRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description="SageMaker jobs and endpoint: read the image, read and write the data bucket",
-        )
-        self.image.repository.grant_pull(self.role)
-        bucket.grant_read_write(self.role)
-        acknowledge_all(
-            self.role,
-            bucket_findings(
-                settings.data_bucket_name,
-                ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*"),
-                "Training and processing jobs read datasets and write models and lists anywhere in "
-                "the data bucket (keys are named per run)",
-            ),
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "cloudwatch:PutMetricData",
-                ],
-                resources=["*"],
-            )
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "SageMaker writes logs and metrics under names it chooses at run time",
-        )
-        model_data = bucket.s3_url_for_object(INITIAL_MODEL_KEY)
+        self.role = self._role(bucket)
         self.model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=self.image.image_uri,
-                model_data_url=model_data,
+                model_data_url=bucket.s3_url_for_object(INITIAL_MODEL_KEY),
             ),
         )
-        if settings.serverless:
-            variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT,
-                model_name=self.model.attr_model_name,
-                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                    max_concurrency=settings.serverless_max_concurrency,
-                    memory_size_in_mb=settings.serverless_memory_mb,
-                ),
-            )
-        else:
-            variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT,
-                model_name=self.model.attr_model_name,
-                initial_instance_count=settings.instance_count,
-                instance_type=settings.instance_type,
-                initial_variant_weight=1.0,
-            )
-        self.endpoint_config = sagemaker.CfnEndpointConfig(
-            self, "EndpointConfig", production_variants=[variant]
+        self.endpoint_config = self._endpoint_config()
+        self.errors_alarm = self._errors_alarm()
+        self.latency_alarm = self._latency_alarm()
+        self.endpoint = self._endpoint()
+        self.endpoint_arn = self.format_arn(
+            service="sagemaker", resource="endpoint", resource_name=settings.endpoint_name
+        )
+        if not settings.serverless:
+            self._autoscale()
+
+    def _role(self, bucket: s3.IBucket) -> iam.Role:
+        """The role of the jobs and the endpoint: pull the image, read and write the bucket,
+        write logs and metrics."""
+        role = iam.Role(
+            self,
+            "SageMakerRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="SageMaker jobs and endpoint: read the image, read and write the data bucket",
+        )
+        self.image.repository.grant_pull(role)
+        bucket.grant_read_write(role)
+        acknowledge_all(
+            role,
+            bucket_findings(
+                self.settings.data_bucket_name,
+                BUCKET_READ_WRITE,
+                "Training and processing jobs read datasets and write models and lists anywhere in "
+                "the data bucket (keys are named per run)",
+            ),
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=LOGS_AND_METRICS, resources=["*"]))
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "SageMaker writes logs and metrics under names it chooses at run time",
+        )
+        return role
+
+    def _endpoint_config(self) -> sagemaker.CfnEndpointConfig:
+        """The first endpoint configuration, on the initial model (the pipeline makes others)."""
+        config = sagemaker.CfnEndpointConfig(
+            self, "EndpointConfig", production_variants=[self._production_variant()]
         )
         acknowledge(
-            self.endpoint_config,
+            config,
             "AwsSolutions-SM2",
             "The endpoint holds no customer data at rest (a model of genre probabilities)",
         )
-        self.errors_alarm = cloudwatch.Alarm(
+        return config
+
+    def _production_variant(self) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        """The endpoint's one variant: serverless or on instances, as the settings say."""
+        s = self.settings
+        if s.serverless:
+            return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=VARIANT,
+                model_name=self.model.attr_model_name,
+                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                    max_concurrency=s.serverless_max_concurrency,
+                    memory_size_in_mb=s.serverless_memory_mb,
+                ),
+            )
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT,
+            model_name=self.model.attr_model_name,
+            initial_instance_count=s.instance_count,
+            instance_type=s.instance_type,
+            initial_variant_weight=1.0,
+        )
+
+    def _errors_alarm(self) -> cloudwatch.Alarm:
+        """Model errors (5xx): rolls back a deployment in progress."""
+        return cloudwatch.Alarm(
             self,
             "Invocation5xx",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions_map={"EndpointName": settings.endpoint_name, "VariantName": VARIANT},
-                period=Duration.minutes(1),
-                statistic="Sum",
-            ),
+            metric=self._variant_metric("Invocation5XXErrors", "Sum"),
             threshold=5,
             evaluation_periods=2,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="Model errors: rolls back a deployment in progress",
         )
-        self.latency_alarm = cloudwatch.Alarm(
+
+    def _latency_alarm(self) -> cloudwatch.Alarm:
+        """Model p99 latency over 100 ms: rolls back a deployment in progress."""
+        return cloudwatch.Alarm(
             self,
             "ModelLatency",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions_map={"EndpointName": settings.endpoint_name, "VariantName": VARIANT},
-                period=Duration.minutes(1),
-                statistic="p99",
-            ),
-            threshold=100_000,
-            evaluation_periods=3,  # microseconds: 100 ms
+            metric=self._variant_metric("ModelLatency", "p99"),
+            threshold=100_000,  # microseconds: 100 ms
+            evaluation_periods=3,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="Model p99 latency over 100 ms: rolls back a deployment in progress",
         )
+
+    def _variant_metric(self, name: str, statistic: str) -> cloudwatch.Metric:
+        """A SageMaker metric of the endpoint's variant, per minute."""
+        return cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name=name,
+            dimensions_map={"EndpointName": self.settings.endpoint_name, "VariantName": VARIANT},
+            period=Duration.minutes(1),
+            statistic=statistic,
+        )
+
+    def _endpoint(self) -> sagemaker.CfnEndpoint:
+        """The endpoint: blue/green updates with 10 % canary traffic, rolled back by the alarms."""
         rollback = [
             sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
             for alarm in (self.errors_alarm, self.latency_alarm)
         ]
-        self.endpoint = sagemaker.CfnEndpoint(
+        return sagemaker.CfnEndpoint(
             self,
             "Endpoint",
-            endpoint_name=settings.endpoint_name,
+            endpoint_name=self.settings.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
@@ -173,24 +203,24 @@ class ModelStack(Stack):
                 ),
             ),
         )
-        self.endpoint_arn = self.format_arn(
-            service="sagemaker", resource="endpoint", resource_name=settings.endpoint_name
+
+    def _autoscale(self) -> None:
+        """Instances between the settings' bounds, tracking invocations per instance."""
+        s = self.settings
+        target = autoscaling.ScalableTarget(
+            self,
+            "ScalableTarget",
+            service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{s.endpoint_name}/variant/{VARIANT}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=s.min_instances,
+            max_capacity=s.max_instances,
         )
-        if not settings.serverless:
-            target = autoscaling.ScalableTarget(
-                self,
-                "ScalableTarget",
-                service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-                resource_id=f"endpoint/{settings.endpoint_name}/variant/{VARIANT}",
-                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-                min_capacity=settings.min_instances,
-                max_capacity=settings.max_instances,
-            )
-            target.node.add_dependency(self.endpoint)
-            target.scale_to_track_metric(
-                "InvocationsPerInstance",
-                target_value=settings.invocations_per_instance,
-                predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-                scale_in_cooldown=Duration.minutes(5),
-                scale_out_cooldown=Duration.minutes(1),
-            )
+        target.node.add_dependency(self.endpoint)
+        target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=s.invocations_per_instance,
+            predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            scale_in_cooldown=Duration.minutes(5),
+            scale_out_cooldown=Duration.minutes(1),
+        )

@@ -11,9 +11,11 @@ from constructs import Construct
 
 from infra.config import Settings
 from lambdas.config import DEFAULT_EXPERIMENTS
+from lambdas.logic.experiments import Experiment
 from lambdas.logic.experiments import load as load_experiments
 
 MINUTE = Duration.minutes(1)
+API_LATENCY_PERCENTILES = ("p50", "p90", "p99")
 
 
 class MonitoringStack(Stack):
@@ -32,151 +34,20 @@ class MonitoringStack(Stack):
         rollback_alarms: list[cw.IAlarm],
     ) -> None:
         super().__init__(scope, construct_id, description="musicrec dashboard and alarms")
-        api = {"ApiName": api_name}
-        endpoint = {"EndpointName": settings.endpoint_name, "VariantName": "AllTraffic"}
-
-        def metric(ns: str, name: str, dims: dict[str, str], stat: str = "Sum") -> cw.Metric:
-            return cw.Metric(
-                namespace=ns, metric_name=name, dimensions_map=dims, statistic=stat, period=MINUTE
-            )
-
-        latency = [metric("AWS/ApiGateway", "Latency", api, p) for p in ("p50", "p90", "p99")]
-        errors_4xx = metric("AWS/ApiGateway", "4XXError", api)
-        errors_5xx = metric("AWS/ApiGateway", "5XXError", api)
-        fallback = metric("musicrec", "OnboardingFallback", {"service": "onboarding"})
-        model_calls = metric("musicrec", "Onboarding_model", {"service": "onboarding"})
-        fallback_rate = cw.MathExpression(
-            expression="100 * fallback / (fallback + model + 0.000001)",
-            using_metrics={"fallback": fallback, "model": model_calls},
-            label="onboarding fallback %",
-            period=MINUTE,
-        )
-        widgets: list[cw.IWidget] = [
-            cw.GraphWidget(title="API latency p50/p90/p99 (ms)", left=latency, width=12),
-            cw.GraphWidget(title="API 4xx and 5xx", left=[errors_4xx, errors_5xx], width=12),
-            cw.GraphWidget(
-                title="Lambda duration p99 (ms)",
-                width=8,
-                left=[
-                    metric("AWS/Lambda", "Duration", {"FunctionName": f}, "p99")
-                    for f in function_names
-                ],
-            ),
-            cw.GraphWidget(
-                title="Lambda errors and throttles",
-                width=8,
-                left=[
-                    metric("AWS/Lambda", m, {"FunctionName": f})
-                    for f in function_names
-                    for m in ("Errors", "Throttles")
-                ],
-            ),
-            cw.GraphWidget(
-                title="Model and overhead latency p99 (µs)",
-                width=8,
-                left=[
-                    metric("AWS/SageMaker", "ModelLatency", endpoint, "p99"),
-                    metric("AWS/SageMaker", "OverheadLatency", endpoint, "p99"),
-                ],
-            ),
-            cw.GraphWidget(
-                title="Invocations per instance",
-                width=8,
-                left=[metric("AWS/SageMaker", "InvocationsPerInstance", endpoint)],
-            ),
-            cw.GraphWidget(
-                title="DynamoDB throttles",
-                width=8,
-                left=[
-                    metric("AWS/DynamoDB", m, {"TableName": t})
-                    for t in table_names
-                    for m in ("ReadThrottleEvents", "WriteThrottleEvents")
-                ],
-            ),
-            cw.GraphWidget(
-                title="Pipeline runs",
-                width=8,
-                left=[
-                    metric("AWS/States", m, {"StateMachineArn": state_machine_arn})
-                    for m in ("ExecutionsSucceeded", "ExecutionsFailed")
-                ],
-            ),
-            cw.GraphWidget(title="Onboarding fallback rate (%)", width=8, left=[fallback_rate]),
-        ]
-        for name, experiment in load_experiments(DEFAULT_EXPERIMENTS).items():
-            widgets.append(
-                cw.GraphWidget(
-                    title=f"CTR per variant: {name}",
-                    width=8,
-                    left=[
-                        cw.MathExpression(
-                            expression=f"100 * clicks{i} / (impressions{i} + 0.000001)",
-                            label=variant,
-                            period=Duration.hours(1),
-                            using_metrics={
-                                f"clicks{i}": cw.Metric(
-                                    namespace="musicrec",
-                                    metric_name="Clicks",
-                                    statistic="Sum",
-                                    dimensions_map={"experiment": name, "variant": variant},
-                                ),
-                                f"impressions{i}": cw.Metric(
-                                    namespace="musicrec",
-                                    metric_name="Impressions",
-                                    statistic="Sum",
-                                    dimensions_map={"experiment": name, "variant": variant},
-                                ),
-                            },
-                        )
-                        for i, variant in enumerate(experiment.variants)
-                    ],
-                )
-            )
         self.dashboard = cw.Dashboard(
             self, "Dashboard", dashboard_name=f"{settings.prefix}-overview"
         )
-        self.dashboard.add_widgets(*widgets)
+        self.dashboard.add_widgets(
+            *_api_widgets(api_name),
+            *_function_widgets(function_names),
+            *_endpoint_widgets(settings.endpoint_name),
+            _tables_widget(table_names),
+            _pipeline_widget(state_machine_arn),
+            cw.GraphWidget(title="Onboarding fallback rate (%)", width=8, left=[_fallback_rate()]),
+            *_ctr_widgets(),
+        )
+        self.alarms = self._alarms(api_name, state_machine_arn)
         action = cw_actions.SnsAction(topic)
-        self.alarms = [
-            cw.Alarm(
-                self,
-                "Api5xx",
-                metric=errors_5xx,
-                threshold=5,
-                evaluation_periods=3,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="The API answers 5xx",
-            ),
-            cw.Alarm(
-                self,
-                "ApiLatencyP99",
-                metric=latency[2],
-                threshold=500,
-                evaluation_periods=5,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="API p99 latency over 500 ms",
-            ),
-            cw.Alarm(
-                self,
-                "FallbackRate",
-                metric=fallback_rate,
-                threshold=5,
-                evaluation_periods=5,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="More than 5 % of onboarding answers fall back to the rule",
-            ),
-            cw.Alarm(
-                self,
-                "PipelineFailed",
-                metric=metric(
-                    "AWS/States", "ExecutionsFailed", {"StateMachineArn": state_machine_arn}
-                ),
-                threshold=1,
-                evaluation_periods=1,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_description="A retraining run failed",
-            ),
-        ]
         for alarm in self.alarms:
             alarm.add_alarm_action(action)
         self.dashboard.add_widgets(
@@ -186,3 +57,196 @@ class MonitoringStack(Stack):
                 alarms=[*self.alarms, *rollback_alarms],
             )
         )
+
+    def _alarms(self, api_name: str, state_machine_arn: str) -> list[cw.Alarm]:
+        """API errors and latency, the onboarding fallback rate and failed pipeline runs."""
+        return [
+            self._alarm(
+                "Api5xx",
+                _api_metric(api_name, "5XXError"),
+                threshold=5,
+                periods=3,
+                description="The API answers 5xx",
+            ),
+            self._alarm(
+                "ApiLatencyP99",
+                _api_metric(api_name, "Latency", "p99"),
+                threshold=500,
+                periods=5,
+                description="API p99 latency over 500 ms",
+            ),
+            self._alarm(
+                "FallbackRate",
+                _fallback_rate(),
+                threshold=5,
+                periods=5,
+                description="More than 5 % of onboarding answers fall back to the rule",
+            ),
+            self._alarm(
+                "PipelineFailed",
+                _pipeline_metric(state_machine_arn, "ExecutionsFailed"),
+                threshold=1,
+                periods=1,
+                description="A retraining run failed",
+            ),
+        ]
+
+    def _alarm(
+        self, alarm_id: str, metric: cw.IMetric, threshold: float, periods: int, description: str
+    ) -> cw.Alarm:
+        """An alarm at ``threshold`` for ``periods`` periods; no data is not a breach."""
+        return cw.Alarm(
+            self,
+            alarm_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=periods,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+
+
+def _metric(namespace: str, name: str, dims: dict[str, str], stat: str = "Sum") -> cw.Metric:
+    """A metric per minute."""
+    return cw.Metric(
+        namespace=namespace, metric_name=name, dimensions_map=dims, statistic=stat, period=MINUTE
+    )
+
+
+def _api_metric(api_name: str, name: str, stat: str = "Sum") -> cw.Metric:
+    """A metric of the REST API."""
+    return _metric("AWS/ApiGateway", name, {"ApiName": api_name}, stat)
+
+
+def _pipeline_metric(state_machine_arn: str, name: str) -> cw.Metric:
+    """A metric of the retraining state machine."""
+    return _metric("AWS/States", name, {"StateMachineArn": state_machine_arn})
+
+
+def _fallback_rate() -> cw.MathExpression:
+    """The share of onboarding answers that fall back to the rule, in percent."""
+    dims = {"service": "onboarding"}
+    return cw.MathExpression(
+        expression="100 * fallback / (fallback + model + 0.000001)",
+        using_metrics={
+            "fallback": _metric("musicrec", "OnboardingFallback", dims),
+            "model": _metric("musicrec", "Onboarding_model", dims),
+        },
+        label="onboarding fallback %",
+        period=MINUTE,
+    )
+
+
+def _api_widgets(api_name: str) -> list[cw.IWidget]:
+    """API latency percentiles, and its 4xx and 5xx answers."""
+    latency = [_api_metric(api_name, "Latency", p) for p in API_LATENCY_PERCENTILES]
+    errors = [_api_metric(api_name, "4XXError"), _api_metric(api_name, "5XXError")]
+    return [
+        cw.GraphWidget(title="API latency p50/p90/p99 (ms)", left=latency, width=12),
+        cw.GraphWidget(title="API 4xx and 5xx", left=errors, width=12),
+    ]
+
+
+def _function_widgets(function_names: list[str]) -> list[cw.IWidget]:
+    """The functions' p99 duration, errors and throttles."""
+    return [
+        cw.GraphWidget(
+            title="Lambda duration p99 (ms)",
+            width=8,
+            left=[
+                _metric("AWS/Lambda", "Duration", {"FunctionName": f}, "p99")
+                for f in function_names
+            ],
+        ),
+        cw.GraphWidget(
+            title="Lambda errors and throttles",
+            width=8,
+            left=[
+                _metric("AWS/Lambda", m, {"FunctionName": f})
+                for f in function_names
+                for m in ("Errors", "Throttles")
+            ],
+        ),
+    ]
+
+
+def _endpoint_widgets(endpoint_name: str) -> list[cw.IWidget]:
+    """The model endpoint's latency (model and overhead) and its load per instance."""
+    endpoint = {"EndpointName": endpoint_name, "VariantName": "AllTraffic"}
+    return [
+        cw.GraphWidget(
+            title="Model and overhead latency p99 (µs)",
+            width=8,
+            left=[
+                _metric("AWS/SageMaker", "ModelLatency", endpoint, "p99"),
+                _metric("AWS/SageMaker", "OverheadLatency", endpoint, "p99"),
+            ],
+        ),
+        cw.GraphWidget(
+            title="Invocations per instance",
+            width=8,
+            left=[_metric("AWS/SageMaker", "InvocationsPerInstance", endpoint)],
+        ),
+    ]
+
+
+def _tables_widget(table_names: list[str]) -> cw.IWidget:
+    """Read and write throttles of every table."""
+    return cw.GraphWidget(
+        title="DynamoDB throttles",
+        width=8,
+        left=[
+            _metric("AWS/DynamoDB", m, {"TableName": t})
+            for t in table_names
+            for m in ("ReadThrottleEvents", "WriteThrottleEvents")
+        ],
+    )
+
+
+def _pipeline_widget(state_machine_arn: str) -> cw.IWidget:
+    """Succeeded and failed retraining runs."""
+    return cw.GraphWidget(
+        title="Pipeline runs",
+        width=8,
+        left=[
+            _pipeline_metric(state_machine_arn, m)
+            for m in ("ExecutionsSucceeded", "ExecutionsFailed")
+        ],
+    )
+
+
+def _ctr_widgets() -> list[cw.IWidget]:
+    """One click-through-rate widget per experiment the functions run."""
+    experiments = load_experiments(DEFAULT_EXPERIMENTS)
+    return [_ctr_widget(name, experiment) for name, experiment in experiments.items()]
+
+
+def _ctr_widget(name: str, experiment: Experiment) -> cw.IWidget:
+    """Click-through rate per variant of one experiment, hourly."""
+    return cw.GraphWidget(
+        title=f"CTR per variant: {name}",
+        width=8,
+        left=[_ctr(name, i, variant) for i, variant in enumerate(experiment.variants)],
+    )
+
+
+def _ctr(experiment: str, index: int, variant: str) -> cw.MathExpression:
+    """Clicks per impression of one variant, in percent."""
+    dims = {"experiment": experiment, "variant": variant}
+    clicks, impressions = f"clicks{index}", f"impressions{index}"
+    return cw.MathExpression(
+        expression=f"100 * {clicks} / ({impressions} + 0.000001)",
+        label=variant,
+        period=Duration.hours(1),
+        using_metrics={
+            clicks: cw.Metric(
+                namespace="musicrec", metric_name="Clicks", statistic="Sum", dimensions_map=dims
+            ),
+            impressions: cw.Metric(
+                namespace="musicrec",
+                metric_name="Impressions",
+                statistic="Sum",
+                dimensions_map=dims,
+            ),
+        },
+    )

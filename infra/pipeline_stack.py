@@ -4,12 +4,14 @@ machine built from ``training.pipeline.steps.STEPS``, in that order; any failure
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
@@ -19,19 +21,93 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.api_stack import make_function
 from infra.config import Settings
+from infra.functions import make_function
 from infra.nag import acknowledge_all, bucket_findings
 from lambdas.routes import LOADER
 from lambdas.store.tables import TableName
 from training.pipeline.steps import STEPS, Step
 
 PROCESSING = "/opt/ml/processing"
+PROCESSING_INPUT = f"{PROCESSING}/input"
+PROCESSING_OUTPUT = f"{PROCESSING}/output"
 # The channels ``python -m training.pipeline.sagemaker_train`` reads under /opt/ml/input/data/.
 TRAIN_CHANNEL = "train"
 BASELINE_CHANNEL = "baseline"
 # The accepted model the next run's quality gate compares against (the baseline channel).
 CURRENT_MODEL_KEY = "models/current/model.tar.gz"
+JOB_MAX_RUNTIME_S = 4 * 3600
+JOB_VOLUME_GB = 50
+# What the state machine creates in SageMaker, each named "<prefix>-..." per run.
+RUN_RESOURCES = ("training-job", "processing-job", "model", "endpoint-config")
+RUN_ACTIONS = [
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:CreateModel",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:AddTags",
+]
+# The read grant on the data bucket, as cdk-nag names its wildcard actions.
+BUCKET_READ = ("GetObject*", "GetBucket*", "List*")
+# The states that can fail (and so catch their failure); Pass states cannot.
+CATCHING = (sfn.CustomState, sfn.TaskStateBase, sfn.DistributedMap)
+
+# The first and last state of a step (the same state for a one-state step).
+StepStates = tuple[sfn.IChainable, Any]
+
+
+@dataclass(frozen=True)
+class ProcessingJob:
+    """What differs between the pipeline's processing jobs (batch scoring and its merge)."""
+
+    arguments: tuple[str, ...]  # after the step's own command
+    input_name: str
+    input_uri: str  # an S3 URI, or a ``States.Format`` of one
+    input_path: str  # where the job finds its input
+    output_uri: str  # a ``States.Format`` of where the job's output goes
+    instance_count: int
+    per_version: bool  # also pass ``--version <execution name>``
+    needs_shards: bool  # nothing to do when batch scoring ran on one instance
+
+
+def processing_jobs(settings: Settings, bucket_name: str) -> dict[str, ProcessingJob]:
+    """The processing steps by name: batch scoring, one shard per instance, writes the version
+    named after the execution; the merge combines the shards' manifests in that version."""
+    version_uri = f"States.Format('s3://{bucket_name}/batch/{{}}', $$.Execution.Name)"
+    return {
+        "batch-score": ProcessingJob(
+            arguments=(
+                "--data",
+                PROCESSING_INPUT,
+                "--out",
+                PROCESSING_OUTPUT,
+                "--shard",
+                "sagemaker",
+                "--no-progress",
+            ),
+            input_name="dataset",
+            input_uri=f"s3://{bucket_name}/datasets/current/",
+            input_path=PROCESSING_INPUT,
+            output_uri=f"States.Format('s3://{bucket_name}/batch', $$.Execution.Name)",
+            instance_count=settings.processing_instances,
+            per_version=True,
+            needs_shards=False,
+        ),
+        "merge": ProcessingJob(
+            arguments=(PROCESSING_OUTPUT,),
+            input_name="version",
+            input_uri=version_uri,
+            input_path=PROCESSING_OUTPUT,
+            output_uri=version_uri,
+            instance_count=1,
+            per_version=False,
+            needs_shards=True,
+        ),
+    }
 
 
 class PipelineStack(Stack):
@@ -49,148 +125,55 @@ class PipelineStack(Stack):
         rollback_alarms: list[str],
     ) -> None:
         super().__init__(scope, construct_id, description="musicrec retraining pipeline")
-        bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
-        self.settings, self.bucket, self.image_uri, self.role = settings, bucket, image_uri, role
+        self.settings, self.image_uri, self.role = settings, image_uri, role
         self.rollback_alarms = rollback_alarms
-        self.loader = make_function(self, settings, LOADER, tables, endpoint_arn, bucket)
-        reading = ("GetObject*", "GetBucket*", "List*")
-        acknowledge_all(
-            self.loader,
-            bucket_findings(
-                settings.data_bucket_name,
-                reading,
-                "The loader reads the batch files of any version",
-            ),
+        self.bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
+        self.loader = self._loader(tables, endpoint_arn)
+        self.failures = self._failure_topic()
+        self.state_machine = self._state_machine(self._definition())
+        self._grant_state_machine(endpoint_arn)
+        self.schedule = self._schedule()
+        self._acknowledge_state_machine()
+
+    # Resources around the state machine
+
+    def _loader(
+        self, tables: dict[TableName, dynamodb.TableV2], endpoint_arn: str
+    ) -> lambda_.Function:
+        """The function the loading steps invoke."""
+        loader = make_function(self, self.settings, LOADER, tables, endpoint_arn, self.bucket)
+        findings = bucket_findings(
+            self.settings.data_bucket_name,
+            BUCKET_READ,
+            "The loader reads the batch files of any version",
         )
+        acknowledge_all(loader, findings)
+        return loader
+
+    def _failure_topic(self) -> sns.Topic:
+        """The encrypted topic failed runs and the alarms publish to (and the alarm email reads)."""
         key = kms.Key(
             self, "TopicKey", enable_key_rotation=True, description="pipeline failure topic"
         )
-        self.failures = sns.Topic(
+        topic = sns.Topic(
             self,
             "Failures",
             master_key=key,
             enforce_ssl=True,
             display_name="musicrec retraining failures",
         )
-        self.allow_alarms(key)
-        if settings.alarm_email:
-            self.failures.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+        self._allow_alarms(topic, key)
+        if self.settings.alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(self.settings.alarm_email))
         CfnOutput(
             self,
             "FailuresTopicArn",
-            value=self.failures.topic_arn,
+            value=topic.topic_arn,
             description="Failed runs and the alarms publish here",
         )
-        states = [self.state(step) for step in STEPS]
-        definition = states[0][0]
-        for (_, last), (first, _) in itertools.pairwise(states):
-            last.next(first)
-        notify = tasks.SnsPublish(
-            self,
-            "notify-failure",
-            topic=self.failures,
-            message=sfn.TaskInput.from_json_path_at("$.error"),
-            result_path=sfn.JsonPath.DISCARD,
-        ).next(sfn.Fail(self, "failed", cause="a pipeline step failed"))
-        for first, last in states:
-            for state in {id(first): first, id(last): last}.values():
-                if isinstance(state, (sfn.CustomState, sfn.TaskStateBase, sfn.DistributedMap)):
-                    state.add_catch(notify, result_path="$.error")
-        log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH)
-        self.state_machine = sfn.StateMachine(
-            self,
-            "Retrain",
-            state_machine_name=f"{settings.prefix}-retrain",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            timeout=Duration.hours(12),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:CreateTrainingJob",
-                    "sagemaker:DescribeTrainingJob",
-                    "sagemaker:StopTrainingJob",
-                    "sagemaker:CreateProcessingJob",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:StopProcessingJob",
-                    "sagemaker:CreateModel",
-                    "sagemaker:CreateEndpointConfig",
-                    "sagemaker:AddTags",
-                ],
-                resources=[
-                    self.format_arn(
-                        service="sagemaker", resource=kind, resource_name=f"{settings.prefix}-*"
-                    )
-                    for kind in ("training-job", "processing-job", "model", "endpoint-config")
-                ],
-            )
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn])
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[
-                    self.format_arn(
-                        service="events",
-                        resource="rule",
-                        resource_name="StepFunctionsGetEventsFor*",
-                    )
-                ],
-            )
-        )
-        bucket.grant_read(self.state_machine)
-        self.loader.grant_invoke(self.state_machine)
-        schedule_role = iam.Role(
-            self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
-        )
-        self.state_machine.grant_start_execution(schedule_role)
-        self.schedule = scheduler.CfnSchedule(
-            self,
-            "Schedule",
-            name=f"{settings.prefix}-retrain",
-            schedule_expression=settings.schedule,
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.state_machine.state_machine_arn,
-                role_arn=schedule_role.role_arn,
-                input="{}",
-            ),
-        )
-        sagemaker_arn = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
-        states_arn = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
-        execution = 'execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"Retrain8C99BF17"}]}]}'
-        acknowledge_all(
-            self.state_machine,
-            {
-                "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery accept no resource but *",
-                **bucket_findings(
-                    settings.data_bucket_name,
-                    reading,
-                    "The Distributed Map lists the batch files of the run's version",
-                ),
-                **{
-                    f"AwsSolutions-IAM5[Resource::{sagemaker_arn}:{kind}/{settings.prefix}-*]": "Jobs, models and endpoint configurations are named per run under this prefix"
-                    for kind in ("training-job", "processing-job", "model", "endpoint-config")
-                },
-                "AwsSolutions-IAM5[Resource::<FnloaderF0ABC212.Arn>:*]": "Invoking the loader includes its versions (Step Functions' LambdaInvoke grant)",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsFor*]": "The .sync SageMaker integrations use Step Functions' managed EventBridge rules",
-                f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}:*]": "The Distributed Map starts child executions of this state machine only",
-                f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}/*:*]": "The Distributed Map starts child executions of this state machine only",
-            },
-        )
+        return topic
 
-    def allow_alarms(self, key: kms.Key) -> None:
+    def _allow_alarms(self, topic: sns.Topic, key: kms.Key) -> None:
         """CloudWatch alarms publish to the encrypted topic: the topic policy (which replaces
         SNS's default one) and the key policy must let CloudWatch in."""
         cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
@@ -201,16 +184,134 @@ class PipelineStack(Stack):
                 resources=["*"],  # in a key policy: this key
             )
         )
-        self.failures.add_to_resource_policy(
+        topic.add_to_resource_policy(
             iam.PolicyStatement(
                 actions=["sns:Publish"],
                 principals=[cloudwatch],
-                resources=[self.failures.topic_arn],
+                resources=[topic.topic_arn],
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}},
             )
         )
 
-    def state(self, step: Step) -> tuple[sfn.IChainable, Any]:
+    def _state_machine(self, definition: sfn.IChainable) -> sfn.StateMachine:
+        """The traced, logged state machine of a run."""
+        log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH)
+        return sfn.StateMachine(
+            self,
+            "Retrain",
+            state_machine_name=f"{self.settings.prefix}-retrain",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(12),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
+        )
+
+    def _grant_state_machine(self, endpoint_arn: str) -> None:
+        """What the states need beyond their own grants: the run's SageMaker resources, the
+        endpoint update, the SageMaker role, the bucket and the loader."""
+        for statement in (
+            iam.PolicyStatement(actions=RUN_ACTIONS, resources=self._run_resource_arns()),
+            iam.PolicyStatement(actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn]),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(  # the .sync integrations' managed EventBridge rules
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    self.format_arn(
+                        service="events",
+                        resource="rule",
+                        resource_name="StepFunctionsGetEventsFor*",
+                    )
+                ],
+            ),
+        ):
+            self.state_machine.add_to_role_policy(statement)
+        self.bucket.grant_read(self.state_machine)
+        self.loader.grant_invoke(self.state_machine)
+
+    def _run_resource_arns(self) -> list[str]:
+        """The ARNs of the SageMaker resources a run creates (named after this environment)."""
+        return [
+            self.format_arn(
+                service="sagemaker", resource=kind, resource_name=f"{self.settings.prefix}-*"
+            )
+            for kind in RUN_RESOURCES
+        ]
+
+    def _schedule(self) -> scheduler.CfnSchedule:
+        """The schedule that starts a run, with a role allowed to do only that."""
+        role = iam.Role(
+            self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
+        )
+        self.state_machine.grant_start_execution(role)
+        return scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=f"{self.settings.prefix}-retrain",
+            schedule_expression=self.settings.schedule,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.state_machine.state_machine_arn,
+                role_arn=role.role_arn,
+                input="{}",
+            ),
+        )
+
+    def _acknowledge_state_machine(self) -> None:
+        """The state machine's wildcard findings, each with its reason."""
+        prefix = self.settings.prefix
+        sagemaker_arn = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+        states_arn = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
+        execution = 'execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"Retrain8C99BF17"}]}]}'
+        child_executions = "The Distributed Map starts child executions of this state machine only"
+        acknowledge_all(
+            self.state_machine,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery accept no resource but *",
+                **bucket_findings(
+                    self.settings.data_bucket_name,
+                    BUCKET_READ,
+                    "The Distributed Map lists the batch files of the run's version",
+                ),
+                **{
+                    f"AwsSolutions-IAM5[Resource::{sagemaker_arn}:{kind}/{prefix}-*]": "Jobs, models and endpoint configurations are named per run under this prefix"
+                    for kind in RUN_RESOURCES
+                },
+                "AwsSolutions-IAM5[Resource::<FnloaderF0ABC212.Arn>:*]": "Invoking the loader includes its versions (Step Functions' LambdaInvoke grant)",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsFor*]": "The .sync SageMaker integrations use Step Functions' managed EventBridge rules",
+                f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}:*]": child_executions,
+                f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}/*:*]": child_executions,
+            },
+        )
+
+    # The state machine's definition
+
+    def _definition(self) -> sfn.IChainable:
+        """The steps' states chained in order; a failing step notifies the failure topic."""
+        states = [self.state(step) for step in STEPS]
+        for (_, last), (first, _) in itertools.pairwise(states):
+            last.next(first)
+        self._catch_failures(states)
+        return states[0][0]
+
+    def _catch_failures(self, states: list[StepStates]) -> None:
+        """Every step's first and last state catches its failure: notify, then fail the run."""
+        notify = tasks.SnsPublish(
+            self,
+            "notify-failure",
+            topic=self.failures,
+            message=sfn.TaskInput.from_json_path_at("$.error"),
+            result_path=sfn.JsonPath.DISCARD,
+        ).next(sfn.Fail(self, "failed", cause="a pipeline step failed"))
+        for first, last in states:
+            for state in (first,) if first is last else (first, last):
+                if isinstance(state, CATCHING):
+                    state.add_catch(notify, result_path="$.error")
+
+    def state(self, step: Step) -> StepStates:
         """The first and last state of a step (named after the step)."""
         builders = {
             "training-job": self._training,
@@ -225,6 +326,7 @@ class PipelineStack(Stack):
     def _custom(
         self, name: str, resource: str, parameters: dict[str, Any], result: str | None
     ) -> sfn.CustomState:
+        """A task state of a SageMaker integration (``createTrainingJob.sync``, ...)."""
         state: dict[str, Any] = {
             "Type": "Task",
             "Resource": f"arn:aws:states:::sagemaker:{resource}",
@@ -234,17 +336,8 @@ class PipelineStack(Stack):
         return sfn.CustomState(self, name, state_json=state)
 
     def _training(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
+        """Train on the current dataset, gated against the current model (the baseline)."""
         s, b = self.settings, self.bucket.bucket_name
-        channel = lambda name, prefix: {  # noqa: E731
-            "ChannelName": name,
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": f"s3://{b}/{prefix}",
-                    "S3DataDistributionType": "FullyReplicated",
-                }
-            },
-        }
         state = self._custom(
             step.name,
             "createTrainingJob.sync",
@@ -256,16 +349,16 @@ class PipelineStack(Stack):
                 },
                 "RoleArn": self.role.role_arn,
                 "InputDataConfig": [
-                    channel(TRAIN_CHANNEL, "datasets/current/"),
-                    channel(BASELINE_CHANNEL, CURRENT_MODEL_KEY),
+                    _channel(TRAIN_CHANNEL, f"s3://{b}/datasets/current/"),
+                    _channel(BASELINE_CHANNEL, f"s3://{b}/{CURRENT_MODEL_KEY}"),
                 ],
                 "OutputDataConfig": {"S3OutputPath": f"s3://{b}/models/"},
                 "ResourceConfig": {
                     "InstanceCount": 1,
                     "InstanceType": s.training_instance_type,
-                    "VolumeSizeInGB": 50,
+                    "VolumeSizeInGB": JOB_VOLUME_GB,
                 },
-                "StoppingCondition": {"MaxRuntimeInSeconds": 4 * 3600},
+                "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_RUNTIME_S},
             },
             "$.training",
         )
@@ -309,8 +402,33 @@ class PipelineStack(Stack):
         return state, promote
 
     def _update_endpoint(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
+        """An endpoint configuration for the run's model, then the canary update to it."""
+        model = f"States.Format('{self.settings.prefix}-{{}}', $$.Execution.Name)"
+        config = self._custom(
+            step.name,
+            "createEndpointConfig",
+            {
+                "EndpointConfigName.$": model,
+                "ProductionVariants": [self._production_variant(model)],
+            },
+            "$.endpoint_config",
+        )
+        update = self._custom(
+            f"{step.name}-canary",
+            "updateEndpoint",
+            {
+                "EndpointName": self.settings.endpoint_name,
+                "EndpointConfigName.$": model,
+                "DeploymentConfig": self._canary_deployment(),
+            },
+            "$.endpoint",
+        )
+        config.next(update)
+        return config, update
+
+    def _production_variant(self, model: str) -> dict[str, Any]:
+        """The endpoint's one variant: serverless or on instances, as the settings say."""
         s = self.settings
-        model = f"States.Format('{s.prefix}-{{}}', $$.Execution.Name)"
         variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName.$": model}
         if s.serverless:
             variant["ServerlessConfig"] = {
@@ -321,134 +439,66 @@ class PipelineStack(Stack):
             variant.update(
                 {"InitialInstanceCount": s.instance_count, "InstanceType": s.instance_type}
             )
-        config = self._custom(
-            step.name,
-            "createEndpointConfig",
-            {
-                "EndpointConfigName.$": model,
-                "ProductionVariants": [variant],
-            },
-            "$.endpoint_config",
-        )
-        update = self._custom(
-            f"{step.name}-canary",
-            "updateEndpoint",
-            {
-                "EndpointName": s.endpoint_name,
-                "EndpointConfigName.$": model,
-                "DeploymentConfig": {
-                    "BlueGreenUpdatePolicy": {
-                        "TrafficRoutingConfiguration": {
-                            "Type": "CANARY",
-                            "WaitIntervalInSeconds": 300,
-                            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
-                        },
-                        "TerminationWaitInSeconds": 300,
-                    },
-                    "AutoRollbackConfiguration": {
-                        "Alarms": [{"AlarmName": a} for a in self.rollback_alarms]
-                    },
+        return variant
+
+    def _canary_deployment(self) -> dict[str, Any]:
+        """Blue/green with 10 % canary traffic, rolled back by the model's alarms."""
+        return {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {
+                    "Type": "CANARY",
+                    "WaitIntervalInSeconds": 300,
+                    "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
                 },
+                "TerminationWaitInSeconds": 300,
             },
-            "$.endpoint",
-        )
-        config.next(update)
-        return config, update
+            "AutoRollbackConfiguration": {
+                "Alarms": [{"AlarmName": a} for a in self.rollback_alarms]
+            },
+        }
 
     def _processing(
         self, step: Step
     ) -> tuple[sfn.CustomState, sfn.CustomState] | tuple[sfn.Pass, sfn.Pass]:
-        s, b = self.settings, self.bucket.bucket_name
-        merge = step.name == "merge"
-        if merge and s.processing_instances == 1:
-            # An unsharded run writes manifest.json itself; there are no shard manifests.
+        """A processing job on the model image, or a Pass state when it would have no shards to
+        work on (an unsharded run writes manifest.json itself)."""
+        jobs = processing_jobs(self.settings, self.bucket.bucket_name)
+        if step.name not in jobs:
+            raise ValueError(f"processing step {step.name!r}: describe it in processing_jobs()")
+        job = jobs[step.name]
+        if job.needs_shards and self.settings.processing_instances == 1:
             skip = sfn.Pass(self, step.name, comment="one processing instance: nothing to merge")
             return skip, skip
-        output = f"{PROCESSING}/output"
-        args = (
-            [*step.command[3:], output]
-            if merge
-            else [
-                *step.command[3:],
-                "--data",
-                f"{PROCESSING}/input",
-                "--out",
-                output,
-                "--shard",
-                "sagemaker",
-                "--no-progress",
-            ]
-        )
-        entry = list(step.command[:3])
-        version_uri = f"States.Format('s3://{b}/batch/{{}}', $$.Execution.Name)"
-        inputs = (
-            []
-            if merge
-            else [
-                {
-                    "InputName": "dataset",
-                    "S3Input": {
-                        "S3Uri": f"s3://{b}/datasets/current/",
-                        "LocalPath": f"{PROCESSING}/input",
-                        "S3DataType": "S3Prefix",
-                        "S3InputMode": "File",
-                    },
-                }
-            ]
-        )
-        if merge:
-            inputs = [
-                {
-                    "InputName": "version",
-                    "S3Input": {
-                        "S3Uri.$": version_uri,
-                        "LocalPath": output,
-                        "S3DataType": "S3Prefix",
-                        "S3InputMode": "File",
-                    },
-                }
-            ]
-        state = self._custom(
-            step.name,
-            "createProcessingJob.sync",
-            {
-                "ProcessingJobName.$": f"States.Format('{s.prefix}-{step.name}-{{}}', $$.Execution.Name)",
-                "RoleArn": self.role.role_arn,
-                "AppSpecification": {
-                    "ImageUri": self.image_uri,
-                    "ContainerEntrypoint": entry,
-                    "ContainerArguments.$": _arguments(args, merge),
-                },
-                "ProcessingInputs": inputs,
-                "ProcessingOutputConfig": {
-                    "Outputs": [
-                        {
-                            "OutputName": "lists",
-                            "S3Output": {
-                                "S3Uri.$": version_uri
-                                if merge
-                                else f"States.Format('s3://{b}/batch', $$.Execution.Name)",
-                                "LocalPath": output,
-                                "S3UploadMode": "EndOfJob",
-                            },
-                        }
-                    ]
-                },
-                "ProcessingResources": {
-                    "ClusterConfig": {
-                        "InstanceCount": 1 if merge else s.processing_instances,
-                        "InstanceType": s.processing_instance_type,
-                        "VolumeSizeInGB": 50,
-                    }
-                },
-                "StoppingCondition": {"MaxRuntimeInSeconds": 4 * 3600},
-            },
-            None,
-        )
+        parameters = self._processing_parameters(step, job)
+        state = self._custom(step.name, "createProcessingJob.sync", parameters, None)
         return state, state
 
+    def _processing_parameters(self, step: Step, job: ProcessingJob) -> dict[str, Any]:
+        """The ``createProcessingJob`` request of a step: ``python -m <module> <arguments>``."""
+        s = self.settings
+        entrypoint, arguments = step.command[:3], [*step.command[3:], *job.arguments]
+        return {
+            "ProcessingJobName.$": f"States.Format('{s.prefix}-{step.name}-{{}}', $$.Execution.Name)",
+            "RoleArn": self.role.role_arn,
+            "AppSpecification": {
+                "ImageUri": self.image_uri,
+                "ContainerEntrypoint": list(entrypoint),
+                "ContainerArguments.$": _arguments(arguments, job.per_version),
+            },
+            "ProcessingInputs": [_processing_input(job)],
+            "ProcessingOutputConfig": {"Outputs": [_processing_output(job)]},
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": job.instance_count,
+                    "InstanceType": s.processing_instance_type,
+                    "VolumeSizeInGB": JOB_VOLUME_GB,
+                }
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_RUNTIME_S},
+        }
+
     def _map_load(self, step: Step) -> tuple[sfn.DistributedMap, sfn.DistributedMap]:
-        b = self.bucket.bucket_name
+        """A Distributed Map over the run's batch files, the loader once per file."""
         load = sfn.DistributedMap(
             self,
             step.name,
@@ -458,7 +508,7 @@ class PipelineStack(Stack):
             ),
             item_selector={
                 "action": "load-file",
-                "batch": sfn.JsonPath.format(f"s3://{b}/batch/{{}}", sfn.JsonPath.execution_name),
+                "batch": self._version_uri(),
                 "key": sfn.JsonPath.string_at("$$.Map.Item.Value.Key"),
             },
             max_concurrency=20,
@@ -476,31 +526,74 @@ class PipelineStack(Stack):
         return load, load
 
     def _switch(self, step: Step) -> tuple[tasks.LambdaInvoke, tasks.LambdaInvoke]:
-        b = self.bucket.bucket_name
+        """The loader verifies the run's version and makes it the active one."""
         state = tasks.LambdaInvoke(
             self,
             step.name,
             lambda_function=self.loader,
             payload_response_only=True,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "action": "switch",
-                    "batch": sfn.JsonPath.format(
-                        f"s3://{b}/batch/{{}}", sfn.JsonPath.execution_name
-                    ),
-                }
-            ),
+            payload=sfn.TaskInput.from_object({"action": "switch", "batch": self._version_uri()}),
             result_path="$.switch",
         )
         return state, state
 
+    def _version_uri(self) -> str:
+        """Where the run's batch version lives: ``s3://<bucket>/batch/<execution name>``."""
+        return sfn.JsonPath.format(
+            f"s3://{self.bucket.bucket_name}/batch/{{}}", sfn.JsonPath.execution_name
+        )
 
-def _arguments(args: list[str], merge: bool) -> str:
-    """The processing job's arguments as an intrinsic array; batch scoring writes the version
-    named after the execution."""
+
+def _channel(name: str, uri: str) -> dict[str, Any]:
+    """A training job's input channel: everything under ``uri``."""
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": uri,
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+    }
+
+
+def _processing_input(job: ProcessingJob) -> dict[str, Any]:
+    """The job's one input, downloaded before it starts."""
+    return {
+        "InputName": job.input_name,
+        "S3Input": {
+            **_s3_uri(job.input_uri),
+            "LocalPath": job.input_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+        },
+    }
+
+
+def _processing_output(job: ProcessingJob) -> dict[str, Any]:
+    """The job's output (the batch lists), uploaded when it ends."""
+    return {
+        "OutputName": "lists",
+        "S3Output": {
+            **_s3_uri(job.output_uri),
+            "LocalPath": PROCESSING_OUTPUT,
+            "S3UploadMode": "EndOfJob",
+        },
+    }
+
+
+def _s3_uri(uri: str) -> dict[str, str]:
+    """``S3Uri``, or ``S3Uri.$`` when the URI is an intrinsic function of the execution."""
+    return {"S3Uri.$": uri} if uri.startswith("States.") else {"S3Uri": uri}
+
+
+def _arguments(args: list[str], per_version: bool) -> str:
+    """The processing job's arguments as an intrinsic array, with ``--version <execution name>``
+    when the job writes the version named after the execution."""
     quoted = ", ".join(f"'{a}'" for a in args)
     return (
-        f"States.Array({quoted})"
-        if merge
-        else f"States.Array({quoted}, '--version', $$.Execution.Name)"
+        f"States.Array({quoted}, '--version', $$.Execution.Name)"
+        if per_version
+        else f"States.Array({quoted})"
     )

@@ -1,0 +1,119 @@
+"""Our Lambda functions: one factory for every function of the route table and the loader. Each
+gets the shared asset and runtime, its own log group, the environment it reads, exactly the access
+the route table grants it and the cdk-nag acknowledgements every function shares."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.bundling import lambda_code
+from infra.config import Settings
+from infra.nag import XRAY, acknowledge
+from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
+from lambdas.routes import Function
+from lambdas.store.tables import TABLES, TableName
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": "musicrec", "POWERTOOLS_METRICS_NAMESPACE": "musicrec"}
+
+
+def make_function(
+    scope: Construct,
+    settings: Settings,
+    fn: Function,
+    tables: dict[TableName, dynamodb.TableV2],
+    endpoint_arn: str,
+    batch_bucket: s3.IBucket | None = None,
+) -> lambda_.Function:
+    """One Lambda of the route table (or the loader), least privilege."""
+    if fn.reads_batch_bucket and batch_bucket is None:
+        raise ValueError(f"function {fn.name} reads the batch bucket: pass it")
+    handler = _create_function(scope, settings, fn)
+    grant_tables(fn, handler, tables)
+    if fn.reads_batch_bucket and batch_bucket is not None:
+        _grant_batch_bucket(handler, batch_bucket)
+    if fn.invokes_endpoint:
+        _grant_endpoint(handler, endpoint_arn)
+    acknowledge_lambda(handler)
+    return handler
+
+
+def function_environment(settings: Settings, fn: Function) -> dict[str, str]:
+    """What a function reads from its environment: its tables, the endpoint, Powertools."""
+    env = {
+        spec.env_var: spec.physical_name(settings.prefix)
+        for spec in TABLES
+        if spec.name in fn.tables
+    }
+    if fn.invokes_endpoint:
+        env[ENDPOINT_NAME_ENV] = settings.endpoint_name
+    env.update(POWERTOOLS_ENV)
+    return env
+
+
+def grant_tables(
+    fn: Function, handler: lambda_.IFunction, tables: dict[TableName, dynamodb.TableV2]
+) -> None:
+    """DynamoDB access on exactly the function's tables, read or write as the route table says."""
+    for name, access in fn.tables.items():
+        table = tables[name]
+        if access == "read":
+            table.grant_read_data(handler)
+        elif access == "write":
+            table.grant_write_data(handler)
+        else:
+            table.grant_read_write_data(handler)
+
+
+def acknowledge_lambda(handler: lambda_.Function) -> None:
+    """The cdk-nag findings every one of our functions has, with their reasons."""
+    acknowledge(handler, "AwsSolutions-IAM5[Resource::*]", XRAY)
+    acknowledge(
+        handler,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "The AWS-managed basic execution policy only lets the function write its own logs",
+    )
+    acknowledge(
+        handler,
+        "AwsSolutions-L1",
+        "The design pins python3.12 (the container image's Python); upgrades are deliberate",
+    )
+
+
+def _create_function(scope: Construct, settings: Settings, fn: Function) -> lambda_.Function:
+    """The function itself (arm64, traced) and its log group, with no access yet."""
+    log_group = logs.LogGroup(scope, f"Logs-{fn.name}", retention=settings.log_retention)
+    return lambda_.Function(
+        scope,
+        f"Fn-{fn.name}",
+        function_name=f"{settings.prefix}-{fn.name}",
+        description=fn.description,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=fn.handler,
+        code=lambda_code(),
+        memory_size=fn.memory_mb,
+        timeout=Duration.seconds(fn.timeout_s),
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=log_group,
+        environment=function_environment(settings, fn),
+    )
+
+
+def _grant_batch_bucket(handler: lambda_.Function, batch_bucket: s3.IBucket) -> None:
+    """Read access on the bucket of batch lists, and its name in the environment."""
+    handler.add_environment(BATCH_BUCKET_ENV, batch_bucket.bucket_name)
+    batch_bucket.grant_read(handler)
+
+
+def _grant_endpoint(handler: lambda_.Function, endpoint_arn: str) -> None:
+    """Invoking the model endpoint, and only this one."""
+    handler.add_to_role_policy(
+        iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn])
+    )
