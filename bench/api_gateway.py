@@ -5,35 +5,46 @@ Against a running local stack (``python -m local.up``), per route of :mod:`lambd
 thread, 8 keep-alive connections) and p50, p90 and p99 at a fixed open-loop rate of half that
 maximum (:mod:`bench.loadgen`; at least ``MIN_REQUESTS`` requests, at most ``MAX_OPEN_S`` s),
 written into the ``api-gateway`` section of docs/benchmarks.md with a plot. Requests use ids of
-the loaded batch version and listeners of the dataset; every event and onboarding request
-carries ids of its own, so nothing is a retry.
+the loaded batch version and listeners of the dataset (:func:`find_ids`; the requests:
+:mod:`bench.traffic`); every event and onboarding request carries ids of its own, so nothing is
+a retry.
 
-Also the request catalogue of the load test (:mod:`bench.load_test`): :class:`Traffic`.
+Also what a connection costs: ``KEEP_ALIVE_REQUESTS`` sequential requests to
+``/v1/artists/{id}/similar``, all on one keep-alive connection and then each on a new one, p50
+and p99, in the section's ``api-gateway.keep-alive`` part; ``--keep-alive`` measures only that
+and rewrites only that part (a few seconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from bench.loadgen import Request, RunResult, run_requests
-from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
+from bench.report import (
+    DEFAULT_DOC,
+    REPO_ROOT,
+    machine,
+    markers,
+    read_section,
+    write_section,
+)
+from bench.traffic import Ids, Traffic
 from lambdas.store import keys
 from lambdas.store.batch_source import BatchSource
 from lambdas.store.tables import TABLES
@@ -45,22 +56,12 @@ IMG = REPO_ROOT / "docs" / "img" / "api_gateway.png"
 SERIAL = "__N__"  # replaced by a per-request counter in wrk's requests (unique event ids)
 WRK_CONNECTIONS = 8
 MIN_REQUESTS, MAX_OPEN_S = 40, 30.0  # per route, open loop
-EVENT_TYPES = {"play": 60, "skip": 18, "like": 6, "follow": 3, "impression": 9, "click": 4}
-LOAD_EXPERIMENT = "load-test"  # impressions and clicks count here, not in a real experiment
+KEEP_ALIVE_SECTION = f"{SECTION}.keep-alive"  # a part of the section, written on its own too
+KEEP_ALIVE_REQUESTS = 200
+KEEP_ALIVE_TARGET_MS = 5.0  # p50 on a reused connection
 
 
 # the data behind the requests ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ids:
-    """Ids that exist in the running stack: listeners with personal lists, songs and artists
-    with similar lists, and (region, selected genres) of the dataset's listeners."""
-
-    listeners: tuple[str, ...]
-    songs: tuple[str, ...]
-    artists: tuple[str, ...]
-    profiles: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def table_name(name: str) -> str:
@@ -115,116 +116,7 @@ def find_ids(stack: Stack, n: int = 300) -> Ids:
     )
 
 
-# the requests -------------------------------------------------------------------------------
-
-
-@dataclass
-class Traffic:
-    """Realistic requests with real ids; event and onboarding ids are unique to this run
-    (``run_id``: this run's stored events can be told from others'). ``new_listeners_only``:
-    events only for listeners this run onboarded (on a shared stack whose real listeners other
-    tests watch)."""
-
-    stack: Stack
-    ids: Ids
-    run_id: str = field(default_factory=lambda: f"load-{uuid.uuid4().hex[:8]}")
-    seed: int = 7
-    new_listeners_only: bool = False
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-        self.serial = 0
-        self.onboarded: list[str] = []
-
-    @property
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return (("x-api-key", self.stack.api_key), ("Content-Type", "application/json"))
-
-    def _next(self) -> int:
-        self.serial += 1
-        return self.serial
-
-    def _get(self, path: str, label: str) -> Request:
-        return Request("GET", path, headers=self.headers, label=label)
-
-    def onboarding(self) -> Request:
-        region, genres = self.rng.choice(self.ids.profiles)
-        user = f"{self.run_id}-u{self._next()}"
-        self.onboarded.append(user)
-        body = {"user_id": user, "age": self.rng.randint(14, 70),
-                "gender": self.rng.choice("fmx"), "region": region,
-                "selected_genres": list(genres), "limit": 10}  # fmt: skip
-        return Request("POST", "/v1/onboarding/recommendations", json.dumps(body).encode(),
-                       self.headers, "onboarding")  # fmt: skip
-
-    def personal_songs(self) -> Request:
-        user = quote(self.rng.choice(self.ids.listeners))
-        return self._get(f"/v1/users/{user}/recommendations?kind=songs&limit=10", "personal songs")
-
-    def personal_artists(self) -> Request:
-        user = quote(self.rng.choice(self.ids.listeners))
-        path = f"/v1/users/{user}/recommendations?kind=artists&limit=10"
-        return self._get(path, "personal artists")
-
-    def user_artists(self) -> Request:
-        user = quote(self.rng.choice(self.ids.listeners))
-        return self._get(f"/v1/users/{user}/artists?limit=10", "user artists")
-
-    def similar_items(self) -> Request:
-        song = quote(self.rng.choice(self.ids.songs))
-        user = quote(self.rng.choice(self.ids.listeners))
-        return self._get(f"/v1/items/{song}/similar?user_id={user}&limit=10", "similar items")
-
-    def similar_artists(self) -> Request:
-        artist = quote(self.rng.choice(self.ids.artists))
-        return self._get(f"/v1/artists/{artist}/similar?limit=10", "similar artists")
-
-    def event_listener(self) -> str:
-        if self.new_listeners_only or (self.onboarded and self.rng.random() < 0.3):
-            if not self.onboarded:
-                self.onboarding()  # a new listener of this run's to play as
-            return self.rng.choice(self.onboarded)
-        return self.rng.choice(self.ids.listeners)
-
-    def event_body(
-        self, user: str, n: int, serial: str | None = None
-    ) -> dict[str, list[dict[str, object]]]:
-        """A session's ``n`` events: plays, skips, likes, follows, impressions and clicks."""
-        types = self.rng.choices(list(EVENT_TYPES), list(EVENT_TYPES.values()), k=n)
-        now = int(time.time() * 1000)
-        events = []
-        for i, kind in enumerate(types):
-            event_id = f"{self.run_id}-e{serial or self._next()}-{i}"
-            event: dict[str, object] = {"event_id": event_id, "user_id": user, "type": kind,
-                                        "ts": now - (n - i) * 30_000}  # fmt: skip
-            if kind == "follow":
-                event["artist_id"] = self.rng.choice(self.ids.artists)
-            elif kind in ("impression", "click"):
-                event["recommendation_id"] = f"{self.run_id}-r{self.rng.randrange(10**6)}"
-                event["experiment"] = LOAD_EXPERIMENT
-                event["variant"] = self.rng.choice(("model", "rules"))
-            else:
-                event["item_id"] = self.rng.choice(self.ids.songs)
-            events.append(event)
-        return {"events": events}
-
-    def events(self, serial: str | None = None) -> Request:
-        """1 to 5 events of one listener (``serial``: a placeholder for wrk's counter)."""
-        return self.events_of_listener(serial)[0]
-
-    def events_of_listener(self, serial: str | None = None) -> tuple[Request, str, tuple[str, ...]]:
-        """An events request, its listener and its event ids."""
-        user = self.event_listener()
-        body = self.event_body(user, self.rng.choice((1, 1, 2, 3, 5)), serial)
-        ids = tuple(str(event["event_id"]) for event in body["events"])
-        request = Request("POST", "/v1/events", json.dumps(body).encode(), self.headers, "events")
-        return request, user, ids
-
-    def availability(self) -> Request:
-        song = quote(self.rng.choice(self.ids.songs))
-        headers = (("x-admin-key", self.stack.admin_key), ("Content-Type", "application/json"))
-        return Request("PUT", f"/v1/catalog/items/{song}/availability", b'{"available": true}',
-                       headers, "catalog availability")  # fmt: skip
+# the requests (their catalogue: bench.traffic) -----------------------------------------------
 
 
 def routes(traffic: Traffic) -> dict[str, Callable[[], Request]]:
@@ -432,6 +324,134 @@ def plot(results: list[RouteResult], path: Path) -> None:
     plt.close(fig)
 
 
+# what a connection costs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionRun:
+    """Sequential requests: each one's latency (ms), the connections they used and how many
+    did not answer 200."""
+
+    label: str
+    latencies_ms: np.ndarray
+    connections: int
+    errors: int
+
+    def percentiles(self) -> tuple[float, float]:
+        """p50 and p99 (ms)."""
+        p50, p99 = np.percentile(self.latencies_ms, (50, 99))
+        return float(p50), float(p99)
+
+
+def _timed(connection: http.client.HTTPConnection, request: Request) -> tuple[float, int]:
+    """One request's latency (ms: from sending it to the last byte of its answer; a connection
+    not yet open is opened, and timed, first) and its status."""
+    started = time.perf_counter()
+    connection.request(request.method, request.path, request.body or None, dict(request.headers))
+    response = connection.getresponse()
+    response.read()
+    return (time.perf_counter() - started) * 1000, response.status
+
+
+def sequential(url: str, requests: list[Request], reuse: bool, label: str) -> ConnectionRun:
+    """``requests`` one after the other, all on one keep-alive connection (``reuse``, opened
+    before the first is timed) or each on a new connection, closed after its answer."""
+    address = url.split("://", 1)[1].rstrip("/")
+    shared = http.client.HTTPConnection(address, timeout=30)
+    shared.connect()
+    latencies, connections, errors, last = [], 1 if reuse else 0, 0, shared.sock
+    try:
+        for request in requests:
+            connection = shared if reuse else http.client.HTTPConnection(address, timeout=30)
+            elapsed_ms, status = _timed(connection, request)
+            latencies.append(elapsed_ms)
+            errors += status != 200
+            if not reuse:
+                connection.close()
+                connections += 1
+            elif shared.sock is not last:  # the server closed it: http.client opened another
+                connections, last = connections + 1, shared.sock
+    finally:
+        shared.close()
+    return ConnectionRun(label, np.array(latencies), connections, errors)
+
+
+def keep_alive(stack: Stack) -> tuple[ConnectionRun, ConnectionRun]:
+    """``KEEP_ALIVE_REQUESTS`` requests to ``/v1/artists/{id}/similar`` on one keep-alive
+    connection, then the same requests on a new connection each, after a pass that fills the
+    handler's record cache with their ids (the figures are the gateway's and the handler's)."""
+    traffic = Traffic(stack, find_ids(stack), run_id=f"ka-{uuid.uuid4().hex[:8]}")
+    requests = [traffic.similar_artists() for _ in range(KEEP_ALIVE_REQUESTS)]
+    sequential(stack.gateway_url, requests, True, "warm-up")
+    runs = (
+        sequential(stack.gateway_url, requests, True, "one keep-alive connection"),
+        sequential(stack.gateway_url, requests, False, "a new connection per request"),
+    )
+    for run in runs:
+        p50, p99 = run.percentiles()
+        print(f"similar artists, {run.label}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+              f"{run.connections} connections, {run.errors} errors", flush=True)  # fmt: skip
+    return runs
+
+
+def keep_alive_markdown(runs: tuple[ConnectionRun, ...], command: str, loads: str) -> str:
+    """The keep-alive part of the section."""
+    reused_p50 = runs[0].percentiles()[0]
+    met = "met" if reused_p50 < KEEP_ALIVE_TARGET_MS else "not met"
+    lines = [
+        "### One connection against a new one per request",
+        "",
+        f"Command: `{command}` (against `python -m local.up`); load average (1 min) at the "
+        f"start and the end: {loads}  ",
+        f"Date: {dt.date.today().isoformat()}",
+        "",
+        f"{KEEP_ALIVE_REQUESTS} sequential `GET /v1/artists/{{id}}/similar?limit=10` requests "
+        "with real ids, from one client process (`http.client`), each timed from sending it to "
+        "the last byte of its answer (a new connection's TCP connect included). The same "
+        "requests went once before (not timed), so the handler answers from its record cache: "
+        "the figures are the local gateway's (uvicorn with httptools and uvloop, each answer in "
+        "one write, the handler on its function's worker thread) and the handler's own time, "
+        "not DynamoDB's.",
+        "",
+        "| connections | requests | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        p50, p99 = run.percentiles()
+        lines.append(f"| {run.label} ({run.connections}) | {len(run.latencies_ms)} | "
+                     f"{p50:.2f} | {p99:.2f} | {run.errors} |")  # fmt: skip
+    lines += ["", f"Target: p50 under {KEEP_ALIVE_TARGET_MS:g} ms on the reused connection: {met}."]
+    return "\n".join(lines)
+
+
+def nested(name: str, body: str) -> str:
+    """``body`` between the markers of section ``name``, to sit inside another section."""
+    start, end = markers(name)
+    return f"{start}\n{body.strip()}\n{end}"
+
+
+def write_keep_alive(body: str, doc: Path) -> None:
+    """Set the keep-alive part of the section (added at the section's end if not there yet)."""
+    if read_section(KEEP_ALIVE_SECTION, doc) is not None:
+        write_section(KEEP_ALIVE_SECTION, body, doc)
+        return
+    section = read_section(SECTION, doc) or ""
+    write_section(SECTION, f"{section}\n\n{nested(KEEP_ALIVE_SECTION, body)}", doc)
+
+
+def run_keep_alive(stack: Stack, command: str, doc: Path) -> int:
+    """Only the keep-alive measurement (``--keep-alive``): printed and written into its part."""
+    load_at_start = load_average()
+    runs = keep_alive(stack)
+    write_keep_alive(keep_alive_markdown(runs, command, f"{load_at_start} / {load_average()}"), doc)
+    errors = sum(run.errors for run in runs)
+    print(f"wrote {doc} ({KEEP_ALIVE_SECTION}); {errors} errors")
+    return 1 if errors else 0
+
+
+# the report ----------------------------------------------------------------------------------
+
+
 def machine_line() -> str:
     m = machine()
     return f"{m['cpus']} cores, {m['memory']}, {m['cpu']}, {m['system']}, Python {m['python']}"
@@ -450,6 +470,7 @@ def markdown(
     loads: str,
     aws_ms: float,
     events: int,
+    connection_part: str,
 ) -> str:
     lines = [
         "## The API through the local gateway",
@@ -460,9 +481,10 @@ def markdown(
         f"Date: {dt.date.today().isoformat()}",
         "",
         "What the figures include: the client on the same 2 cores, loopback TCP, the local "
-        "gateway (`local/gateway.py`: one Python process, `ThreadingHTTPServer`, a thread per "
-        "connection, one invocation at a time per function as in a Lambda container, an access "
-        "log line per call), the API Gateway proxy event, the handler in that process "
+        "gateway (`local/gateway.py`: one Python process, uvicorn with httptools and uvloop, "
+        "each answer in one write, a worker thread per function running one invocation at a "
+        "time as a Lambda container does, an access log line per call), the API Gateway proxy "
+        "event, the handler in that process "
         "(Powertools, pydantic), its DynamoDB calls over HTTP to moto (another Python process) "
         "and, for onboarding, the inference server. Not included: API Gateway and Lambda "
         "themselves, cold starts (the functions are warm), the network. The ids are real (300 "
@@ -489,7 +511,8 @@ def markdown(
             f"| {r.route} | {r.max_rps:,.0f} | {r.closed_errors} | {r.achieved_rps:.1f} | "
             f"{r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.p99_ms:.1f} | {r.open_errors} |"
         )
-    lines += ["", f"![per-route latency and throughput](img/{IMG.name})"]
+    lines += ["", f"![per-route latency and throughput](img/{IMG.name})", "",
+              nested(KEEP_ALIVE_SECTION, connection_part)]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -500,15 +523,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--closed-seconds", type=int, default=5)
     parser.add_argument("--open-seconds", type=int, default=8)
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="measure only one connection against new ones (seconds) and write only that part",
+    )
     args = parser.parse_args(argv)
     stack = Stack.load(args.dir)
+    arguments = argv if argv is not None else sys.argv[1:]
+    command = " ".join(["python -m bench.api_gateway", *arguments])
+    if args.keep_alive:
+        return run_keep_alive(stack, command, args.doc)
     load_at_start = load_average()
+    runs = keep_alive(stack)
     results = benchmark(stack, args.closed_seconds, args.open_seconds)
     aws_ms = aws_call_ms(stack)
     loads = f"{load_at_start} / {load_average()}"
     plot(results, IMG)
-    arguments = argv if argv is not None else sys.argv[1:]
-    command = " ".join(["python -m bench.api_gateway", *arguments])
     write_section(
         SECTION,
         markdown(
@@ -519,10 +550,11 @@ def main(argv: list[str] | None = None) -> int:
             loads,
             aws_ms,
             events_table_items(stack),
+            keep_alive_markdown(runs, command, loads),
         ),
         args.doc,
     )
-    errors = sum(r.closed_errors + r.open_errors for r in results)
+    errors = sum(r.closed_errors + r.open_errors for r in results) + sum(r.errors for r in runs)
     print(f"wrote {args.doc} ({SECTION}) and {IMG}; {errors} errors")
     return 1 if errors else 0
 

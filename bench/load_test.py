@@ -32,8 +32,6 @@ import numpy as np
 
 from bench.api_gateway import (
     SERIAL,
-    Ids,
-    Traffic,
     closed_loop,
     events_table_items,
     find_ids,
@@ -44,6 +42,7 @@ from bench.api_gateway import (
 )
 from bench.loadgen import Request, RunResult, run_requests
 from bench.report import DEFAULT_DOC, REPO_ROOT, write_section
+from bench.traffic import Ids, Traffic
 from lambdas.store import keys
 from local import aws
 from local.stack import Stack

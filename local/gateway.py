@@ -1,30 +1,52 @@
 """The local API Gateway: an HTTP server that turns requests into REST API proxy events for the
 handlers of the route table and their answers back into HTTP, with API Gateway's own errors
-(unknown route: 403 "Missing Authentication Token"; missing or wrong API key: 403 "Forbidden";
-a body over 10 MB: 413). Admin routes, IAM-authorised in AWS, need the ``x-admin-key`` header.
+(unknown route or method: 403 "Missing Authentication Token"; missing or wrong API key: 403
+"Forbidden"; a body over 10 MB: 413; a path and query over 65,535 bytes: 414). Admin routes,
+IAM-authorised in AWS, need the ``x-admin-key`` header.
+
+:class:`Gateway` is API Gateway's part and the handlers, callable from any thread;
+:class:`GatewayApp` serves it as a plain ASGI app and :func:`serve` runs that on uvicorn with
+the inference server's HTTP protocol (httptools, uvloop, each answer in one write:
+:mod:`container.coalescing`), so a reused keep-alive connection answers as fast as a new one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import json
+import socket
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import uvicorn
+
+from container.coalescing import HttpProtocol
 from lambdas.routes import ROUTES, Route, function
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+MAX_TARGET_BYTES = 65_535  # path and query: the longest URL httptools parses (414 beyond)
+KEEP_ALIVE_S = 3600  # an idle connection stays open (load generators reuse theirs, no retry)
+SHUTDOWN_GRACE_S = 10  # on shutdown, answers under way get this long to finish
+BACKLOG = 2048
 JSON_HEADERS = {"Content-Type": "application/json"}
 INTERNAL_ERROR = b'{"message": "Internal server error"}'
+AS_SENT = "local.gateway"  # scope extension: the request's header names as the client sent them
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Answer = tuple[int, dict[str, str], bytes]  # status, headers, body
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -92,7 +114,7 @@ def proxy_event(
             "identity": {
                 "sourceIp": "127.0.0.1",
                 "apiKey": api_key,
-                "userAgent": headers.get("User-Agent"),
+                "userAgent": _header(headers, "user-agent"),
             },
             "accountId": "000000000000",
             "apiId": "local",
@@ -101,6 +123,11 @@ def proxy_event(
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    """The value of header ``name`` (lower-case), whatever case the client spelled it in."""
+    return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
 @dataclass
@@ -129,26 +156,56 @@ def load_handler(dotted: str) -> Handler:
     return handler
 
 
-def _gateway_error(status: int, message: str, kind: str) -> tuple[int, dict[str, str], bytes]:
-    """One of API Gateway's own answers (the handler is not called)."""
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": kind}
+# API Gateway's own answers (the handler is not called) ---------------------------------------
+
+
+def _gateway_error(status: int, message: str, kind: str | None = None) -> Answer:
+    headers = {"Content-Type": "application/json"}
+    if kind:
+        headers["x-amzn-ErrorType"] = kind
     return status, headers, json.dumps({"message": message}).encode()
 
 
-def missing_token() -> tuple[int, dict[str, str], bytes]:
+def missing_token() -> Answer:
     """API Gateway's answer to a method and path not in the API."""
     kind = "MissingAuthenticationTokenException"
     return _gateway_error(403, "Missing Authentication Token", kind)
 
 
-def forbidden() -> tuple[int, dict[str, str], bytes]:
+def forbidden() -> Answer:
     """API Gateway's answer to a missing or wrong API key."""
     return _gateway_error(403, "Forbidden", "ForbiddenException")
 
 
-def too_large() -> tuple[int, dict[str, str], bytes]:
+def too_large() -> Answer:
     """API Gateway's answer to a payload over its 10 MB limit."""
     return _gateway_error(413, "Request Too Long", "RequestTooLongException")
+
+
+def uri_too_long() -> Answer:
+    """The answer to a request target (path and query) over ``MAX_TARGET_BYTES``."""
+    return _gateway_error(414, "Request-URI Too Long")
+
+
+def http_answer(response: dict[str, Any]) -> Answer:
+    """A handler's proxy response as HTTP (multi-value headers joined with ", ")."""
+    headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        headers[key] = ", ".join(str(v) for v in values)
+    payload = response.get("body") or ""
+    data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+    return int(response.get("statusCode", 200)), headers, data
+
+
+# the gateway ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A request API Gateway lets through: the function to call and the event to call it with."""
+
+    function: str
+    event: dict[str, Any]
 
 
 class Gateway:
@@ -175,125 +232,257 @@ class Gateway:
         with self._invocations[function_name]:
             return handler(event, context)
 
-    def handle(
+    def admit(
         self,
         method: str,
         target: str,
         headers: dict[str, str] | list[tuple[str, str]],
         body: bytes | None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One request (headers as a dict, or as the pairs received, repeated ones included):
-        status, headers and body of the answer."""
+    ) -> Invocation | Answer:
+        """API Gateway's part of a request (headers as a dict, or as the pairs received,
+        repeated ones included): its own answer, or the invocation to make. Calls no handler."""
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
-        single = dict(pairs)
-        multi: dict[str, list[str]] = {}
-        for key, value in pairs:
-            multi.setdefault(key, []).append(value)
         url = urlsplit(target)
         found = match(method, url.path)
         if found is None:
             return missing_token()
         route, params = found
         lower = {k.lower(): v for k, v in pairs}
-        if route.admin:
-            if lower.get("x-admin-key") != self.admin_key:
-                return forbidden()
-        elif lower.get("x-api-key") != self.api_key:
+        if not self._authorised(route, lower):
             return forbidden()
         if body and len(body) > MAX_BODY_BYTES:
             return too_large()
+        multi: dict[str, list[str]] = {}
+        for name, value in pairs:
+            multi.setdefault(name, []).append(value)
         event = proxy_event(
-            route, method, url.path, url.query, single, body, stage=self.stage, params=params,
-            api_key=lower.get("x-api-key"), multi_value_headers=multi,
+            route, method, url.path, url.query, dict(pairs), body, stage=self.stage,
+            params=params, api_key=lower.get("x-api-key"), multi_value_headers=multi,
         )  # fmt: skip
-        spec = function(route.function)
+        return Invocation(route.function, event)
+
+    def _authorised(self, route: Route, headers: dict[str, str]) -> bool:
+        """Whether the request (lower-case header names) has the key its route needs."""
+        if route.admin:
+            return headers.get("x-admin-key") == self.admin_key
+        return headers.get("x-api-key") == self.api_key
+
+    def call(self, invocation: Invocation) -> Answer:
+        """Run the invocation (blocks while the function runs another) and answer with the
+        handler's response; 502 if the handler raises or answers something malformed, as
+        API Gateway does."""
+        spec = function(invocation.function)
         context = LambdaContext(spec.name, spec.memory_mb, spec.timeout_s)
         try:
-            response = self.invoke(route.function, event, context)
+            return http_answer(self.invoke(invocation.function, invocation.event, context))
         except Exception:  # what API Gateway answers when the integration fails
             traceback.print_exc()  # the Lambda's log: the console of `make local`
             return 502, dict(JSON_HEADERS), INTERNAL_ERROR
-        out_headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
-        for key, values in (response.get("multiValueHeaders") or {}).items():
-            out_headers[key] = ", ".join(str(v) for v in values)
-        payload = response.get("body") or ""
-        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-        return int(response.get("statusCode", 200)), out_headers, data
+
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str] | list[tuple[str, str]],
+        body: bytes | None,
+    ) -> Answer:
+        """One request (headers as in :meth:`admit`): status, headers and body of the answer."""
+        outcome = self.admit(method, target, headers, body)
+        return self.call(outcome) if isinstance(outcome, Invocation) else outcome
 
 
-def _read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
-    """The request body, at most ``MAX_BODY_BYTES + 1`` bytes of it (more is not needed to
-    answer 413); Content-Length or chunked transfer encoding."""
+# the gateway over HTTP: ASGI on uvicorn --------------------------------------------------------
+
+
+class ClientGoneError(Exception):
+    """The client closed the connection before its request was complete."""
+
+
+class GatewayApp:
+    """:class:`Gateway` as a plain ASGI app. API Gateway's checks run on the event loop; a
+    handler runs on a worker thread of its function's own (an executor of one thread), so a
+    slow handler stalls neither the event loop nor the other functions, and requests to a busy
+    function wait in arrival order without holding a thread. That serialises each function on
+    purpose, as before (one invocation at a time, as in a Lambda container: see
+    :class:`Gateway`); different functions run at the same time."""
+
+    def __init__(self, gateway: Gateway, access_log: bool = False) -> None:
+        self.gateway, self.access_log = gateway, access_log
+        self._workers: dict[str, ThreadPoolExecutor] = {}  # used on the event loop only
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.monotonic()
+        target = request_target(scope)
+        try:
+            status, headers, data = await self._answer(scope, target, receive)
+        except ClientGoneError:
+            return
+        if self.access_log:  # API Gateway's access log, one line per call
+            elapsed_ms = (time.monotonic() - started) * 1000
+            print(f"{scope['method']} {target} {status} {elapsed_ms:.0f} ms", flush=True)
+        await respond(send, status, headers, data)
+
+    async def _answer(self, scope: Scope, target: str, receive: Receive) -> Answer:
+        body = await read_body(receive)
+        outcome = self.gateway.admit(scope["method"], target, request_headers(scope), body)
+        if not isinstance(outcome, Invocation):
+            return outcome
+        worker = self._worker(outcome.function)
+        return await asyncio.get_running_loop().run_in_executor(worker, self.gateway.call, outcome)
+
+    def _worker(self, function_name: str) -> ThreadPoolExecutor:
+        if function_name not in self._workers:
+            worker = ThreadPoolExecutor(1, thread_name_prefix=f"lambda-{function_name}")
+            self._workers[function_name] = worker
+        return self._workers[function_name]
+
+    def close(self) -> None:
+        """Stop the worker threads once their invocations under way return."""
+        for worker in self._workers.values():
+            worker.shutdown(wait=False, cancel_futures=True)
+
+
+def request_target(scope: Scope) -> str:
+    """The path and query as sent (percent-escapes kept, as API Gateway passes the path on)."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string") or b""
+    return (raw + b"?" + query if query else raw).decode("latin-1")
+
+
+def request_headers(scope: Scope) -> list[tuple[str, str]]:
+    """The request's headers in order, named as the client sent them when the server says."""
+    as_sent = scope.get("extensions", {}).get(AS_SENT)
+    pairs = as_sent["headers"] if as_sent else scope["headers"]
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in pairs]
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The request body (Content-Length or chunked), at most ``MAX_BODY_BYTES + 1`` bytes of it
+    (more is not needed to answer 413); the rest is received and dropped, so the connection
+    stays usable."""
     limit = MAX_BODY_BYTES + 1
-    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        chunks, size = [], 0
-        while True:
-            length = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if length == 0:
-                handler.rfile.readline()  # the empty line after the last chunk
-                break
-            chunk = handler.rfile.read(length)
-            handler.rfile.readline()
-            size += len(chunk)
-            if size <= limit:
-                chunks.append(chunk)
-        body = b"".join(chunks)[:limit]
-        return body or None
-    length = int(handler.headers.get("Content-Length") or 0)
-    if length == 0:
-        return None
-    body = handler.rfile.read(min(length, limit))
-    remaining = length - len(body)
-    while remaining > 0:  # drain what is over the limit, so the connection stays in step
-        chunk = handler.rfile.read(min(remaining, 1 << 20))
-        if not chunk:
-            break
-        remaining -= len(chunk)
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGoneError
+        chunk = message.get("body", b"")
+        if size < limit:
+            chunks.append(chunk[: limit - size])
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks) or None
+
+
+async def respond(send: Send, status: int, headers: dict[str, str], data: bytes) -> None:
+    """Send the answer (uvicorn leaves the body out for HEAD)."""
+    fields = [
+        (key.encode("latin-1"), value.encode("latin-1"))
+        for key, value in headers.items()
+        if key.lower() != "content-length"
+    ]
+    fields.append((b"Content-Length", str(len(data)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": fields})
+    await send({"type": "http.response.body", "body": data})
+
+
+class TargetTooLongError(Exception):
+    """A request target over ``MAX_TARGET_BYTES``: parsing stops, the answer is 414."""
+
+
+class GatewayProtocol(HttpProtocol):
+    """The inference server's HTTP protocol (httptools, one write per answer), which also keeps
+    the request's header names as the client spelled them (ASGI's are lower-case; API Gateway
+    passes them on as sent) in the scope's extensions, and answers a request target over
+    ``MAX_TARGET_BYTES`` with 414 JSON instead of uvicorn's plain-text 400."""
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._as_sent: list[tuple[bytes, bytes]] = []
+        self.scope["extensions"] = {AS_SENT: {"headers": self._as_sent}}
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._as_sent.append((name, value))
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > MAX_TARGET_BYTES:
+            raise TargetTooLongError  # httptools stops; uvicorn calls send_400_response
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse (then it closes the connection)."""
+        if len(getattr(self, "url", b"")) <= MAX_TARGET_BYTES:
+            super().send_400_response(msg)
+            return
+        self.transport.write(encode_answer(*uri_too_long()))
+        self.transport.close()
+
+
+def encode_answer(status: int, headers: dict[str, str], data: bytes) -> bytes:
+    """An answer as HTTP/1.1 bytes, the connection closed after it."""
+    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    lines += [f"{key}: {value}" for key, value in headers.items()]
+    lines += [f"Content-Length: {len(data)}", "Connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
+
+
+def uvicorn_config(app: GatewayApp) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        http=GatewayProtocol,
+        loop="uvloop",
+        ws="none",
+        lifespan="off",
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,  # the app writes API Gateway's access log itself
+        log_config=None,  # leave the logging of the process that serves alone
+        log_level="error",  # no warning per unparsable request: the console is the stack's
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        backlog=BACKLOG,
+    )
+
+
+class GatewayServer:
+    """uvicorn serving a :class:`GatewayApp` on a socket bound when this is made (``port`` 0:
+    a free one, see ``server_address``), with the interface of a ``socketserver`` server:
+    :meth:`serve_forever` (blocks: run it in a thread), :meth:`shutdown` (from another thread),
+    then :meth:`server_close`."""
+
+    def __init__(self, app: GatewayApp, host: str, port: int) -> None:
+        self.app = app
+        self.socket = socket.create_server((host, port), backlog=BACKLOG)
+        self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
+        self._server = uvicorn.Server(uvicorn_config(app))
+        self._started, self._stopped = threading.Event(), threading.Event()
+
+    def serve_forever(self) -> None:
+        self._started.set()
+        try:
+            self._server.run(sockets=[self.socket])
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop accepting connections, let answers under way finish (``SHUTDOWN_GRACE_S`` at
+        most) and return once :meth:`serve_forever` has."""
+        self._server.should_exit = True
+        if self._started.is_set():
+            self._stopped.wait()
+        self.app.close()
+
+    def server_close(self) -> None:
+        self.socket.close()
 
 
 def serve(
     gateway: Gateway, host: str = "127.0.0.1", port: int = 3000, access_log: bool = False
-) -> ThreadingHTTPServer:
+) -> GatewayServer:
     """An HTTP server for ``gateway`` (call ``serve_forever`` on it, e.g. in a thread); with
     ``access_log``, one line per call on stdout."""
-
-    class RequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _handle(self) -> None:
-            started = time.monotonic()
-            try:
-                body = _read_body(self)
-            except ValueError:  # a malformed chunk size
-                self.send_error(400, "malformed chunked body")
-                return
-            status, headers, data = gateway.handle(
-                self.command, self.path, list(self.headers.items()), body
-            )
-            if access_log:  # API Gateway's access log, one line per call
-                elapsed_ms = (time.monotonic() - started) * 1000
-                print(f"{self.command} {self.path} {status} {elapsed_ms:.0f} ms", flush=True)
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815
-
-        def __getattr__(self, name: str) -> Any:
-            """Any other method (TRACE, CONNECT, ...) goes through the gateway too, which answers
-            it as API Gateway does (403 JSON), not ``http.server``'s 501 HTML page."""
-            if name.startswith("do_"):
-                return self._handle
-            raise AttributeError(name)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the handlers log; keep the console for the stack's own output
-
-    server = ThreadingHTTPServer((host, port), RequestHandler)
-    server.daemon_threads = True
-    return server
+    return GatewayServer(GatewayApp(gateway, access_log), host, port)

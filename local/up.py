@@ -16,12 +16,11 @@ import signal
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from container.serve import command as serve_command
 from local import aws, build, deployment, examples
-from local.gateway import Gateway, serve
+from local.gateway import Gateway, GatewayServer, serve
 from local.processes import Child, StartupError, port_answers
 from local.stack import PREFIX, Stack
 
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.monotonic()
     children: list[Child] = []
-    gateway: ThreadingHTTPServer | None = None
+    gateway: GatewayServer | None = None
     # Ctrl-C and SIGTERM stop everything, at any step (also when started with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -5,7 +5,8 @@ here."""
 from __future__ import annotations
 
 from bench import load_test as load
-from bench.api_gateway import Traffic, find_ids
+from bench.api_gateway import find_ids
+from bench.traffic import Traffic
 from local.stack import Stack
 
 SECONDS = 20

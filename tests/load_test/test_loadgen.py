@@ -94,7 +94,7 @@ def test_windows_and_accepted_events() -> None:
 
 
 def test_a_plan_has_every_route_of_the_mix_in_its_share() -> None:
-    from bench.api_gateway import Ids, Traffic
+    from bench.traffic import Ids, Traffic
     from local.stack import Stack
 
     ids = Ids(("u1", "u2"), ("s1", "s2"), ("a1",), (("us-tx", ("Rock",)),))

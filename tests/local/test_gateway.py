@@ -10,7 +10,15 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from lambdas.routes import ROUTES
-from local.gateway import Gateway, match, proxy_event, serve
+from local.gateway import (
+    Gateway,
+    GatewayApp,
+    GatewayServer,
+    match,
+    proxy_event,
+    request_headers,
+    serve,
+)
 
 KEY, ADMIN = "k-123", "admin-456"
 NO_TOKEN = "Missing Authentication Token"
@@ -96,9 +104,10 @@ def server(gateway):
 
 
 def _request(connection, method, path, body=None, headers=None):
+    """Status, headers (names case-insensitive, as in HTTP) and body of one request."""
     connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
-    return response.status, dict(response.getheaders()), response.read()
+    return response.status, response.headers, response.read()
 
 
 def test_over_http_gateway_errors_say_what_api_gateway_says(server):
@@ -167,3 +176,150 @@ def test_concurrent_calls_of_one_function_do_not_mix_their_requests(gateway):
     for thread in threads:
         thread.join()
     assert statuses == [400] * 320
+
+
+def test_a_body_that_is_not_utf8_reaches_the_handler_base64_encoded():
+    route, params = match("POST", "/v1/events")
+    event = proxy_event(route, "POST", "/v1/events", "", {}, b"\xff\xfe", params=params)
+    assert (event["body"], event["isBase64Encoded"]) == ("//4=", True)
+    event = proxy_event(route, "POST", "/v1/events", "", {}, "é".encode(), params=params)
+    assert (event["body"], event["isBase64Encoded"]) == ("é", False)
+
+
+def test_the_event_keeps_the_headers_as_sent_and_every_value_of_a_repeated_one(gateway):
+    headers = [("X-Api-Key", KEY), ("Accept", "a"), ("Accept", "b"), ("user-agent", "t/1")]
+    invocation = gateway.admit("GET", "/v1/items/s1/similar?limit=3&limit=4", headers, None)
+    event = invocation.event
+    assert event["headers"] == {"X-Api-Key": KEY, "Accept": "b", "user-agent": "t/1"}
+    assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
+    assert event["multiValueQueryStringParameters"] == {"limit": ["3", "4"]}
+    assert event["requestContext"]["identity"] == {
+        "sourceIp": "127.0.0.1", "apiKey": KEY, "userAgent": "t/1"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["PATCH", "TRACE", "PROPFIND"])
+def test_over_http_a_method_not_in_the_api_is_403_json(server, method):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    status, headers, body = _request(connection, method, "/v1/events", headers={"x-api-key": KEY})
+    assert (status, json.loads(body)) == (403, {"message": NO_TOKEN})
+    assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/v1/users/u1/recommendations", {}),
+        ("GET", "/v1/users/u1/recommendations", {"x-api-key": "wrong"}),
+        ("PUT", "/v1/catalog/items/i1/availability", {"x-api-key": KEY}),
+        ("PUT", "/v1/catalog/items/i1/availability", {"x-admin-key": "wrong"}),
+    ],
+)
+def test_over_http_a_missing_or_wrong_key_is_403_forbidden(server, method, path, headers):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    status, out_headers, body = _request(connection, method, path, b"{}", headers)
+    assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
+    assert out_headers["x-amzn-ErrorType"] == "ForbiddenException"
+
+
+def test_over_http_a_chunked_body_over_10_mb_is_413_and_the_connection_stays_usable(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    chunks = iter([b"x" * (1024 * 1024)] * 11)
+    connection.request("POST", "/v1/events", body=chunks, headers=headers, encode_chunked=True)
+    response = connection.getresponse()
+    assert (response.status, json.loads(response.read())) == (413, {"message": "Request Too Long"})
+    status, _, body = _request(connection, "POST", "/v1/events", b'{"events": []}', headers)
+    assert (status, json.loads(body)["field"]) == (400, "events")
+
+
+def test_over_http_a_request_target_over_64_kib_is_414_json(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    headers = {"x-api-key": KEY}
+    long_query = "/v1/users/u1/artists?q=" + "x" * (64 * 1024)
+    status, _, body = _request(connection, "GET", long_query, headers=headers)
+    assert (status, json.loads(body)) == (414, {"message": "Request-URI Too Long"})
+    just_under = "/v1/nothing?q=" + "x" * (63 * 1024)
+    status, _, body = _request(connection, "GET", just_under, headers=headers)
+    assert (status, json.loads(body)) == (403, {"message": NO_TOKEN})
+
+
+def test_over_http_many_requests_on_one_keep_alive_connection_all_answer(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    _request(connection, "GET", "/v1/nothing")
+    sock = connection.sock
+    for _ in range(100):
+        status, _, body = _request(connection, "POST", "/v1/events", b'{"events": []}', headers)
+        assert (status, json.loads(body)["field"]) == (400, "events")
+        status, _, body = _request(connection, "GET", "/v1/nothing", headers=headers)
+        assert (status, json.loads(body)) == (403, {"message": NO_TOKEN})
+        assert connection.sock is sock  # the same connection: the server never closed it
+
+
+def test_over_http_concurrent_connections_to_one_function_all_answer(server):
+    """Eight connections at once to one function: its invocations queue, none is lost or mixed."""
+    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    statuses = []
+
+    def calls():
+        connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+        for _ in range(20):
+            status, _, _ = _request(connection, "POST", "/v1/events", b'{"events": []}', headers)
+            statuses.append(status)
+
+    threads = [threading.Thread(target=calls) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [400] * 160
+
+
+def test_a_port_in_use_is_refused_when_serving_starts(gateway):
+    first = serve(gateway, port=0)
+    try:
+        with pytest.raises(OSError, match="in use"):
+            serve(gateway, port=first.server_address[1])
+    finally:
+        first.server_close()
+
+
+def test_shutdown_returns_while_a_client_keeps_its_connection_open(gateway):
+    http_server = serve(gateway, port=0)
+    thread = threading.Thread(target=http_server.serve_forever, daemon=True)
+    thread.start()
+    connection = http.client.HTTPConnection("127.0.0.1", http_server.server_address[1])
+    assert _request(connection, "GET", "/v1/nothing")[0] == 403
+    http_server.shutdown()
+    http_server.server_close()
+    assert not thread.is_alive()
+
+
+class RecordingApp(GatewayApp):
+    """The gateway's app, noting the headers of each request as the gateway reads them."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__(gateway)
+        self.seen: list[list[tuple[str, str]]] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.seen.append(request_headers(scope))
+        await super().__call__(scope, receive, send)
+
+
+def test_over_http_header_names_reach_the_gateway_as_the_client_sent_them(gateway):
+    app = RecordingApp(gateway)
+    http_server = GatewayServer(app, "127.0.0.1", 0)
+    threading.Thread(target=http_server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", http_server.server_address[1])
+        connection.putrequest("GET", "/v1/nothing", skip_host=True, skip_accept_encoding=True)
+        for name, value in [("Host", "h"), ("X-Api-Key", KEY), ("accept", "a"), ("Accept", "b")]:
+            connection.putheader(name, value)
+        connection.endheaders()
+        assert connection.getresponse().status == 403
+    finally:
+        http_server.shutdown()
+        http_server.server_close()
+    assert app.seen == [[("Host", "h"), ("X-Api-Key", KEY), ("accept", "a"), ("Accept", "b")]]
