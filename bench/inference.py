@@ -1,17 +1,20 @@
 """Inference server benchmark: ``python -m bench.inference [--model-dir DIR] [--workers 1 2]``.
 
-For our server (``python -m container.serve``) and the reference Flask app under gunicorn
-(:mod:`bench.reference_server`), each at the same numbers of workers:
+For our server (``python -m container.serve``) and two references serving the same model the
+same way, each at the same numbers of workers: the Flask app under gunicorn
+(:mod:`bench.reference_server`, SageMaker's bring-your-own-container example) and the FastAPI app
+on uvicorn (:mod:`bench.reference_fastapi`, what teams pick today):
 
 1. maximum throughput: ``wrk`` (closed loop, 1 thread, 8 connections) on single-instance requests;
 2. latency at half of that server's own maximum: :mod:`bench.loadgen`, open loop at a fixed
-   rate, every request timed; and ours also at the reference's rate (half of the reference's
-   maximum), so that the two servers' tails are compared under the same traffic;
+   rate, every request timed; and ours also at each reference's rate (half of that reference's
+   maximum), so that ours and each reference's tails are compared under the same traffic;
 
 and, as the floor, the model's own prediction time for one already-encoded row
 (``Booster.predict``), the encoder's time, and both together in-process. Writes the
-``inference`` section of docs/benchmarks.md and ``docs/img/inference_latency.png``.
-Needs ``wrk`` (the Debian package of that name).
+``inference`` section of docs/benchmarks.md and ``docs/img/inference_latency.png`` (and
+``inference_concurrency.png``). Needs ``wrk`` (the Debian package of that name). A short check
+that it all runs: ``--model-dir DIR --workers 1 --seconds 1 --sweep-seconds 1 --no-write``.
 """
 
 from __future__ import annotations
@@ -22,29 +25,38 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
+from typing import IO
 
 import numpy as np
 
 from bench.loadgen import LoadResult, run_load
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from container.serve import command as serve_command
+from local.ports import free_port
 
 LISTENER = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
 SECTION = "inference"
-IMG = REPO_ROOT / "docs" / "img" / "inference_latency.png"
-IMG_CONCURRENCY = REPO_ROOT / "docs" / "img" / "inference_concurrency.png"
+IMG_DIR = REPO_ROOT / "docs" / "img"
+IMG = "inference_latency.png"
+IMG_CONCURRENCY = "inference_concurrency.png"
 CONCURRENCY = (1, 4, 8, 16, 64)  # wrk connections of the throughput sweep
 SWEEP_SECONDS = 3
+REFERENCES = {"flask": "Flask", "fastapi": "FastAPI"}  # kind: short name, measured in this order
+LABELS = {
+    "flask": "Flask + gunicorn sync",
+    "fastapi": "FastAPI + uvicorn",
+    "ours": "ours (uvicorn + ASGI)",
+}
 
 
 @dataclass
@@ -60,62 +72,83 @@ class Run:
     errors: int
     latencies_ms: np.ndarray
     by_concurrency: dict[int, float]  # closed-loop req/s at each number of connections
-    same_load: tuple[float, float, float] | None = None  # rate, p50, p99 at another's rate
+    # reference kind: (rate, p50, p99) at half of that reference's maximum (ours only)
+    same_load: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def _wait_ready(
+    url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 120
+) -> None:
+    """Wait for ``/ping`` to answer 200; on failure, show the end of the server's ``log``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.returncode}")
+            raise RuntimeError(f"server exited: {process.returncode}; stderr:\n{_tail_of(log)}")
         try:
             with urllib.request.urlopen(url + "/ping", timeout=1) as resp:
                 if resp.status == 200:
                     return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("server not ready")
+    raise RuntimeError(f"server not ready in {timeout:.0f} s; stderr:\n{_tail_of(log)}")
+
+
+def _tail_of(log: IO[bytes], size: int = 2000) -> str:
+    """The last ``size`` bytes of a server's log file."""
+    log.seek(0, os.SEEK_END)
+    log.seek(max(0, log.tell() - size))
+    return log.read().decode(errors="replace")
+
+
+def flask_command(port: int, workers: int) -> list[str]:
+    """The Flask reference under gunicorn's sync workers (the model directory from the env)."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    return [
+        gunicorn, "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{port}",
+        "--log-level", "warning", "bench.reference_server:create_app()",
+    ]  # fmt: skip
+
+
+def fastapi_command(port: int, workers: int) -> list[str]:
+    """The FastAPI reference on uvicorn's worker processes (the model directory from the env)."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+        "bench.reference_fastapi:create_app",
+    ]  # fmt: skip
+
+
+def server_command(kind: str, model_dir: Path, port: int, workers: int) -> list[str]:
+    """The command line that starts server ``kind`` ("ours" or a key of :data:`REFERENCES`)."""
+    if kind == "ours":
+        return serve_command(model_dir, port, workers)
+    if kind == "flask":
+        return flask_command(port, workers)
+    if kind == "fastapi":
+        return fastapi_command(port, workers)
+    raise ValueError(f"unknown server {kind!r}")
 
 
 @contextmanager
-def serving(kind: str, model_dir: Path, workers: int):  # type: ignore[no-untyped-def]
-    port = _free_port()
+def serving(kind: str, model_dir: Path, workers: int) -> Iterator[str]:
+    """Run server ``kind`` on a free loopback port until the block ends; yields its URL."""
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MUSICREC_MODEL_DIR": str(model_dir)}
-    if kind == "ours":
-        cmd = serve_command(model_dir, port, workers)
-    else:
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        cmd = [
-            gunicorn,
-            "-w",
-            str(workers),
-            "-k",
-            "sync",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "bench.reference_server:create_app()",
-        ]
-    process = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
+    cmd = server_command(kind, model_dir, port, workers)
+    with tempfile.TemporaryFile() as log:  # the server's stderr, shown if it does not start
+        process = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_ready(url, process, log)
+            yield url
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def max_throughput(url: str, body_file: Path, seconds: int, connections: int = 8) -> float:
@@ -156,28 +189,33 @@ def measure(
     workers: int,
     body_file: Path,
     seconds: int,
-    other_rate: float | None = None,
+    other_rates: dict[str, float] | None = None,
+    sweep_seconds: int = SWEEP_SECONDS,
 ) -> Run:
-    """Max throughput, latency at half of it, the concurrency sweep and, with ``other_rate``,
-    latency at that rate too."""
+    """Max throughput, latency at half of it, the concurrency sweep and latency at each of
+    ``other_rates`` (by reference kind) too."""
+    other_rates = other_rates or {}
     with serving(kind, model_dir, workers) as url:
         max_throughput(url, body_file, 2)  # warm-up
         max_rps = max_throughput(url, body_file, seconds)
         rate = max_rps / 2
         load = latency_at(url, rate, seconds)
-        same = latency_at(url, other_rate, seconds) if other_rate else None
-        sweep = {c: max_throughput(url, body_file, SWEEP_SECONDS, c) for c in CONCURRENCY}
+        same = {ref: latency_at(url, r, seconds) for ref, r in other_rates.items()}
+        sweep = {c: max_throughput(url, body_file, sweep_seconds, c) for c in CONCURRENCY}
     p50, p90, p99 = load.percentiles(50, 90, 99)
-    errors = sum(n for result in (load, same) if result
+    errors = sum(n for result in (load, *same.values())
                  for status, n in result.statuses.items() if status != 200)  # fmt: skip
-    same_load = None
-    if same and other_rate:
-        same_p50, same_p99 = same.percentiles(50, 99)
-        same_load = (other_rate, same_p50, same_p99)
+    same_load = {ref: _tail(other_rates[ref], result) for ref, result in same.items()}
     return Run(
         kind, workers, max_rps, rate, load.achieved_rps, p50, p90, p99, errors, load.latencies_ms,
         sweep, same_load,
     )  # fmt: skip
+
+
+def _tail(rate: float, result: LoadResult) -> tuple[float, float, float]:
+    """``(rate, p50, p99)`` of one open-loop run."""
+    p50, p99 = result.percentiles(50, 99)
+    return rate, p50, p99
 
 
 def floor(model_dir: Path, repeat: int = 3000) -> dict[str, float]:
@@ -271,7 +309,7 @@ def plot(runs: list[Run], path: Path) -> None:
 
 
 def label(run: Run) -> str:
-    return "ours (uvicorn + ASGI)" if run.server == "ours" else "Flask + gunicorn sync"
+    return LABELS[run.server]
 
 
 def plot_concurrency(runs: list[Run], path: Path) -> None:
@@ -312,9 +350,39 @@ def _machine_line() -> str:
     return f"{m['cpus']} cores, {m['memory']}, {m['cpu']}, {m['system']}, Python {m['python']}"
 
 
-def markdown(runs: list[Run], base: dict[str, float], model_dir: Path, command: str) -> str:
+def comparison(ours: Run, ref: Run) -> str:
+    """One line: ours against reference ``ref`` at the same number of workers."""
+    name = REFERENCES[ref.server]
+    same = ""
+    if ref.server in ours.same_load:
+        rate, p50, p99 = ours.same_load[ref.server]
+        same = (
+            f"under the same traffic ({rate:,.0f} req/s, half of {name}'s maximum) p99 "
+            f"{p99:.2f} ms against {ref.p99_ms:.2f} ms (p50 {p50:.2f} against {ref.p50_ms:.2f}); "
+        )
+    return (
+        f"- ours vs {name}, {ours.workers} worker(s): {ours.max_rps / ref.max_rps:.2f}× the "
+        f"throughput; {same}each at half of its own maximum, p99 {ours.p99_ms:.2f} ms against "
+        f"{ref.p99_ms:.2f} ms."
+    )
+
+
+def comparisons(runs: list[Run]) -> list[str]:
+    """Ours against each reference, reference by reference, at each number of workers."""
     ours = {r.workers: r for r in runs if r.server == "ours"}
-    ref = {r.workers: r for r in runs if r.server == "flask"}
+    refs = {(r.server, r.workers): r for r in runs if r.server in REFERENCES}
+    return [comparison(ours[workers], refs[kind, workers])
+            for kind in REFERENCES for workers in sorted(ours)
+            if (kind, workers) in refs]  # fmt: skip
+
+
+def markdown(
+    runs: list[Run],
+    base: dict[str, float],
+    model_dir: Path,
+    command: str,
+    sweep_seconds: int = SWEEP_SECONDS,
+) -> str:
     lines = [
         "## Inference server",
         "",
@@ -348,26 +416,11 @@ def markdown(runs: list[Run], base: dict[str, float], model_dir: Path, command: 
             f"{run.achieved_rps:,.0f} | {run.p50_ms:.2f} | {run.p90_ms:.2f} | {run.p99_ms:.2f} | "
             f"{run.errors} |"
         )
-    lines += ["", "Ours against the reference at the same number of workers:", ""]
-    for workers in sorted(ours):
-        if workers in ref:
-            a, b = ours[workers], ref[workers]
-            same = (
-                f"under the same traffic ({a.same_load[0]:,.0f} req/s, half of the reference's "
-                f"maximum) p99 {a.same_load[2]:.2f} ms against {b.p99_ms:.2f} ms (p50 "
-                f"{a.same_load[1]:.2f} against {b.p50_ms:.2f}); "
-                if a.same_load
-                else ""
-            )
-            lines.append(
-                f"- {workers} worker(s): {a.max_rps / b.max_rps:.2f}× the throughput; {same}"
-                f"each at half of its own maximum, p99 {a.p99_ms:.2f} ms against "
-                f"{b.p99_ms:.2f} ms."
-            )
-    lines += ["", "![latency CDF](img/inference_latency.png)", "",
-              f"Throughput by concurrency: wrk, closed loop, {SWEEP_SECONDS} s per point "
+    lines += ["", "Ours against each reference at the same number of workers:", "",
+              *comparisons(runs), "", f"![latency CDF](img/{IMG})", "",
+              f"Throughput by concurrency: wrk, closed loop, {sweep_seconds} s per point "
               "(the load generator shares the 2 cores):", "", *concurrency_table(runs), "",
-              "![throughput by concurrency](img/inference_concurrency.png)"]  # fmt: skip
+              f"![throughput by concurrency](img/{IMG_CONCURRENCY})"]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -376,9 +429,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, help="default: train on a 100,000-user world")
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--seconds", type=int, default=10, help="per max-throughput/latency run")
+    parser.add_argument("--sweep-seconds", type=int, default=SWEEP_SECONDS,
+                        help="per point of the concurrency sweep")  # fmt: skip
+    parser.add_argument("--no-write", action="store_true", help="print the section only")
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
+    parser.add_argument("--img-dir", type=Path, default=IMG_DIR, help="where the plots go")
     args = parser.parse_args(argv)
     for tool in ("wrk",):
         if shutil.which(tool) is None:
@@ -386,29 +442,39 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     model_dir = args.model_dir or train_model(args.users)
     base = floor(model_dir)
+    runs = measure_all(model_dir, args.workers, args.seconds, args.sweep_seconds)
+    command = "python -m bench.inference " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = markdown(runs, base, model_dir, command.strip(), args.sweep_seconds)
+    print(text)
+    if not args.no_write:
+        plot(runs, args.img_dir / IMG)
+        plot_concurrency(runs, args.img_dir / IMG_CONCURRENCY)
+        write_section(SECTION, text, args.doc)
+    return 0
+
+
+def measure_all(
+    model_dir: Path, worker_counts: list[int], seconds: int, sweep_seconds: int
+) -> list[Run]:
+    """Each reference, then ours (also at each reference's rate), at each number of workers."""
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         body_file = Path(tmp) / "body.json"
         body_file.write_text(json.dumps(LISTENER))
-        for workers in args.workers:
-            reference_rate = None
-            for kind in ("flask", "ours"):  # the reference first: ours also runs at its rate
-                run = measure(kind, model_dir, workers, body_file, args.seconds, reference_rate)
-                reference_rate = run.rate
+        for workers in worker_counts:
+            rates: dict[str, float] = {}
+            for kind in (*REFERENCES, "ours"):
+                other = rates if kind == "ours" else None
+                run = measure(kind, model_dir, workers, body_file, seconds, other, sweep_seconds)
+                if kind in REFERENCES:
+                    rates[kind] = run.rate
                 print(
                     f"{kind} x{workers}: max {run.max_rps:,.0f} req/s; at {run.rate:,.0f} "
                     f"req/s p50 {run.p50_ms:.2f} p99 {run.p99_ms:.2f} ms, errors {run.errors}",
                     file=sys.stderr,
                 )
                 runs.append(run)
-    command = "python -m bench.inference " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = markdown(runs, base, model_dir, command.strip())
-    print(text)
-    if not args.no_write:
-        plot(runs, IMG)
-        plot_concurrency(runs, IMG_CONCURRENCY)
-        write_section(SECTION, text, args.doc)
-    return 0
+    return runs
 
 
 if __name__ == "__main__":
