@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.ab.stack import local_stack
+from bench.common import local_stack
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 
 SECTION = "suite"

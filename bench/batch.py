@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,33 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.common import DEFAULT_SEED, ensure_world
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
-from training.data.dataset_io import has_table
 
 SECTION = "batch"
 IMAGE = REPO_ROOT / "docs" / "img" / "batch_throughput.png"
 BUDGET_SECONDS = 600.0
 BUDGET_USERS = 1_000_000
 BUDGET_BYTES = 12 * 1024**3
-#: The bench worlds, shared by bench.world (``--out``), bench.train, bench.batch, bench.inference,
-#: bench.dynamodb_load and bench.quality: each generates what it needs once and the others reuse it.
-CACHE = REPO_ROOT / ".local" / "bench"
-DEFAULT_SEED = 7
-
-
-def world_dir(users: int, seed: int = DEFAULT_SEED) -> Path:
-    """Where the bench world of ``users`` listeners lives (the seed named unless the default)."""
-    return CACHE / (f"world-{users}" if seed == DEFAULT_SEED else f"world-{users}-s{seed}")
-
-
-def ensure_world(users: int, seed: int = DEFAULT_SEED) -> Path:
-    """The cached world of ``users`` listeners, generated if missing or incomplete."""
-    out = world_dir(users, seed)
-    if not all(has_table(out, name) for name in ("users", "items", "interactions")):
-        shutil.rmtree(out, ignore_errors=True)
-        cmd = [sys.executable, "-m", "training.data.world", "--users", str(users)]
-        subprocess.run([*cmd, "--seed", str(seed), "--out", str(out)], check=True, cwd=REPO_ROOT)
-    return out
 
 
 def time_batch(data: Path, out: Path, extra: Sequence[str]) -> tuple[list[str], float, int, int]:
@@ -161,7 +141,7 @@ def markdown(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.batch", description=__doc__)
     parser.add_argument("--users", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC)
     args = parser.parse_args(argv)
     data = ensure_world(args.users, args.seed)

@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.batch import ensure_world, world_dir
+from bench.common import DEFAULT_SEED, ensure_world, world_dir
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from lambdas.store.batch_source import BatchSource
 from lambdas.store.loader import BATCH_SIZE, Tables, list_items, load_version
 from lambdas.store.tables import TABLES, create_table_request, table
+from local.ports import free_port
 
 SECTION = "dynamodb-load"
 IMAGE = REPO_ROOT / "docs" / "img" / "dynamodb_load.png"
@@ -318,12 +318,6 @@ def markdown(
     return "\n".join(lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.1f} s"
 
@@ -331,7 +325,7 @@ def _duration(seconds: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dynamodb_load", description=__doc__)
     parser.add_argument("--users", type=int, default=20_000, help="listeners of the bench world")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--batch", type=Path, help="a batch version directory (else computed)")
     parser.add_argument("--workers", type=int, default=LOADER_WORKERS)
     parser.add_argument(
@@ -349,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = BatchSource(str(version))
     total_bytes = sum(item_bytes(item) for item in version_items(source))
     load = os.getloadavg()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-dynamodb-") as tmp:
         child, _ = aws.start(Path(tmp) / "moto.log", port)
         try:

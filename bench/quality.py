@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.batch import DEFAULT_SEED, ensure_world
+from bench.common import DEFAULT_SEED, ensure_world
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 
 SECTION = "quality"

@@ -26,7 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.batch import DEFAULT_SEED, ensure_world
+from bench.common import DEFAULT_SEED, ensure_world
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 
 SECTION = "train"

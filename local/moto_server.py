@@ -26,18 +26,51 @@ dashboard), the copies it makes for each read's answer included: memory grows wi
 and Python's full garbage collections, which walk it all, take seconds after a few thousand
 events (11 million objects after 20,000 events and their reads). Here items are not tracked;
 the tables still hold theirs.
+
+The patches reach into moto's internals as they are in the versions of ``PATCHED_FOR`` (the pin
+in pyproject.toml); with any other moto installed, importing this module fails, naming both.
 """
 
+# moto's internals are imported below the version guard:
+# ruff: noqa: E402
 from __future__ import annotations
 
 import copy
+import inspect
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from types import SimpleNamespace
 from typing import Any
+
+#: The moto versions whose internals the patches below were written against and checked with
+#: (the pin in pyproject.toml). Another version fails at import: check each patched function
+#: against its source before adding it here.
+PATCHED_FOR = ("5.2.5",)
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not one the patches were written for."""
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    """Raise :class:`MotoVersionError` unless ``installed`` (default: the installed moto's
+    version) is one of ``PATCHED_FOR``."""
+    installed = installed or metadata.version("moto")
+    if installed not in PATCHED_FOR:
+        written_for = " or ".join(PATCHED_FOR)
+        raise MotoVersionError(
+            f"local.moto_server patches moto's internals as they are in moto {written_for}, but "
+            f"moto {installed} is installed: install moto=={PATCHED_FOR[-1]} (the pin in "
+            f"pyproject.toml), or check each patch against moto {installed}'s source and add "
+            "it to PATCHED_FOR"
+        )
+
+
+check_moto_version()
 
 from moto.core.responses import ActionResult
 from moto.dynamodb import models
@@ -52,6 +85,7 @@ _original_transact_write_items = DynamoDBBackend.transact_write_items
 _original_copy = models.copy
 _original_handler = DynamoHandler.transact_write_items
 _original_query = Table.query
+_QUERY_SIGNATURE = inspect.signature(_original_query)  # moto passes some arguments by position
 _original_all_items = Table.all_items
 _original_tracked = Item.instances_tracked  # type: ignore[attr-defined]
 _partition = threading.local()  # the (table, hash key) a Query on the table's key is reading
@@ -89,7 +123,7 @@ def _snapshot(backend: DynamoDBBackend, items: list[dict[str, Any]]) -> list[Sna
         if key is None:
             continue
         try:
-            current = backend.get_item(operation["TableName"], key)
+            current = backend.get_item(table_name=operation["TableName"], keys=key)
         except Exception:  # an invalid key: the transaction itself will refuse it
             continue
         saved.append((operation["TableName"], key, copy.deepcopy(current)))
@@ -99,9 +133,9 @@ def _snapshot(backend: DynamoDBBackend, items: list[dict[str, Any]]) -> list[Sna
 def _restore(backend: DynamoDBBackend, saved: list[Snapshot]) -> None:
     for table_name, key, item in reversed(saved):
         if item is None:
-            backend.delete_item(table_name, key)
+            backend.delete_item(table_name=table_name, key=key)
         else:
-            backend.put_item(table_name, item.to_json()["Attributes"])
+            backend.put_item(table_name=table_name, item_attrs=item.to_json()["Attributes"])
 
 
 @contextmanager
@@ -118,7 +152,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
     saved = _snapshot(self, transact_items)
     try:
         with _tables_not_copied():
-            _original_transact_write_items(self, transact_items)
+            _original_transact_write_items(self, transact_items=transact_items)
     except Exception:
         _restore(self, saved)
         raise
@@ -145,14 +179,15 @@ def handle_transact_write_items(self: DynamoHandler) -> Any:
     return result
 
 
-def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+def query(self: Table, *args: Any, **kwargs: Any) -> Any:
     """moto's Query; on the table's own key it sees only the items of ``hash_key``'s partition."""
-    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-    if index_name or hash_key is None:
-        return _original_query(self, hash_key, *args, **kwargs)
+    call = _QUERY_SIGNATURE.bind(self, *args, **kwargs)
+    hash_key = call.arguments["hash_key"]
+    if call.arguments.get("index_name") or hash_key is None:
+        return _original_query(self, *args, **kwargs)
     _partition.current = (self, hash_key)
     try:
-        return _original_query(self, hash_key, *args, **kwargs)
+        return _original_query(self, *args, **kwargs)
     finally:
         _partition.current = None
 

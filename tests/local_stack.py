@@ -6,19 +6,14 @@ that post events see each other's events: count only your own listeners' events.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from local.processes import port_answers
+from local import launch
+from local.processes import StartupError, port_answers
 from local.stack import Stack
-from tests.conftest import REPO_ROOT
-from tests.container.conftest import free_port
 
 STARTUP_S = 600
 
@@ -26,33 +21,18 @@ STARTUP_S = 600
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
-    ports = [free_port() for _ in range(3)]
-    command = [
-        sys.executable, "-m", "local.up", "--dir", str(root), "--users", "3000", "--seed", "11",
-        "--gateway-port", str(ports[0]), "--model-port", str(ports[1]), "--aws-port", str(ports[2]),
-    ]  # fmt: skip
-    log = (root / "up.log").open("wb")
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
-    deadline = time.monotonic() + STARTUP_S
-    while not (root / "stack.json").is_file():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"local stack did not start:\n{(root / 'up.log').read_text()[-4000:]}")
-        time.sleep(1)
-    running = Stack.load(root)
+    try:
+        launched = launch.start(root, users=3000, seed=11, timeout_s=STARTUP_S)
+    except StartupError as exc:
+        pytest.fail(str(exc))
+    running = launched.stack
     try:
         yield running
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-    assert process.returncode == 0, (root / "up.log").read_text()[-4000:]
+        code = launch.stop(launched)
+    assert code == 0, launch.log_tail(launched.up.log)
     children = pids(running)  # the last ones (retrain restarts the inference server)
-    for port in ports:  # nothing left behind
+    for port in (running.gateway_port, running.model_port, running.aws_port):  # nothing left
         assert not port_answers("127.0.0.1", port), f"port {port} still answers after stop"
     for name, pid in children.items():
         assert not _running(pid), f"{name} (pid {pid}) still runs after the stack stopped"

@@ -21,9 +21,9 @@ from bench.ab.client import GatewayClient
 from bench.ab.experiment_report import parse_report, run_report
 from bench.ab.section import RunSummary, body, plot
 from bench.ab.simulate import RunConfig, simulate
-from bench.ab.stack import REPO_ROOT, local_stack
 from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
-from bench.report import DEFAULT_DOC, machine, write_section
+from bench.common import local_stack
+from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from lambdas.config import DEFAULT_EXPERIMENTS
 from lambdas.logic.experiments import load
 from local import deployment

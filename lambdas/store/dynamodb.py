@@ -3,6 +3,7 @@ events, availability and experiment counters. Keys come from :mod:`lambdas.store
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -15,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from lambdas.store import keys
 from lambdas.store.lru import Lru
+from lambdas.store.retry import Backoff, GaveUpError, until_done
 
 EVENT_TTL_DAYS = 30
 MAX_BATCH_GET = 100
@@ -108,26 +110,30 @@ class Store:
         its record or None (absent). Unprocessed keys are retried with backoff, at most
         ``BATCH_GET_RETRIES`` times; keys still unanswered then are left out (and not cached)."""
         answered: dict[str, dict[str, Any] | None] = {}
-        client = self.tables["lists"].meta.client
-        name = self.tables["lists"].name
-        retries = 0
-        while pending:
-            chunk, pending = pending[:MAX_BATCH_GET], pending[MAX_BATCH_GET:]
-            response = client.batch_get_item(
-                RequestItems={name: {"Keys": [{"pk": pk} for pk in chunk]}}
-            )
-            unprocessed = [
-                str(k["pk"])
-                for k in response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
-            ]
-            answered.update(dict.fromkeys(set(chunk) - set(unprocessed)))
-            for item in response["Responses"].get(name, []):
-                answered[str(item["pk"])] = json.loads(item["doc"])
-            if unprocessed and retries < BATCH_GET_RETRIES:
-                time.sleep(0.01 * 2**retries)
-                retries += 1
-                pending.extend(unprocessed)
+
+        def read(wanted: list[str]) -> list[str]:
+            chunks = (wanted[i : i + MAX_BATCH_GET] for i in range(0, len(wanted), MAX_BATCH_GET))
+            return [pk for chunk in chunks for pk in self._read_chunk(chunk, answered)]
+
+        with contextlib.suppress(GaveUpError):  # keys still unanswered are left out
+            until_done(read, pending, Backoff(max_attempts=1 + BATCH_GET_RETRIES, base_s=0.01))
         return answered
+
+    def _read_chunk(
+        self, chunk: list[str], answered: dict[str, dict[str, Any] | None]
+    ) -> list[str]:
+        """One BatchGetItem of ``chunk``'s keys, its answers put in ``answered``; the keys it
+        left unprocessed."""
+        lists = self.tables["lists"]
+        response = lists.meta.client.batch_get_item(
+            RequestItems={lists.name: {"Keys": [{"pk": pk} for pk in chunk]}}
+        )
+        unprocessed = response.get("UnprocessedKeys", {}).get(lists.name, {}).get("Keys", [])
+        left = [str(key["pk"]) for key in unprocessed]
+        answered.update(dict.fromkeys(set(chunk) - set(left)))
+        for item in response["Responses"].get(lists.name, []):
+            answered[str(item["pk"])] = json.loads(item["doc"])
+        return left
 
     def catalog(self, item_ids: Iterable[str], kind: str = "item") -> dict[str, dict[str, Any]]:
         """Catalogue entries (title, artist, album, genre, available) by id."""

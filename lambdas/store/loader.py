@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +21,12 @@ from typing import Any
 
 from lambdas.store import keys
 from lambdas.store.batch_source import BatchError, BatchSource
+from lambdas.store.retry import Backoff, GaveUpError, until_done
 
 log = logging.getLogger("lambdas.store.loader")
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
-MAX_ATTEMPTS = 8
+WRITE_BACKOFF = Backoff(max_attempts=8, base_s=0.05, cap_s=2.0)
 RETENTION_DAYS = 30  # list items expire this long after loading (retraining runs far more often)
 
 
@@ -67,14 +67,16 @@ def write_batch(client: Any, table_name: str, items: list[dict[str, Any]]) -> No
 
     ``client`` is a DynamoDB resource's client (``table.meta.client``), which converts plain
     Python values to DynamoDB's typed form and back."""
-    requests = [{"PutRequest": {"Item": item}} for item in items]
-    for attempt in range(MAX_ATTEMPTS):
+
+    def put(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         response = client.batch_write_item(RequestItems={table_name: requests})
-        requests = response.get("UnprocessedItems", {}).get(table_name, [])
-        if not requests:
-            return
-        time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random() / 2))
-    raise LoadError(f"{table_name}: {len(requests)} items still unprocessed after retries")
+        return list(response.get("UnprocessedItems", {}).get(table_name, []))
+
+    try:
+        until_done(put, [{"PutRequest": {"Item": item}} for item in items], WRITE_BACKOFF)
+    except GaveUpError as exc:
+        left = len(exc.left)
+        raise LoadError(f"{table_name}: {left} items still unprocessed after retries") from exc
 
 
 def load_file(

@@ -13,8 +13,9 @@ import pytest
 from botocore.config import Config
 
 from container.protocol import MAX_BODY_BYTES, MAX_INSTANCES
+from local.ports import free_port
 from tests.conftest import REPO_ROOT
-from tests.container.conftest import Server, free_port, running_server
+from tests.container.conftest import Server, running_server
 from training.model.artifact import load_artifact
 from training.model.features import encode_instances
 

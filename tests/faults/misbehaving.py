@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.container.conftest import free_port
+from local.ports import free_port
 
 SLOW_S = 5.0  # far beyond the onboarding function's time budget (ENDPOINT_TIMEOUT_MS, 300 ms)
 

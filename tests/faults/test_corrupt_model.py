@@ -19,10 +19,10 @@ from container.serve import command as serve_command
 from local import deployment, pipeline, up
 from local.deployment import Deployment
 from local.pipeline import PipelineError
+from local.ports import free_port
 from local.processes import StartupError
 from local.stack import Stack
 from tests.conftest import REPO_ROOT
-from tests.container.conftest import free_port
 
 STARTUP_FAILED = 3  # uvicorn's exit status when the app's startup fails
 

@@ -19,8 +19,8 @@ import pytest
 from lambdas.store.dynamodb import Store
 from lambdas.store.loader import Tables, active, loaded
 from local import aws
+from local.ports import free_port
 from tests.conftest import REPO_ROOT
-from tests.container.conftest import free_port
 from tests.faults.conftest import count_version
 
 PREFIX = "musicrec-kill"

@@ -10,7 +10,7 @@ import pytest
 
 from lambdas.store.tables import TABLES
 from local import aws
-from tests.container.conftest import free_port
+from local.ports import free_port
 
 
 def test_moto_server_starts_and_resources_are_idempotent(tmp_path):

@@ -3,6 +3,7 @@ tables they name."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 
 from local import moto_server
+from tests.conftest import REPO_ROOT
 
 TABLE = "t"
 
@@ -174,3 +176,45 @@ def test_items_moto_creates_are_not_kept_beyond_the_tables(dynamodb):
 
     assert list(Item.instances_tracked) == []  # moto would keep every item and copy it made
     assert value(dynamodb, "k19") == "1"
+
+
+def test_a_query_of_an_index_reads_the_whole_index(dynamodb):
+    dynamodb.update_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "v", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {
+            "IndexName": "by-v",
+            "KeySchema": [{"AttributeName": "v", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }}],
+    )  # fmt: skip
+    for pk in ("a", "b", "c"):
+        dynamodb.put_item(**put(pk, "1")["Put"])
+
+    page = dynamodb.query(TableName=TABLE, IndexName="by-v", KeyConditionExpression="v = :v",
+                          ExpressionAttributeValues={":v": {"S": "1"}})  # fmt: skip
+
+    assert sorted(item["pk"]["S"] for item in page["Items"]) == ["a", "b", "c"]
+
+
+def test_the_patches_refuse_a_moto_they_were_not_written_for():
+    moto_server.check_moto_version(moto_server.PATCHED_FOR[0])  # passes
+
+    with pytest.raises(moto_server.MotoVersionError) as raised:
+        moto_server.check_moto_version("5.3.0")
+
+    message = str(raised.value)
+    assert "moto 5.3.0 is installed" in message
+    assert f"as they are in moto {moto_server.PATCHED_FOR[0]}" in message
+
+
+def test_the_pinned_moto_is_one_the_patches_were_written_for():
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    pins = {
+        requirement.split("==")[1]
+        for extra in pyproject["project"]["optional-dependencies"].values()
+        for requirement in extra
+        if requirement.startswith("moto")
+    }
+    assert pins, "no moto pin in pyproject.toml"
+    assert pins <= set(moto_server.PATCHED_FOR)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from local import pipeline
+from local.ports import free_port
 from local.stack import Stack
-from tests.container.conftest import free_port
 
 
 def test_retrain_without_a_stack_says_to_start_one(tmp_path, capsys):
