@@ -26,9 +26,9 @@ def pick_songs(
     limit: int,
     max_per_artist: int,
     max_per_album: int,
-    exclude: frozenset[str] | set[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The best ``limit`` allowed songs, at most ``max_per_artist`` / ``max_per_album`` each."""
+    """The best ``limit`` allowed songs, at most ``max_per_artist`` / ``max_per_album`` each; a
+    song listed twice is taken once."""
     per_artist: Counter[str] = Counter()
     per_album: Counter[str] = Counter()
     chosen: list[dict[str, Any]] = []
@@ -37,7 +37,7 @@ def pick_songs(
         if len(chosen) == limit:
             break
         entry = catalog.get(song_id)
-        if song_id in seen or song_id in exclude or not song_allowed(song_id, entry, overrides):
+        if song_id in seen or not song_allowed(song_id, entry, overrides):
             continue
         assert entry is not None
         artist, album = str(entry.get("artist_id")), entry.get("album_id")

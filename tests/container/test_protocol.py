@@ -128,3 +128,19 @@ def test_error_body_is_json_with_code_message_and_field():
 def test_media_type_defaults_to_json():
     assert media_type(None) == "application/json"
     assert media_type("Application/JSON; charset=utf-8") == "application/json"
+
+
+def test_exactly_the_instance_limit_is_accepted_in_json_and_jsonlines():
+    request = parse_request(_json({"instances": [{}] * MAX_INSTANCES}), "application/json")
+    assert len(request.instances) == MAX_INSTANCES
+    lines = b"\n".join([b"{}"] * MAX_INSTANCES)
+    assert len(parse_request(lines, "application/jsonlines").instances) == MAX_INSTANCES
+    error = _error(lines + b"\n{}", "application/jsonlines")
+    assert (error.status, error.code) == (413, "too_many_instances")
+
+
+def test_a_body_of_exactly_the_size_limit_is_accepted():
+    doc = _json({"age": 31, "selected_genres": ["Jazz"]})
+    body = doc + b" " * (MAX_BODY_BYTES - len(doc))  # JSON allows trailing whitespace
+    assert len(body) == MAX_BODY_BYTES
+    assert parse_request(body, "application/json").instances[0].age == 31

@@ -131,6 +131,18 @@ def test_body_over_6_mb_is_413(server: Server):
     assert response.json()["code"] == "payload_too_large"
 
 
+def test_a_body_of_exactly_6_mb_and_exactly_the_instance_limit_are_answered(server: Server):
+    doc = json.dumps({"age": 31, "selected_genres": ["Jazz"]}).encode()
+    body = doc + b" " * (MAX_BODY_BYTES - len(doc))
+    response = server.request("POST", "/invocations", body)
+    assert response.status == 200, response.body
+    response = server.request("POST", "/invocations", body + b" ")
+    assert response.status == 413
+    response = server.post_json("/invocations", {"instances": [{}] * MAX_INSTANCES})
+    assert response.status == 200
+    assert len(response.json()["predictions"]) == MAX_INSTANCES
+
+
 def test_unknown_route_and_wrong_method(server: Server):
     assert server.request("GET", "/nope", content_type=None).status == 404
     wrong = server.request("GET", "/invocations", content_type=None)

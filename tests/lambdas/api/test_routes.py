@@ -77,6 +77,17 @@ def first_record(root: Path, family: str) -> dict:
         return json.loads(handle.readline())
 
 
+def similar_to(root: Path, song: str) -> list[str]:
+    """The songs of batch version v1's similar-items record of ``song``."""
+    for path in sorted((root / "v1" / "similar-items").glob("*.gz")):
+        with gzip.open(path, "rt") as handle:
+            for line in handle:
+                record = json.loads(line)
+                if record["item_id"] == song:
+                    return list(record["ids"])
+    return []
+
+
 def a_listener(root: Path) -> str:
     return first_record(root, "personal")["user_id"]
 
@@ -216,9 +227,17 @@ def test_a_play_changes_the_next_recommendations(api):
     status, ack = call(events, "POST", "/v1/events", {"events": [play]})
     assert (status, ack["stored"]) == (200, 1)
     _, after = call(recommendations, "GET", f"/v1/users/{user}/recommendations", query="limit=10")
-    ids_after = [i["id"] for i in after["items"]]
+    ids_before, ids_after = [i["id"] for i in before["items"]], [i["id"] for i in after["items"]]
     assert played not in ids_after
-    assert ids_after != [i["id"] for i in before["items"]][1:]  # re-ranked, not just shifted
+    # Re-ranked, not just shifted up by one: a song similar to the play climbs further than the
+    # removal of the played song explains, or enters the list.
+    similar = set(similar_to(api["root"], played))
+    assert similar & set(ids_after), "no song similar to the play in the new list"
+    climbed = [
+        song for song in similar & set(ids_after)
+        if song not in ids_before or ids_after.index(song) < ids_before.index(song) - 1
+    ]  # fmt: skip
+    assert climbed, (ids_before, ids_after)
 
 
 def test_unknown_and_onboarded_listeners(api):
@@ -355,3 +374,37 @@ def test_before_the_first_load_events_are_taken_and_lists_are_not_ready(api):
         assert (status, error["code"]) == (503, "not_ready")
     finally:
         state.put_item(Item=pointer)
+
+
+def catalog_songs(root: Path) -> list[dict]:
+    """The catalogue's available, titled songs of batch version v1."""
+    songs = []
+    for path in sorted((root / "v1" / "catalog").glob("*.gz")):
+        with gzip.open(path, "rt") as handle:
+            songs += [json.loads(line) for line in handle]
+    return [s for s in songs if s["kind"] == "item" and s["available"] and s.get("title")]
+
+
+def test_personal_songs_are_capped_at_two_per_artist_and_one_per_album_by_default(api):
+    """A batch list whose songs share artists and albums (batch lists are capped already, so one
+    is written here): the route's default caps, not the caller's, keep the answer varied."""
+    songs = catalog_songs(api["root"])
+    by_artist: dict[str, list[dict]] = {}
+    for song in songs:
+        by_artist.setdefault(song["artist_id"], []).append(song)
+    crowded = next(s for s in by_artist.values() if len({x["album_id"] for x in s}) < len(s) >= 4)
+    album = next(a for a in {s["album_id"] for s in crowded}
+                 if sum(s["album_id"] == a for s in crowded) >= 2)  # fmt: skip
+    same_album = [s for s in crowded if s["album_id"] == album]
+    listing = [*same_album[:2], *[s for s in crowded if s["album_id"] != album][:2]]
+    user = "capped-listener"
+    record = {"user_id": user, "ids": [s["id"] for s in listing],
+              "scores": [1.0 - i / 10 for i in range(len(listing))]}  # fmt: skip
+    lists = boto3.resource("dynamodb").Table(table("lists").physical_name(PREFIX))
+    lists.put_item(Item={"pk": f"personal#v1#{user}", "doc": json.dumps(record)})
+    path = f"/v1/users/{user}/recommendations"
+    _, capped = call(recommendations, "GET", path)
+    # the first song; the second shares its album; the third is the artist's second song
+    assert [i["id"] for i in capped["items"]] == [listing[0]["id"], listing[2]["id"]]
+    _, loose = call(recommendations, "GET", path, query="max_per_artist=100&max_per_album=100")
+    assert [i["id"] for i in loose["items"]] == [s["id"] for s in listing]

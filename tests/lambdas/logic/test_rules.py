@@ -56,3 +56,19 @@ def test_interleave_round_robins_without_duplicates():
     lists = [[("a", 1.0), ("b", 0.5)], [("a", 0.9), ("c", 0.8), ("d", 0.1)]]
     assert [s for s, _ in interleave(lists)] == ["a", "b", "c", "d"]
     assert interleave([]) == []
+
+
+def test_pick_songs_takes_a_song_listed_twice_once():
+    candidates = [("s1", 0.9), ("s1", 0.8), ("s4", 0.7)]
+    picked = pick_songs(candidates, CATALOG, {}, limit=3, max_per_artist=5, max_per_album=5)
+    assert [p["id"] for p in picked] == ["s1", "s4"]
+    assert picked[0]["score"] == 0.9  # the better-ranked listing
+
+
+def test_pick_songs_stops_at_the_limit_and_caps_at_exactly_the_maximum():
+    candidates = [("s1", 0.9), ("s2", 0.8), ("s3", 0.7), ("s4", 0.6)]
+    picked = pick_songs(candidates, CATALOG, {}, limit=3, max_per_artist=3, max_per_album=1)
+    assert [p["id"] for p in picked] == ["s1", "s2", "s3"]  # three of a1 allowed, then the limit
+    picked = pick_songs(candidates, CATALOG, {}, limit=1, max_per_artist=3, max_per_album=1)
+    assert [p["id"] for p in picked] == ["s1"]
+    assert pick_songs(candidates, CATALOG, {}, limit=0, max_per_artist=3, max_per_album=1) == []

@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 
 from lambdas.store import keys
 from lambdas.store.dynamodb import Store
@@ -124,3 +125,26 @@ def test_lru_keeps_the_most_recently_used():
     assert "a" not in none
     with pytest.raises(KeyError):
         lru.get("b")
+
+
+def test_an_event_id_is_stored_once_even_with_another_timestamp(tables):
+    """A client's retry may carry a new ``ts``: the event_id alone decides (a second item under
+    another sort key would count the play twice)."""
+    events = boto3.resource("dynamodb").Table(f"{PREFIX}-events")
+    store = Store({"events": events})
+    play = {"event_id": "e1", "user_id": "u1", "type": "play", "item_id": "s1", "ts": 1000}
+    assert store.put_event(play) is True
+    assert store.put_event({**play, "ts": 2000}) is False
+    assert store.put_event({**play, "event_id": "e2", "ts": 2000}) is True
+    pk = keys.user_events_pk("u1")
+    listed = events.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": pk})[
+        "Items"
+    ]
+    assert sorted(item["event_id"] for item in listed) == ["e1", "e2"]
+
+
+def test_a_failure_other_than_a_duplicate_is_raised_not_taken_for_a_duplicate(tables):
+    store = Store({"events": boto3.resource("dynamodb").Table(f"{PREFIX}-events-missing")})
+    play = {"event_id": "e1", "user_id": "u1", "type": "play", "item_id": "s1", "ts": 1000}
+    with pytest.raises(ClientError):
+        store.put_event(play)

@@ -4,6 +4,7 @@ safe, and a crash midway leaves the previous version active."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -143,3 +144,46 @@ def test_cli_loads_rolls_back_and_reports_errors(batch_root, tables, capsys):
     assert main(["--batch", str(batch_root / "nope"), *base]) == 1
     assert "active version is unchanged" in capsys.readouterr().err
     assert active(tables)["version"] == "v1"
+
+
+def test_rerunning_the_active_version_keeps_its_previous_for_rollback(batch_root, tables):
+    """docs/api.md promises a harmless rerun: loading the active version again must not record
+    it as its own previous version (``--rollback`` would then go nowhere)."""
+    load_version(BatchSource(str(batch_root / "v1")), tables, progress=False)
+    load_version(BatchSource(str(batch_root / "v2")), tables, progress=False)
+    pointer = load_version(BatchSource(str(batch_root / "v2")), tables, progress=False)
+    assert (pointer["version"], pointer["previous"]) == ("v2", "v1")
+    assert (active(tables)["version"], active(tables)["previous"]) == ("v2", "v1")
+    assert rollback(tables)["version"] == "v1"
+
+
+def test_a_file_with_fewer_records_than_its_manifest_entry_is_refused(batch_root, tables, tmp_path):
+    import shutil
+
+    copy = tmp_path / "v1"
+    shutil.copytree(batch_root / "v1", copy)
+    manifest = _manifest(batch_root, "v1")
+    entry = manifest["families"]["personal"]["files"][0]
+    entry["records"] += 1
+    manifest["families"]["personal"]["records"] += 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    message = rf"{re.escape(entry['path'])}: \d+ records, manifest says"
+    with pytest.raises(BatchError, match=message):
+        load_version(BatchSource(str(copy)), tables, progress=False)
+    assert active(tables) is None
+
+
+def test_the_switch_refuses_a_family_whose_loaded_count_falls_short(batch_root, tables):
+    """Every file has its marker, but one marker counts a record less than the manifest: the
+    switch must not trust markers alone."""
+    load_version(BatchSource(str(batch_root / "v1")), tables, progress=False)
+    manifest = _manifest(batch_root, "v1")
+    entry = manifest["families"]["similar-items"]["files"][0]
+    marker = keys.load_marker("v1", entry["path"])
+    tables.state.update_item(
+        Key=marker, UpdateExpression="SET #r = :n",
+        ExpressionAttributeNames={"#r": "records"},
+        ExpressionAttributeValues={":n": entry["records"] - 1},
+    )  # fmt: skip
+    with pytest.raises(LoadError, match=r"similar-items: \d+ records loaded, manifest says"):
+        switch(manifest, tables)
