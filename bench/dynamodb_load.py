@@ -34,6 +34,7 @@ from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from lambdas.store.batch_source import BatchSource
 from lambdas.store.loader import BATCH_SIZE, Tables, list_items, load_version
 from lambdas.store.tables import TABLES, create_table_request, table
+from local.aws import count_items
 from local.ports import free_port
 
 SECTION = "dynamodb-load"
@@ -133,17 +134,6 @@ def create_tables(dynamodb: Any, prefix: str) -> Tables:
         lists=dynamodb.Table(table("lists").physical_name(prefix)),
         state=dynamodb.Table(table("state").physical_name(prefix)),
     )
-
-
-def count_items(lists: Any) -> int:
-    """The number of items in a table (a paginated COUNT scan)."""
-    total, kwargs = 0, {"Select": "COUNT"}
-    while True:
-        page = lists.scan(**kwargs)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def load_naive(source: BatchSource, lists: Any, limit: int | None = None) -> int:

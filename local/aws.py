@@ -93,3 +93,15 @@ def ensure_resources(prefix: str, bucket: str, url: str = URL) -> None:
             s3.create_bucket(Bucket=bucket)
     except (BotoCoreError, ClientError) as exc:
         raise AwsError(f"local AWS at {url}: {exc}") from exc
+
+
+def count_items(table: Any, **scan: Any) -> int:
+    """The number of items in a table, or of those a scan's ``FilterExpression`` keeps (a
+    paginated COUNT scan: for tests and benchmarks, never for the API)."""
+    total, kwargs = 0, {**scan, "Select": "COUNT"}
+    while True:
+        page = table.scan(**kwargs)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -39,7 +39,7 @@ class PipelineError(RuntimeError):
     """A step that failed; later steps did not run."""
 
 
-def served_version(stack: Stack) -> str | None:
+def served_model_version(stack: Stack) -> str | None:
     """The model version the stack's inference server reports, or None when it does not answer."""
     try:
         with urllib.request.urlopen(f"{stack.model_url}/ping", timeout=2) as response:
@@ -80,7 +80,7 @@ def update_endpoint(
     recorded: ``last`` is recorded again, so the next ``make local`` serves the previous model."""
     deployment.write(stack, deployed)
     deadline = time.monotonic() + timeout_s
-    while served_version(stack) != model_version:
+    while served_model_version(stack) != model_version:
         if time.monotonic() > deadline:
             if last is None:
                 deployment.discard(stack)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         stack = Stack.load(args.dir)
-        if served_version(stack) is None:
+        if served_model_version(stack) is None:
             raise PipelineError(
                 f"no local stack answers at {stack.model_url}; start one with `make local`"
             )

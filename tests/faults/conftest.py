@@ -18,6 +18,7 @@ from lambdas.logic.services import services
 from lambdas.store.batch_source import BatchSource
 from lambdas.store.loader import Tables, load_version
 from lambdas.store.tables import TABLES, create_table_request, table
+from local.aws import count_items
 from tests.lambdas.conftest import PREFIX, batch_root
 from tests.lambdas.events import FakeContext, api_event
 
@@ -105,10 +106,4 @@ def count_version(lists: Any, version: str, family: str | None = None) -> int:
     """Items of a version (of one family, or all) in the lists table (a scan: for tests only)."""
     pk = Attr("pk")
     where = pk.begins_with(f"{family}#{version}#") if family else pk.contains(f"#{version}#")
-    total, kwargs = 0, {"Select": "COUNT", "FilterExpression": where}
-    while True:
-        page = lists.scan(**kwargs)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return count_items(lists, FilterExpression=where)

@@ -13,17 +13,8 @@ from lambdas.ops.load import main
 from lambdas.store import keys
 from lambdas.store.batch_source import BatchError, BatchSource
 from lambdas.store.loader import LoadError, active, load_version, rollback, switch, verify
+from local.aws import count_items
 from tests.lambdas.conftest import PREFIX
-
-
-def _count(table) -> int:
-    total, kwargs = 0, {"Select": "COUNT"}
-    while True:
-        page = table.scan(**kwargs)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _manifest(root, version):
@@ -35,7 +26,7 @@ def test_every_record_lands_and_the_version_becomes_active(batch_root, tables):
     assert pointer["version"] == "v1"
     manifest = _manifest(batch_root, "v1")
     expected = sum(f["records"] for f in manifest["families"].values())
-    assert _count(tables.lists) == expected
+    assert count_items(tables.lists) == expected
     user = json.loads(
         tables.lists.get_item(Key={"pk": keys.list_pk("personal", "v1", _a_user(batch_root))})[
             "Item"
@@ -56,9 +47,9 @@ def _a_user(root):
 def test_rerun_is_idempotent(batch_root, tables):
     source = BatchSource(str(batch_root / "v1"))
     load_version(source, tables, progress=False)
-    before = _count(tables.lists)
+    before = count_items(tables.lists)
     assert load_version(source, tables, progress=False)["version"] == "v1"
-    assert _count(tables.lists) == before
+    assert count_items(tables.lists) == before
 
 
 def test_crash_midway_keeps_the_previous_version_then_rerun_and_rollback(batch_root, tables):
@@ -106,7 +97,7 @@ def test_unprocessed_items_are_retried(batch_root, tables, monkeypatch):
         -(-f["records"] // 25) for fam in manifest["families"].values() for f in fam["files"]
     )
     assert seen["calls"] == batches + 1
-    assert _count(tables.lists) == sum(f["records"] for f in manifest["families"].values())
+    assert count_items(tables.lists) == sum(f["records"] for f in manifest["families"].values())
 
 
 def _remember(params, context, **kwargs):
