@@ -270,36 +270,35 @@ def _segment_rows(segments: Sequence[Mapping[str, Any]], models: Sequence[str]) 
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Path) -> Path:
-    """Write ``index.html`` and its PNG figures into ``out_dir``; return the page's path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def _figures(result: Result, out: Path) -> dict[str, str]:
+    """Every figure of the page as a PNG in ``out``: name -> file name."""
     evaluated, fitted, data = result.evaluation, result.models, result.data
-    models = [m for m in LABELS if m in evaluated.metrics]
-    figures = {
-        "listening": plot_listening(data.listening, out / "listening_by_segment.png"),
-        "hits": plot_hits(evaluated.metrics, evaluated.intervals, out / "hit_at_k.png"),
-    }
     coef, names, classes = fitted.logistic.coefficients()
-    figures["coef"] = plot_coefficients(
-        coef,
-        names,
-        [data.genres[int(c)] for c in classes],
-        out / "logistic_coefficients.png",
-        coverage=fitted.logistic.design.coverage,
-    )
-    booster = fitted.lightgbm.booster
-    gains = booster.feature_importance(importance_type="gain")
+    gains = fitted.lightgbm.booster.feature_importance(importance_type="gain")
     sources = [
         b.source if b.encoding != "count" else f"n_{b.source}"
         for b in fitted.spec.blocks
         for _ in range(b.width)
     ]
-    figures["importance"] = plot_importance(
-        gains, fitted.spec.columns, sources, out / "lightgbm_importance.png"
-    )
+    return {
+        "listening": plot_listening(data.listening, out / "listening_by_segment.png"),
+        "hits": plot_hits(evaluated.metrics, evaluated.intervals, out / "hit_at_k.png"),
+        "coef": plot_coefficients(
+            coef,
+            names,
+            [data.genres[int(c)] for c in classes],
+            out / "logistic_coefficients.png",
+            coverage=fitted.logistic.design.coverage,
+        ),
+        "importance": plot_importance(
+            gains, fitted.spec.columns, sources, out / "lightgbm_importance.png"
+        ),
+    }
 
-    m = evaluated.metrics
+
+def _summary(result: Result) -> str:
+    """The opening paragraph: the model's hit@3 and hit@1 against the rule and popularity."""
+    evaluated, m = result.evaluation, result.evaluation.metrics
     rule_lift = next(
         (
             lf
@@ -308,7 +307,6 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
         ),
         None,
     )
-    gate_class = "pass" if result.gate.passed else "fail"
     summary = (
         f"<p>For a listener who just signed up, the new model ranks the genres they will play "
         f"most in their second month (days {result.hp.window} after signup). Its top three "
@@ -322,26 +320,40 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
             f": a lift of <b>{_pct(rule_lift.lift, True)}</b> over the rule (95% interval "
             f"{_pct(rule_lift.lift_low, True)} to {_pct(rule_lift.lift_high, True)})"
         )
-    summary += (
+    return summary + (
         f". Its first pick is right for {_pct(m['lightgbm']['hit@1'])} "
         f"(rule: {_pct(m[RULE]['hit@1'])}).</p>"
     )
-    metric_rows = "".join(
+
+
+def _metrics_table(result: Result, models: Sequence[str]) -> str:
+    """Each model's metrics with their 95 % intervals."""
+    m, intervals = result.evaluation.metrics, result.evaluation.intervals
+    rows = "".join(
         f"<tr><td class=l>{_esc(LABELS[n])}</td>"
         + "".join(
-            f"<td>{m[n][k]:.4f}</td><td>{evaluated.intervals[n][k][0]:.4f} to "
-            f"{evaluated.intervals[n][k][1]:.4f}</td>"
+            f"<td>{m[n][k]:.4f}</td><td>{intervals[n][k][0]:.4f} to {intervals[n][k][1]:.4f}</td>"
             for k in METRICS
         )
         + "</tr>"
         for n in models
     )
-    metric_head = (
+    head = (
         "<tr><th class=l>model</th>"
         + "".join(f"<th>{k}</th><th>95% interval</th>" for k in METRICS)
         + "</tr>"
     )
-    dw = data.training_data
+    return f"<table>{head}{rows}</table>"
+
+
+def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Path) -> Path:
+    """Write ``index.html`` and its PNG figures into ``out_dir``; return the page's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    models = [m for m in LABELS if m in result.evaluation.metrics]
+    figures = _figures(result, out)
+    data, dw = result.data, result.data.training_data
+    gate_class = "pass" if result.gate.passed else "fail"
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Onboarding model report {_esc(document.get("model_version", ""))}</title>
 <style>{_CSS}</style></head><body>
@@ -353,7 +365,7 @@ def write_report(result: Result, document: Mapping[str, Any], out_dir: str | Pat
 Label: the genre with the most plays in days {result.hp.window} after signup, listeners with at
 least {result.hp.min_plays} such plays ({data.labels.n_labelled:,} of
 {data.labels.n_users:,}).</p>
-{summary}
+{_summary(result)}
 <p>Quality gate: <span class={gate_class}>{"PASSED" if result.gate.passed else "REJECTED"}</span>
 &mdash; {_esc(result.gate.reason)}</p>
 
@@ -365,7 +377,7 @@ the question is worth asking at signup.</p>
 
 <h2>2. How well each approach does</h2>
 <img src="{figures["hits"]}" alt="hit at k by model">
-<table>{metric_head}{metric_rows}</table>
+{_metrics_table(result, models)}
 <h3>Lifts (paired bootstrap over test listeners, 95% intervals)</h3>
 {_lift_rows(result)}
 
@@ -378,7 +390,7 @@ Numbers (age, counts) are standardised, so their coefficients are per standard d
 <img src="{figures["importance"]}" alt="LightGBM feature importance">
 
 <h2>5. Who it helps: results per segment of the test listeners</h2>
-{_segment_rows(evaluated.segments, models)}
+{_segment_rows(result.evaluation.segments, models)}
 <p class=note>Hit@3 per model; the last columns give LightGBM's lift over the rule in each
 segment with a 95% bootstrap interval. Small segments have wide intervals.</p>
 </body></html>
