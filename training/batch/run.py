@@ -79,6 +79,140 @@ def _timed(label: str, timings: dict[str, float], start: float) -> float:
     return now
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """What every family is scored from: listening matrices, factors and regional priors."""
+
+    confidence: Any  # listener x song confidence (sparse)
+    played: Any  # listener x song, 1 where played (sparse)
+    song_factors: Any
+    artist_counts: Any  # listener x artist plays (sparse)
+    artist_confidence: Any
+    artist_factors: Any
+    chart: Any  # listener x song plays within the chart window (sparse)
+    song_prior: RegionalPrior
+    artist_prior: RegionalPrior
+
+
+def fit(listening: Listening, params: BatchParams) -> Fitted:
+    """The song and artist factor models and the regional popularity priors."""
+    catalogue, n_artists = listening.catalogue, len(listening.catalogue.artist_ids)
+    counts = listening.weights()
+    confidence = svd.confidence(counts)
+    artist_counts = artist_matrix(counts, catalogue.item_artist, n_artists)
+    artist_confidence = svd.confidence(artist_counts)
+    chart = listening.weights(start_ms=listening.max_ts - params.chart_days * DAY_MS + 1)
+    n_regions = len(listening.regions)
+    return Fitted(
+        confidence=confidence,
+        played=(counts > 0).astype(np.float32),
+        song_factors=svd.fit(confidence, params.factors, params.svd_iterations, params.seed),
+        artist_counts=artist_counts,
+        artist_confidence=artist_confidence,
+        artist_factors=svd.fit(
+            artist_confidence, params.artist_factors, params.svd_iterations, params.seed
+        ),
+        chart=chart,
+        song_prior=RegionalPrior.from_counts(
+            chart, listening.user_region, n_regions, params.regional_blend
+        ),
+        artist_prior=RegionalPrior.from_counts(
+            artist_matrix(chart, catalogue.item_artist, n_artists),
+            listening.user_region,
+            n_regions,
+            params.regional_blend,
+        ),
+    )
+
+
+def _bar(name: str, total: int, progress: bool) -> tqdm:
+    return tqdm(desc=name, total=total, unit=" lists", unit_scale=True, disable=not progress)
+
+
+def write_user_lists(
+    listening: Listening, fitted: Fitted, users: np.ndarray, params: BatchParams,
+    version_dir: Path, shard: Shard, progress: bool,
+) -> dict[str, FamilyFiles]:  # fmt: skip
+    """The per-listener families (personal songs, artists for you) of this shard's listeners."""
+    catalogue, written = listening.catalogue, {}
+    with _bar("personal", len(users), progress) as b:
+        records = families.personal(
+            listening.user_ids, users, fitted.confidence, fitted.played, fitted.song_factors,
+            fitted.song_prior, catalogue, params,
+        )  # fmt: skip
+        written["personal"] = write_family(
+            version_dir, "personal", _tick(records, b), shard.index, shard.count
+        )
+    with _bar("artists", len(users), progress) as b:
+        records = families.artists_for_users(
+            listening.user_ids, users, fitted.artist_confidence, listening.follows,
+            fitted.artist_factors, fitted.artist_prior, catalogue, params,
+        )  # fmt: skip
+        written["artists"] = write_family(
+            version_dir, "artists", _tick(records, b), shard.index, shard.count
+        )
+    return written
+
+
+def write_shared_lists(
+    listening: Listening, fitted: Fitted, params: BatchParams, version_dir: Path, progress: bool
+) -> dict[str, FamilyFiles]:
+    """The families shard 0 writes for everyone: similar songs and artists, regional charts,
+    the catalogue."""
+    catalogue, written = listening.catalogue, {}
+    listeners = np.bincount(fitted.played.indices, minlength=listening.n_items)
+    seeds = np.flatnonzero((listeners >= params.min_item_plays) & catalogue.item_eligible)
+    with _bar("similar-items", len(seeds), progress) as b:
+        records = families.similar(
+            "item_id", catalogue.item_ids, seeds, fitted.song_factors, catalogue.item_eligible,
+            params.n, families.song_caps(catalogue, params),
+        )  # fmt: skip
+        written["similar-items"] = write_family(version_dir, "similar-items", _tick(records, b))
+    artist_listeners = np.bincount(
+        (fitted.artist_counts > 0).indices, minlength=len(catalogue.artist_ids)
+    )
+    artist_seeds = np.flatnonzero(artist_listeners >= params.min_item_plays)
+    with _bar("similar-artists", len(artist_seeds), progress) as b:
+        records = families.similar(
+            "artist_id", catalogue.artist_ids, artist_seeds, fitted.artist_factors,
+            artist_listeners > 0, params.n,
+        )  # fmt: skip
+        written["similar-artists"] = write_family(version_dir, "similar-artists", _tick(records, b))
+    written["regional"] = write_family(
+        version_dir,
+        "regional",
+        families.regional(
+            fitted.chart, listening.user_region, listening.regions, catalogue, params
+        ),
+    )
+    written["catalog"] = write_family(version_dir, "catalog", families.catalog(catalogue))
+    return written
+
+
+def write_manifest(
+    listening: Listening, written: dict[str, FamilyFiles], params: BatchParams,
+    version_dir: Path, shard: Shard, metrics: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """The version's manifest (or this shard's, merged later)."""
+    data_summary = {
+        "users": listening.n_users,
+        "active_users": len(shard_users(listening, params, Shard())),
+        "items": listening.n_items,
+        "interactions": len(listening.event_ts),
+        "max_ts_ms": listening.max_ts,
+    }
+    document = manifest(
+        version_dir.name, written, data=data_summary, params=params.as_dict(),
+        shards=shard.count, metrics=metrics,
+    )  # fmt: skip
+    if shard.count == 1:
+        write_json(version_dir / MANIFEST, document)
+    else:
+        document["shard"] = shard.index
+        write_json(version_dir / shard_manifest_name(shard.index, shard.count), document)
+    return document
+
+
 def run(
     data: Path,
     version_dir: Path,
@@ -90,103 +224,22 @@ def run(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     listening = load(data, progress=progress)
-    catalogue = listening.catalogue
     t = _timed("read", timings, t)
-    counts = listening.weights()
-    played = (counts > 0).astype(np.float32)
-    confidence = svd.confidence(counts)
-    song_factors = svd.fit(confidence, params.factors, params.svd_iterations, params.seed)
-    artist_counts = artist_matrix(counts, catalogue.item_artist, len(catalogue.artist_ids))
-    artist_confidence = svd.confidence(artist_counts)
-    artist_factors = svd.fit(
-        artist_confidence, params.artist_factors, params.svd_iterations, params.seed
-    )
-    chart = listening.weights(start_ms=listening.max_ts - params.chart_days * DAY_MS + 1)
-    n_regions = len(listening.regions)
-    song_prior = RegionalPrior.from_counts(
-        chart, listening.user_region, n_regions, params.regional_blend
-    )
-    artist_prior = RegionalPrior.from_counts(
-        artist_matrix(chart, catalogue.item_artist, len(catalogue.artist_ids)),
-        listening.user_region, n_regions, params.regional_blend,
-    )  # fmt: skip
+    fitted = fit(listening, params)
     t = _timed("factorise", timings, t)
     users = shard_users(listening, params, shard)
-    written: dict[str, FamilyFiles] = {}
-
-    def bar(name: str, total: int) -> tqdm:
-        return tqdm(desc=name, total=total, unit=" lists", unit_scale=True, disable=not progress)
-
-    with bar("personal", len(users)) as b:
-        records = families.personal(
-            listening.user_ids, users, confidence, played, song_factors, song_prior, catalogue,
-            params,
-        )  # fmt: skip
-        written["personal"] = write_family(
-            version_dir, "personal", _tick(records, b), shard.index, shard.count
-        )
-    with bar("artists", len(users)) as b:
-        records = families.artists_for_users(
-            listening.user_ids, users, artist_confidence, listening.follows, artist_factors,
-            artist_prior, catalogue, params,
-        )  # fmt: skip
-        written["artists"] = write_family(
-            version_dir, "artists", _tick(records, b), shard.index, shard.count
-        )
+    written = write_user_lists(listening, fitted, users, params, version_dir, shard, progress)
     t = _timed("per-user lists", timings, t)
     metrics: dict[str, Any] = {}
     if shard.index == 0:
-        listeners = np.bincount(played.indices, minlength=listening.n_items)
-        seeds = np.flatnonzero((listeners >= params.min_item_plays) & catalogue.item_eligible)
-        with bar("similar-items", len(seeds)) as b:
-            records = families.similar(
-                "item_id", catalogue.item_ids, seeds, song_factors, catalogue.item_eligible,
-                params.n, families.song_caps(catalogue, params),
-            )  # fmt: skip
-            written["similar-items"] = write_family(version_dir, "similar-items", _tick(records, b))
-        artist_listeners = np.bincount(
-            (artist_counts > 0).indices, minlength=len(catalogue.artist_ids)
-        )
-        artist_seeds = np.flatnonzero(artist_listeners >= params.min_item_plays)
-        allowed = artist_listeners > 0
-        with bar("similar-artists", len(artist_seeds)) as b:
-            records = families.similar(
-                "artist_id", catalogue.artist_ids, artist_seeds, artist_factors, allowed, params.n
-            )
-            written["similar-artists"] = write_family(
-                version_dir, "similar-artists", _tick(records, b)
-            )
-        written["regional"] = write_family(
-            version_dir,
-            "regional",
-            families.regional(chart, listening.user_region, listening.regions, catalogue, params),
-        )
-        written["catalog"] = write_family(version_dir, "catalog", families.catalog(catalogue))
+        written |= write_shared_lists(listening, fitted, params, version_dir, progress)
         t = _timed("item, artist and regional lists", timings, t)
         if params.eval_users > 0:
             metrics = evaluate(listening, params)
             t = _timed("evaluation", timings, t)
-    data_summary = {
-        "users": listening.n_users,
-        "active_users": len(shard_users(listening, params, Shard())),
-        "items": listening.n_items,
-        "interactions": len(listening.event_ts),
-        "max_ts_ms": listening.max_ts,
-    }
-    document = manifest(
-        version_dir.name,
-        written,
-        data=data_summary,
-        params=params.as_dict(),
-        shards=shard.count,
-        metrics={**metrics, "timings_s": timings} if metrics else {"timings_s": timings},
+    return write_manifest(
+        listening, written, params, version_dir, shard, {**metrics, "timings_s": timings}
     )
-    if shard.count == 1:
-        write_json(version_dir / MANIFEST, document)
-    else:
-        document["shard"] = shard.index
-        write_json(version_dir / shard_manifest_name(shard.index, shard.count), document)
-    return document
 
 
 def _tick(records: Any, bar: tqdm) -> Any:
