@@ -135,6 +135,72 @@ def _ports_free(stack: Stack) -> bool:
     return True
 
 
+def build_all(stack: Stack, args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """The dataset, the model and the batch lists (built or reused): the dataset, the model to
+    serve and the version to load."""
+    with build.step("dataset"):
+        data = build.dataset(stack, args.data, args.users, args.seed, args.rebuild)
+    with build.step("onboarding model"):
+        if not build.model(data, stack.dir / "model", args.rebuild):
+            print("  warning: the model did not pass the quality gate; serving it anyway")
+    with build.step("batch lists"):
+        built = build.batch(data, stack.dir / "batch", args.rebuild)
+    model_dir, version_dir = starting_point(stack, data, stack.dir / "model", built, args.rebuild)
+    return data, model_dir, version_dir
+
+
+def start_aws(stack: Stack, version_dir: Path, children: list[Child]) -> None:
+    """Local AWS (moto, unless LocalStack answers) with the stack's resources and lists."""
+    with build.step("local AWS"):
+        moto, kind = aws.start(stack.dir / "logs" / "aws.log", stack.aws_port)
+        if moto:
+            children.append(moto)
+        print(f"  using {kind} at {stack.aws_url}")
+        aws.ensure_resources(PREFIX, stack.bucket, stack.aws_url)
+    with build.step(f"loading the lists ({version_dir.name})"):
+        build.load(stack, version_dir)
+
+
+def start_gateway(stack: Stack) -> GatewayServer:
+    """The API gateway on its port, serving in a thread, with the handlers' environment."""
+    os.environ.update(stack.handler_env())
+    http_server = serve(Gateway(stack.api_key, stack.admin_key), port=stack.gateway_port,
+                        access_log=True)  # fmt: skip
+    threading.Thread(target=http_server.serve_forever, daemon=True).start()
+    return http_server
+
+
+def supervise(stack: Stack, server: Child, model_dir: Path, children: list[Child]) -> int:
+    """Keep the stack up until Ctrl-C: restart an inference server that exits (as SageMaker
+    replaces an unhealthy instance), deploy what `make retrain` deployed, stop when another
+    process dies (exit code 1)."""
+    restarts: list[float] = []
+    rejected: Path | None = None  # a deployed model that failed to start
+    while True:
+        if not server.alive() and _may_restart(restarts, time.monotonic()):
+            # onboarding falls back to the rule meanwhile
+            print(f"inference server exited with {server.process.returncode}; restarting "
+                  f"it (log: {server.log})", file=sys.stderr)  # fmt: skip
+            children.remove(server)
+            server, _ = redeploy(stack, server, model_dir)
+            children.append(server)
+            _write_pids(stack, children)
+        if any(not child.alive() for child in children):
+            dead = [c.name for c in children if not c.alive()]
+            print(f"stopped: {', '.join(dead)} exited (see {stack.dir}/logs)", file=sys.stderr)
+            return 1
+        last = deployment.read(stack)  # `make retrain` deployed a new model
+        if last is not None and Path(last.model_dir) not in (model_dir, rejected):
+            children.remove(server)
+            server, served = redeploy(stack, server, Path(last.model_dir), model_dir)
+            children.append(server)
+            _write_pids(stack, children)
+            if served != Path(last.model_dir):  # it did not start: not tried again
+                rejected = Path(last.model_dir)
+            model_dir = served
+        time.sleep(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stack = Stack(args.dir, args.gateway_port, args.model_port, args.aws_port)
@@ -147,63 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        with build.step("dataset"):
-            data = build.dataset(stack, args.data, args.users, args.seed, args.rebuild)
-        with build.step("onboarding model"):
-            if not build.model(data, stack.dir / "model", args.rebuild):
-                print("  warning: the model did not pass the quality gate; serving it anyway")
-        with build.step("batch lists"):
-            built = build.batch(data, stack.dir / "batch", args.rebuild)
-        model_dir, version_dir = starting_point(
-            stack, data, stack.dir / "model", built, args.rebuild
-        )
+        data, model_dir, version_dir = build_all(stack, args)
         server = launch_model_server(stack, model_dir)  # starts while the lists load
         children.append(server)
-        with build.step("local AWS"):
-            moto, kind = aws.start(stack.dir / "logs" / "aws.log", stack.aws_port)
-            if moto:
-                children.append(moto)
-            print(f"  using {kind} at {stack.aws_url}")
-            aws.ensure_resources(PREFIX, stack.bucket, stack.aws_url)
-        with build.step(f"loading the lists ({version_dir.name})"):
-            build.load(stack, version_dir)
+        start_aws(stack, version_dir, children)
         with build.step(f"inference server ({model_dir})"):
             wait_ready(stack, server)
         _write_pids(stack, children)
-        os.environ.update(stack.handler_env())
-        gateway_app = Gateway(stack.api_key, stack.admin_key)
-        http_server = serve(gateway_app, port=stack.gateway_port, access_log=True)
-        threading.Thread(target=http_server.serve_forever, daemon=True).start()
-        gateway = http_server  # shut down on the way out (only once it is serving)
+        gateway = start_gateway(stack)  # shut down on the way out (only once it is serving)
         stack.save()
         print(f"\nready in {time.monotonic() - started:.0f} s: API at {stack.gateway_url} "
               f"(x-api-key: {stack.api_key}); Ctrl-C stops everything.\n")  # fmt: skip
         print("\n".join(examples.curl_commands(stack, examples.ids(data, version_dir))), flush=True)
-        restarts: list[float] = []
-        rejected: Path | None = None  # a deployed model that failed to start
-        while True:
-            if not server.alive() and _may_restart(restarts, time.monotonic()):
-                # as SageMaker replaces an unhealthy instance; onboarding falls back meanwhile
-                print(f"inference server exited with {server.process.returncode}; restarting "
-                      f"it (log: {server.log})", file=sys.stderr)  # fmt: skip
-                children.remove(server)
-                server, _ = redeploy(stack, server, model_dir)
-                children.append(server)
-                _write_pids(stack, children)
-            if any(not child.alive() for child in children):
-                dead = [c.name for c in children if not c.alive()]
-                print(f"stopped: {', '.join(dead)} exited (see {stack.dir}/logs)", file=sys.stderr)
-                return 1
-            last = deployment.read(stack)  # `make retrain` deployed a new model
-            if last is not None and Path(last.model_dir) not in (model_dir, rejected):
-                children.remove(server)
-                server, served = redeploy(stack, server, Path(last.model_dir), model_dir)
-                children.append(server)
-                _write_pids(stack, children)
-                if served != Path(last.model_dir):  # it did not start: not tried again
-                    rejected = Path(last.model_dir)
-                model_dir = served
-            time.sleep(1)
+        return supervise(stack, server, model_dir, children)
     except KeyboardInterrupt:
         return 0
     except (build.BuildError, StartupError, aws.AwsError) as exc:
