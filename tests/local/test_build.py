@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from local import build
@@ -15,18 +17,33 @@ def _dataset(path, **files):
     return path
 
 
+def _expected_fingerprint(files: dict[str, bytes]) -> str:
+    """SHA-256 over each file's name then the SHA-256 of its bytes, in name order."""
+    sha = hashlib.sha256()
+    for name in sorted(files):
+        sha.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return sha.hexdigest()
+
+
 def test_dataset_fingerprint_follows_contents_not_stamps(tmp_path):
     data = _dataset(tmp_path / "d", **{"users.parquet": "a", "items.parquet": "b"})
     first = build.dataset_fingerprint(data)
+    assert first == _expected_fingerprint({"users.parquet": b"a", "items.parquet": b"b"})
     (data / build.STAMP).write_text("{}")
     assert build.dataset_fingerprint(data) == first
     (data / "items.parquet").write_text("c")
     changed = build.dataset_fingerprint(data)
-    assert changed != first
+    assert changed == _expected_fingerprint({"users.parquet": b"a", "items.parquet": b"c"})
     assert build.batch_version(data) != build.batch_version(
         _dataset(tmp_path / "e", **{"users.parquet": "a", "items.parquet": "b"})
     )
-    assert build.batch_version(data) == build.batch_version(data)
+    # The version names the contents and the code, not where the dataset lies or when it was
+    # written: an identical copy elsewhere, written later, has the same version.
+    code = build.code_fingerprint("training")
+    expected = "local-" + hashlib.sha256(f"{changed}:{code}".encode()).hexdigest()[:12]
+    assert build.batch_version(data) == expected
+    copy = _dataset(tmp_path / "elsewhere" / "f", **{"users.parquet": "a", "items.parquet": "c"})
+    assert build.batch_version(copy) == expected
 
 
 def test_code_fingerprint_names_a_missing_package():
