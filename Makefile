@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# checkov (tests/infra/test_scanners.py) in a virtualenv of its own: its pins conflict with ours.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 EXTRAS := training,model,container,lambdas,infra,local,bench,dev
 # Where `make local` writes its synthetic world (and what it reads with DATA=DIR instead).
 LOCAL_DIR ?= .local
 USERS ?= 20000
 SEED  ?= 7
 
-.PHONY: setup test lint local smoke retrain synth bench clean
+.PHONY: setup test lint mutate local smoke retrain synth bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): pyproject.toml package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +22,12 @@ $(STAMP): pyproject.toml package-lock.json
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	npm ci --silent --no-audit --no-fund   # the CDK CLI, pinned in package.json (run: npx cdk)
 	@touch $(STAMP)
+
+$(CHECKOV_STAMP): infra/checkov-requirements.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r infra/checkov-requirements.txt
+	@touch $(CHECKOV_STAMP)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -28,6 +37,15 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy training container lambdas infra local tests bench
+
+# Mutation testing of the core modules against their own area's unit tests (docs/testing.md):
+# a fresh mutants/ each run, 2 workers, then the score per module; fails below MUTATE_MIN %.
+# One mutant again: .venv/bin/mutmut run NAME; its diff: .venv/bin/mutmut show NAME.
+MUTATE_MIN ?= 85
+mutate: setup
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2
+	$(PY) -m tests.mutation.score --min $(MUTATE_MIN)
 
 # The whole system on this machine: world (or DATA=DIR), model, lists, local AWS, inference
 # server and API gateway on 127.0.0.1:3000; Ctrl-C stops it. REBUILD=1 rebuilds everything.
@@ -55,4 +73,4 @@ bench: setup
 	$(PY) -m bench.all
 
 clean:
-	rm -rf $(VENV) $(LOCAL_DIR) .pytest_cache .mypy_cache .ruff_cache node_modules cdk.out .cdk-cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(LOCAL_DIR) mutants .pytest_cache .mypy_cache .ruff_cache node_modules cdk.out .cdk-cache

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra.config import Settings
 from infra.functions import make_function
-from infra.nag import acknowledge_all
+from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, skip_checkov
 from lambdas.routes import FUNCTIONS, ROUTES, Route
 from lambdas.store.tables import TableName
 
@@ -21,6 +21,11 @@ API_FINDINGS = {
     "AwsSolutions-APIG4": "App routes use API keys with a usage plan (apps have no AWS identity); the admin route uses IAM",
     "AwsSolutions-COG4": "No end-user pool: apps call with API keys, operators with IAM",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]": "API Gateway's account-level role for writing its logs uses the AWS-managed policy",
+}
+# checkov's findings on the API's stage, with the reasons they are acceptable.
+STAGE_CHECKS = {
+    "CKV_AWS_120": "No stage cache: answers are per listener or per request body (POST), so a "
+    "cache would rarely hit, and it bills by the hour",
 }
 # Methods whose request body must be a JSON object.
 BODY_METHODS = ("POST", "PUT")
@@ -45,10 +50,12 @@ class ApiStack(Stack):
         self._add_routes()
         self.api_key = self._add_usage_plan(settings)
         acknowledge_all(self.api, API_FINDINGS)
+        skip_checkov(self.api.deployment_stage, STAGE_CHECKS)
 
     def _rest_api(self, settings: Settings) -> apigw.RestApi:
         """The regional REST API and its stage: tracing, metrics, access logs, throttling."""
         access_logs = logs.LogGroup(self, "AccessLogs", retention=settings.log_retention)
+        skip_checkov(access_logs, LOG_GROUP_CHECKS)
         return apigw.RestApi(
             self,
             "Api",

@@ -3,6 +3,7 @@ be overridden on its own (``-c max_instances=4``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -20,6 +21,14 @@ RETENTION = {
     180: logs.RetentionDays.SIX_MONTHS,
     365: logs.RetentionDays.ONE_YEAR,
 }
+
+
+# An environment's name is in every resource name: lowercase letters and digits (bucket names
+# allow no capitals), and short enough that each name built from it fits its service's limit. The
+# tightest is SageMaker's 63 characters for a processing job of a run,
+# "musicrec-<env>-batch-score-<32 hex>" (infra.pipeline_stack.run_name; tested at this length).
+MAX_ENV_LENGTH = 9
+ENV_NAME = re.compile(rf"[a-z][a-z0-9]{{0,{MAX_ENV_LENGTH - 1}}}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,13 @@ class Settings:
     throttle_rate: int
     throttle_burst: int
     alarm_email: str
+
+    def __post_init__(self) -> None:
+        if not ENV_NAME.fullmatch(self.env):
+            raise ValueError(
+                f"env={self.env!r}: an environment is named with lowercase letters and digits, "
+                f"a letter first, {MAX_ENV_LENGTH} at most"
+            )
 
     @property
     def prefix(self) -> str:

@@ -14,13 +14,25 @@ from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.config import Settings
-from infra.nag import XRAY, acknowledge
+from infra.nag import LOG_GROUP_CHECKS, XRAY, acknowledge, skip_checkov
 from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
 from lambdas.routes import Function
 from lambdas.store.tables import TABLES, TableName
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": "musicrec", "POWERTOOLS_METRICS_NAMESPACE": "musicrec"}
+# checkov's findings every one of our functions has, with their reasons.
+FUNCTION_CHECKS = {
+    "CKV_AWS_115": "No reserved concurrency: it would come out of the account's unreserved pool, "
+    "and the load is bounded upstream (the usage plan's throttling, the Distributed Map's "
+    "MaxConcurrency)",
+    "CKV_AWS_116": "Invoked synchronously only (API Gateway, Step Functions), where a dead-letter "
+    "queue never receives anything: failures go back to the caller or the state's catch",
+    "CKV_AWS_117": "Calls AWS APIs only (DynamoDB, the SageMaker runtime, S3), under IAM: there is "
+    "nothing in a VPC to reach, and a VPC would need NAT or endpoints",
+    "CKV_AWS_173": "The environment holds resource names and Powertools settings, no secret; "
+    "Lambda encrypts it at rest with its service key",
+}
 
 
 def make_function(
@@ -72,7 +84,7 @@ def grant_tables(
 
 
 def acknowledge_lambda(handler: lambda_.Function) -> None:
-    """The cdk-nag findings every one of our functions has, with their reasons."""
+    """The cdk-nag and checkov findings every one of our functions has, with their reasons."""
     acknowledge(handler, "AwsSolutions-IAM5[Resource::*]", XRAY)
     acknowledge(
         handler,
@@ -84,11 +96,13 @@ def acknowledge_lambda(handler: lambda_.Function) -> None:
         "AwsSolutions-L1",
         "The design pins python3.12 (the container image's Python); upgrades are deliberate",
     )
+    skip_checkov(handler, FUNCTION_CHECKS)
 
 
 def _create_function(scope: Construct, settings: Settings, fn: Function) -> lambda_.Function:
     """The function itself (arm64, traced) and its log group, with no access yet."""
     log_group = logs.LogGroup(scope, f"Logs-{fn.name}", retention=settings.log_retention)
+    skip_checkov(log_group, LOG_GROUP_CHECKS)
     return lambda_.Function(
         scope,
         f"Fn-{fn.name}",

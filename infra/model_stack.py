@@ -4,7 +4,9 @@ target-tracking autoscaling on invocations per instance, or serverless inference
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from pathlib import Path
+
+from aws_cdk import Duration, IgnoreMode, Stack
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -15,24 +17,22 @@ from constructs import Construct
 
 from infra.bundling import REPO_ROOT
 from infra.config import Settings
-from infra.nag import acknowledge, acknowledge_all, bucket_findings
+from infra.nag import acknowledge, acknowledge_all, bucket_findings, skip_checkov
 
 VARIANT = "AllTraffic"
 INITIAL_MODEL_KEY = "models/initial/model.tar.gz"
-# The image needs training/ and container/ only (see container/Dockerfile).
-IMAGE_EXCLUDE = [
-    ".*",
-    "node_modules",
-    "cdk.out",
-    "docs",
-    "tests",
-    "bench",
-    "lambdas",
-    "local",
-    "infra",
-    "**/__pycache__",
-    "*.egg-info",
-]
+# The image's build context: the Dockerfile and exactly what it copies (container/Dockerfile).
+# Nothing else is in the context, so nothing else is in the asset's hash: editing README.md or
+# cdk.json neither rebuilds the image nor replaces the endpoint's model on the next deploy.
+IMAGE_CONTEXT = (
+    "container/Dockerfile",
+    "container/requirements.txt",
+    "container/*.py",
+    "training",
+)
+# As Docker ignore patterns (an allow-list): everything out, what the image needs back in, minus
+# the bytecode a local run leaves beside the sources.
+IMAGE_EXCLUDE = ["*", *(f"!{path}" for path in IMAGE_CONTEXT), "**/__pycache__", "**/*.pyc"]
 
 
 # What SageMaker jobs and the endpoint write to CloudWatch, under names chosen at run time.
@@ -46,6 +46,19 @@ LOGS_AND_METRICS = [
 BUCKET_READ_WRITE = ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*")
 
 
+def image_asset(scope: Construct, directory: Path = REPO_ROOT) -> ecr_assets.DockerImageAsset:
+    """The model image, built from ``directory`` (the repository root) with IMAGE_CONTEXT only."""
+    return ecr_assets.DockerImageAsset(
+        scope,
+        "Image",
+        directory=str(directory),
+        file="container/Dockerfile",
+        platform=ecr_assets.Platform.LINUX_AMD64,
+        exclude=IMAGE_EXCLUDE,
+        ignore_mode=IgnoreMode.DOCKER,
+    )
+
+
 class ModelStack(Stack):
     """Image, role, model, endpoint, scaling and the alarms that roll a deployment back."""
 
@@ -53,15 +66,15 @@ class ModelStack(Stack):
         super().__init__(scope, construct_id, description="musicrec onboarding model endpoint")
         self.settings = settings
         bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
-        self.image = ecr_assets.DockerImageAsset(
-            self,
-            "Image",
-            directory=str(REPO_ROOT),
-            file="container/Dockerfile",
-            platform=ecr_assets.Platform.LINUX_AMD64,
-            exclude=IMAGE_EXCLUDE,
-        )
+        self.image = image_asset(self)
         self.role = self._role(bucket)
+        skip_checkov(
+            self.role.node.find_child("DefaultPolicy"),
+            {
+                "CKV_AWS_111": "SageMaker jobs and the endpoint create log groups and streams and "
+                "publish metrics under names chosen at run time; PutMetricData takes no resource"
+            },
+        )
         self.model = sagemaker.CfnModel(
             self,
             "Model",
@@ -70,10 +83,24 @@ class ModelStack(Stack):
                 image=self.image.image_uri,
                 model_data_url=bucket.s3_url_for_object(INITIAL_MODEL_KEY),
             ),
+            # the server makes no call out; SageMaker fetches the image and model data itself
+            enable_network_isolation=None if settings.serverless else True,
         )
+        # CreateModel checks that the role can read the model data and pull the image: the
+        # role's policy must exist first (CloudFormation only orders what depends on what)
+        self.model.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        if settings.serverless:
+            skip_checkov(
+                self.model,
+                {
+                    "CKV_AWS_370": "Serverless inference (this preset) does not support network "
+                    "isolation; the presets on instances enable it"
+                },
+            )
         self.endpoint_config = self._endpoint_config()
         self.errors_alarm = self._errors_alarm()
         self.latency_alarm = self._latency_alarm()
+        self._allow_rollback_alarms()
         self.endpoint = self._endpoint()
         self.endpoint_arn = self.format_arn(
             service="sagemaker", resource="endpoint", resource_name=settings.endpoint_name
@@ -108,6 +135,19 @@ class ModelStack(Stack):
             "SageMaker writes logs and metrics under names it chooses at run time",
         )
         return role
+
+    def _allow_rollback_alarms(self) -> None:
+        """SageMaker watches the rollback alarms of a deployment (a stack update's, the
+        pipeline's UpdateEndpoint) with the models' execution role, which must be allowed to
+        read them: "Ensure that your IAM execution role has permission to perform the
+        cloudwatch:DescribeAlarms action on the auto-rollback alarms" (SageMaker deployment
+        guardrails, Auto-Rollback Configuration and Monitoring)."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[alarm.alarm_arn for alarm in (self.errors_alarm, self.latency_alarm)],
+            )
+        )
 
     def _endpoint_config(self) -> sagemaker.CfnEndpointConfig:
         """The first endpoint configuration, on the initial model (the pipeline makes others)."""

@@ -1,8 +1,9 @@
-"""cdk-nag acknowledgements: every one names the construct it applies to and a specific reason."""
+"""cdk-nag acknowledgements and checkov skips: every one names the construct it applies to and a
+specific reason."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Aws, Validations
+from aws_cdk import Acknowledgment, Aws, CfnResource, Validations
 from constructs import IConstruct
 
 
@@ -15,6 +16,25 @@ def acknowledge_all(construct: IConstruct, findings: dict[str, str]) -> None:
     """Several findings on one construct, each with its reason."""
     for rule, reason in findings.items():
         acknowledge(construct, rule, reason)
+
+
+CHECKOV = "checkov"  # the template Metadata key checkov reads its skips from
+# checkov's findings on every log group: CKV_AWS_158 asks for a customer-managed KMS key.
+LOG_GROUP_CHECKS = {
+    "CKV_AWS_158": "CloudWatch Logs encrypts every log group at rest with its own keys; these logs "
+    "hold no secrets, and a customer key would add a monthly fee and a key policy to keep right"
+}
+
+
+def skip_checkov(construct: IConstruct, findings: dict[str, str]) -> None:
+    """Skip checkov checks (``CKV_AWS_NN``) on one resource, each with its reason: checkov reads
+    them from the template's ``Metadata: {"checkov": {"skip": [{"id", "comment"}]}}``."""
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path}: no CloudFormation resource to skip checks on")
+    skips = list((resource.get_metadata(CHECKOV) or {}).get("skip", []))
+    skips += [{"id": check, "comment": reason} for check, reason in findings.items()]
+    resource.add_metadata(CHECKOV, {"skip": skips})
 
 
 XRAY = "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource but *"

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from infra.config import Settings
 from infra.functions import make_function
-from infra.nag import acknowledge_all, bucket_findings
+from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, bucket_findings, skip_checkov
 from lambdas.routes import LOADER
 from lambdas.store.tables import TableName
 from training.pipeline.steps import STEPS, Step
@@ -51,6 +51,11 @@ RUN_ACTIONS = [
     "sagemaker:CreateEndpointConfig",
     "sagemaker:AddTags",
 ]
+# SageMaker allows 63 characters in the name of a job, model or endpoint configuration
+# (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}); an execution name may have 80, and other characters
+# (EventBridge Scheduler's are long). A run's SageMaker resources are named after the MD5 of the
+# execution name instead: 32 hexadecimal characters, the same in every state of the run.
+RUN_ID = "States.Hash($$.Execution.Name, 'MD5')"
 # The read grant on the data bucket, as cdk-nag names its wildcard actions.
 BUCKET_READ = ("GetObject*", "GetBucket*", "List*")
 # The states that can fail (and so catch their failure); Pass states cannot.
@@ -68,7 +73,7 @@ class ProcessingJob:
     input_name: str
     input_uri: str  # an S3 URI, or a ``States.Format`` of one
     input_path: str  # where the job finds its input
-    output_uri: str  # a ``States.Format`` of where the job's output goes
+    output_uri: str  # where the job's output goes: an S3 URI, or a ``States.Format`` of one
     instance_count: int
     per_version: bool  # also pass ``--version <execution name>``
     needs_shards: bool  # nothing to do when batch scoring ran on one instance
@@ -76,7 +81,11 @@ class ProcessingJob:
 
 def processing_jobs(settings: Settings, bucket_name: str) -> dict[str, ProcessingJob]:
     """The processing steps by name: batch scoring, one shard per instance, writes the version
-    named after the execution; the merge combines the shards' manifests in that version."""
+    named after the execution; the merge combines the shards' manifests in that version.
+
+    Batch scoring writes ``<--out>/<--version>/...``, so its output is the batch root: the files
+    land under ``batch/<execution name>/``, where the merge, the Distributed Map and the loader
+    read them. The merge reads and writes that version's own prefix."""
     version_uri = f"States.Format('s3://{bucket_name}/batch/{{}}', $$.Execution.Name)"
     return {
         "batch-score": ProcessingJob(
@@ -92,7 +101,7 @@ def processing_jobs(settings: Settings, bucket_name: str) -> dict[str, Processin
             input_name="dataset",
             input_uri=f"s3://{bucket_name}/datasets/current/",
             input_path=PROCESSING_INPUT,
-            output_uri=f"States.Format('s3://{bucket_name}/batch', $$.Execution.Name)",
+            output_uri=f"s3://{bucket_name}/batch",
             instance_count=settings.processing_instances,
             per_version=True,
             needs_shards=False,
@@ -196,6 +205,7 @@ class PipelineStack(Stack):
     def _state_machine(self, definition: sfn.IChainable) -> sfn.StateMachine:
         """The traced, logged state machine of a run."""
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH)
+        skip_checkov(log_group, LOG_GROUP_CHECKS)
         return sfn.StateMachine(
             self,
             "Retrain",
@@ -208,10 +218,18 @@ class PipelineStack(Stack):
 
     def _grant_state_machine(self, endpoint_arn: str) -> None:
         """What the states need beyond their own grants: the run's SageMaker resources, the
-        endpoint update, the SageMaker role, the bucket and the loader."""
+        endpoint update (authorized on the endpoint and on the configuration it moves to), the
+        SageMaker role, the bucket, the loader and the failure topic with its key."""
+        run_configs = self.format_arn(
+            service="sagemaker",
+            resource="endpoint-config",
+            resource_name=f"{self.settings.prefix}-*",
+        )
         for statement in (
             iam.PolicyStatement(actions=RUN_ACTIONS, resources=self._run_resource_arns()),
-            iam.PolicyStatement(actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn]),
+            iam.PolicyStatement(
+                actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn, run_configs]
+            ),
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],
@@ -231,6 +249,8 @@ class PipelineStack(Stack):
             self.state_machine.add_to_role_policy(statement)
         self.bucket.grant_read(self.state_machine)
         self.loader.grant_invoke(self.state_machine)
+        # SnsPublish grants sns:Publish only; the topic is encrypted: publishing needs its key too
+        self.failures.grant_publish(self.state_machine)
 
     def _run_resource_arns(self) -> list[str]:
         """The ARNs of the SageMaker resources a run creates (named after this environment)."""
@@ -284,6 +304,7 @@ class PipelineStack(Stack):
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsFor*]": "The .sync SageMaker integrations use Step Functions' managed EventBridge rules",
                 f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}:*]": child_executions,
                 f"AwsSolutions-IAM5[Resource::{states_arn}:{execution}/*:*]": child_executions,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": "Publishing to the encrypted failure topic: SNS asks the failure topic's key (only) for a data key (Topic.grant_publish)",
             },
         )
 
@@ -324,12 +345,22 @@ class PipelineStack(Stack):
         return builders[step.kind](step)
 
     def _custom(
-        self, name: str, resource: str, parameters: dict[str, Any], result: str | None
+        self,
+        name: str,
+        resource: str,
+        parameters: dict[str, Any],
+        result: str | None,
+        *,
+        sdk: bool = False,
     ) -> sfn.CustomState:
-        """A task state of a SageMaker integration (``createTrainingJob.sync``, ...)."""
+        """A task state of a SageMaker integration: the optimized one (``createTrainingJob.sync``,
+        ...), or with ``sdk`` the AWS SDK one, for requests beyond the parameters the optimized
+        integration documents: AWS refuses a state machine that passes it others, the SDK one
+        takes the SageMaker API's own (both checked by infra.contracts.sfn)."""
+        integration = "aws-sdk:sagemaker" if sdk else "sagemaker"
         state: dict[str, Any] = {
             "Type": "Task",
-            "Resource": f"arn:aws:states:::sagemaker:{resource}",
+            "Resource": f"arn:aws:states:::{integration}:{resource}",
             "Parameters": parameters,
         }
         state["ResultPath"] = result if result else None
@@ -342,7 +373,7 @@ class PipelineStack(Stack):
             step.name,
             "createTrainingJob.sync",
             {
-                "TrainingJobName.$": f"States.Format('{s.prefix}-train-{{}}', $$.Execution.Name)",
+                "TrainingJobName.$": run_name(s.prefix, "train"),
                 "AlgorithmSpecification": {
                     "TrainingImage": self.image_uri,
                     "TrainingInputMode": "File",
@@ -371,7 +402,7 @@ class PipelineStack(Stack):
             step.name,
             "createModel",
             {
-                "ModelName.$": f"States.Format('{s.prefix}-{{}}', $$.Execution.Name)",
+                "ModelName.$": run_name(s.prefix),
                 "ExecutionRoleArn": self.role.role_arn,
                 "PrimaryContainer": {
                     "Image": self.image_uri,
@@ -391,7 +422,7 @@ class PipelineStack(Stack):
                 # SageMaker writes the artifact to <S3OutputPath><job name>/output/model.tar.gz
                 "CopySource": sfn.JsonPath.format(
                     f"{b}/models/{s.prefix}-train-{{}}/output/model.tar.gz",
-                    sfn.JsonPath.execution_name,
+                    sfn.JsonPath.hash(sfn.JsonPath.execution_name, "MD5"),  # RUN_ID
                 ),
             },
             iam_action="s3:PutObject",
@@ -402,8 +433,10 @@ class PipelineStack(Stack):
         return state, promote
 
     def _update_endpoint(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
-        """An endpoint configuration for the run's model, then the canary update to it."""
-        model = f"States.Format('{self.settings.prefix}-{{}}', $$.Execution.Name)"
+        """An endpoint configuration for the run's model, then the canary update to it: both
+        through the AWS SDK integration, as the optimized one documents neither ServerlessConfig
+        in a variant nor DeploymentConfig (same IAM actions; errors are SageMaker.<Exception>)."""
+        model = run_name(self.settings.prefix)
         config = self._custom(
             step.name,
             "createEndpointConfig",
@@ -412,6 +445,7 @@ class PipelineStack(Stack):
                 "ProductionVariants": [self._production_variant(model)],
             },
             "$.endpoint_config",
+            sdk=True,
         )
         update = self._custom(
             f"{step.name}-canary",
@@ -422,6 +456,7 @@ class PipelineStack(Stack):
                 "DeploymentConfig": self._canary_deployment(),
             },
             "$.endpoint",
+            sdk=True,
         )
         config.next(update)
         return config, update
@@ -478,7 +513,7 @@ class PipelineStack(Stack):
         s = self.settings
         entrypoint, arguments = step.command[:3], [*step.command[3:], *job.arguments]
         return {
-            "ProcessingJobName.$": f"States.Format('{s.prefix}-{step.name}-{{}}', $$.Execution.Name)",
+            "ProcessingJobName.$": run_name(s.prefix, step.name),
             "RoleArn": self.role.role_arn,
             "AppSpecification": {
                 "ImageUri": self.image_uri,
@@ -542,6 +577,13 @@ class PipelineStack(Stack):
         return sfn.JsonPath.format(
             f"s3://{self.bucket.bucket_name}/batch/{{}}", sfn.JsonPath.execution_name
         )
+
+
+def run_name(prefix: str, kind: str = "") -> str:
+    """The intrinsic function naming one of a run's SageMaker resources: ``<prefix>-<kind>-<run
+    id>``, or ``<prefix>-<run id>`` without a kind (at most 63 characters: see RUN_ID)."""
+    head = f"{prefix}-{kind}" if kind else prefix
+    return f"States.Format('{head}-{{}}', {RUN_ID})"
 
 
 def _channel(name: str, uri: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import uvicorn
 
 from container.coalescing import HttpProtocol
 from lambdas.routes import ROUTES, Route, function
+from local import aws_calls
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_TARGET_BYTES = 65_535  # path and query: the longest URL httptools parses (414 beyond)
@@ -227,9 +228,10 @@ class Gateway:
             return self._handlers[function_name]
 
     def invoke(self, function_name: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """Call the function's handler, one invocation at a time per function."""
+        """Call the function's handler, one invocation at a time per function (its AWS calls
+        are the function's: :mod:`local.aws_calls`)."""
         handler = self.handler(function_name)
-        with self._invocations[function_name]:
+        with self._invocations[function_name], aws_calls.acting_as("function", function_name):
             return handler(event, context)
 
     def admit(

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.routes import LOADER
-from local import aws, build, deployment
+from local import aws, aws_calls, build, deployment
 from local.deployment import Deployment
 from local.gateway import LambdaContext, load_handler
 from local.publish import upload
@@ -63,7 +63,8 @@ def invoke_loader(event: dict[str, Any]) -> dict[str, Any]:
     """The loader Lambda's handler, in this process, as the state machine invokes it."""
     context = LambdaContext(LOADER.name, LOADER.memory_mb, LOADER.timeout_s)
     try:
-        return load_handler(LOADER.handler)(event, context)
+        with aws_calls.acting_as("function", LOADER.name):
+            return load_handler(LOADER.handler)(event, context)
     except Exception as exc:  # a failed task fails the execution, saying which and why
         raise PipelineError(f"loader {event.get('action')} {event.get('key', '')}: {exc}") from exc
 
@@ -107,7 +108,7 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
     dataset = build.dataset_fingerprint(data)
     done: dict[str, str] = {}
     for step in STEPS:
-        with build.step(f"{step.name} ({step.kind})"):
+        with build.step(f"{step.name} ({step.kind})"), aws_calls.acting_as("step", step.name):
             if step.name == "train":
                 passed = build.model(data, model_dir, True, current, hyperparameters)
                 metrics = json.loads((model_dir / "metrics.json").read_text())
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=".local")
     parser.add_argument("--hp", action="append", default=[], help="a training hyperparameter")
     args = parser.parse_args(argv)
+    aws_calls.install_from_env()
     try:
         stack = Stack.load(args.dir)
         if served_model_version(stack) is None:

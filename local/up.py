@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from container.serve import command as serve_command
-from local import aws, build, deployment, examples
+from local import aws, aws_calls, build, deployment, examples
 from local.gateway import Gateway, GatewayServer, serve
 from local.processes import Child, StartupError, port_answers
 from local.stack import PREFIX, Stack
@@ -203,6 +203,7 @@ def supervise(stack: Stack, server: Child, model_dir: Path, children: list[Child
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    aws_calls.install_from_env()  # MUSICREC_AWS_CALLS: record the functions' AWS calls
     stack = Stack(args.dir, args.gateway_port, args.model_port, args.aws_port)
     if not _ports_free(stack):
         return 2

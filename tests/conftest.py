@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The session-wide local stack (`stack` fixture), for every package that needs the whole system.
-pytest_plugins = ["tests.local_stack"]
+# The session-wide local stack (`stack` fixture), for every package that needs the whole system;
+# the record of the AWS calls the functions and the pipeline's steps make (tests/iam/recording.py).
+pytest_plugins = ["tests.local_stack", "tests.iam.recording"]
 
 
 def _ml100k_dir() -> Path:
