@@ -12,7 +12,7 @@ LOCAL_DIR ?= .local
 USERS ?= 20000
 SEED  ?= 7
 
-.PHONY: setup test lint mutate local smoke retrain synth bench clean
+.PHONY: setup test lint mutate local smoke retrain synth deploy-check bench clean
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
@@ -63,6 +63,12 @@ retrain: setup
 # The CloudFormation templates of every stack into cdk.out/ (no AWS credentials or Docker needed).
 synth: setup
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth -q -c env=$(or $(ENV),dev)
+
+# With credentials for the target account (AWS_PROFILE, AWS_REGION): synthesize ENV (default
+# dev), send every state machine definition to Step Functions' ValidateStateMachineDefinition,
+# then `cdk diff` (docs/deploy.md). Exits 2 when no credentials are configured.
+deploy-check: setup
+	$(PY) -m infra.deploy_check --env $(or $(ENV),dev)
 
 # Every benchmark (bench/all.py), one after the other, rewriting docs/benchmarks.md and its plots
 # (about 30 minutes on 2 cores). The inference benchmark needs wrk (Debian/Ubuntu: apt-get

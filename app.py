@@ -15,6 +15,7 @@ from infra.config import from_context
 from infra.data_stack import DataStack
 from infra.model_stack import ModelStack
 from infra.monitoring_stack import MonitoringStack
+from infra.network_stack import NetworkStack
 from infra.pipeline_stack import PipelineStack
 
 
@@ -23,9 +24,11 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
     settings = from_context(app)
     prefix = f"MusicRec-{settings.env}"
     data = DataStack(app, f"{prefix}-Data", settings)
-    model = ModelStack(app, f"{prefix}-Model", settings)
+    # prod's private network (the vpc setting): a stack of its own, absent in dev
+    network = NetworkStack(app, f"{prefix}-Network", settings) if settings.vpc else None
+    model = ModelStack(app, f"{prefix}-Model", settings, network)
     model.add_stack_dependency(data, "the endpoint reads its first model from the data bucket")
-    api = ApiStack(app, f"{prefix}-Api", settings, data.tables, model.endpoint_arn)
+    api = ApiStack(app, f"{prefix}-Api", settings, data.tables, model.endpoint_arn, network)
     pipeline = PipelineStack(
         app,
         f"{prefix}-Pipeline",
@@ -35,6 +38,7 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         model.role,
         model.endpoint_arn,
         [model.errors_alarm.alarm_name, model.latency_alarm.alarm_name],
+        network,
     )
     monitoring = MonitoringStack(
         app,
@@ -48,7 +52,9 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         [model.errors_alarm, model.latency_alarm],
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stacks: dict[str, cdk.Stack] = {"network": network} if network is not None else {}
     return {
+        **stacks,
         "data": data,
         "model": model,
         "api": api,

@@ -6,12 +6,14 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import Settings
-from infra.functions import make_function
+from infra.functions import live_alias, make_function
 from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, skip_checkov
+from infra.network_stack import NetworkStack
 from lambdas.routes import FUNCTIONS, ROUTES, Route
 from lambdas.store.tables import TableName
 
@@ -41,10 +43,20 @@ class ApiStack(Stack):
         settings: Settings,
         tables: dict[TableName, dynamodb.TableV2],
         endpoint_arn: str,
+        network: NetworkStack | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description="musicrec HTTP API")
         self.functions = {
-            fn.name: make_function(self, settings, fn, tables, endpoint_arn) for fn in FUNCTIONS
+            fn.name: make_function(
+                self, settings, fn, tables, endpoint_arn, network=network,
+                snapstart=settings.snapstart,
+            )
+            for fn in FUNCTIONS
+        }  # fmt: skip
+        # what API Gateway invokes: with SnapStart the alias on the latest published version
+        self.targets: dict[str, lambda_.IFunction] = {
+            name: live_alias(self, fn) if settings.snapstart else fn
+            for name, fn in self.functions.items()
         }
         self.api = self._rest_api(settings)
         self._add_routes()
@@ -87,7 +99,7 @@ class ApiStack(Stack):
                 schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT
             ),
         )
-        integrations = {name: apigw.LambdaIntegration(fn) for name, fn in self.functions.items()}
+        integrations = {name: apigw.LambdaIntegration(fn) for name, fn in self.targets.items()}
         for route in ROUTES:
             self._add_method(route, integrations[route.function], validator, body_model)
 

@@ -41,6 +41,9 @@ class Settings:
     min_instances: int
     max_instances: int
     invocations_per_instance: int
+    # Register the variant for target tracking (instances only). `-c autoscaling=false` for one
+    # deploy deregisters it, so that the next deploy may change the instance type (docs/deploy.md).
+    autoscaling: bool
     serverless: bool
     serverless_memory_mb: int
     serverless_max_concurrency: int
@@ -52,12 +55,22 @@ class Settings:
     throttle_rate: int
     throttle_burst: int
     alarm_email: str
+    # The private network (infra/network_stack.py): the functions, the endpoint's model and the
+    # pipeline's jobs in isolated subnets, AWS services through VPC endpoints, no NAT gateway.
+    vpc: bool = False
+    # Lambda SnapStart on the API functions (published versions, invoked through an alias).
+    snapstart: bool = False
 
     def __post_init__(self) -> None:
         if not ENV_NAME.fullmatch(self.env):
             raise ValueError(
                 f"env={self.env!r}: an environment is named with lowercase letters and digits, "
                 f"a letter first, {MAX_ENV_LENGTH} at most"
+            )
+        if self.vpc and self.serverless:
+            raise ValueError(
+                "vpc=true needs an endpoint on instances (serverless=false): serverless "
+                "inference supports neither a VPC configuration nor network isolation"
             )
 
     @property

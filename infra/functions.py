@@ -4,7 +4,7 @@ the route table grants it and the cdk-nag acknowledgements every function shares
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -15,6 +15,7 @@ from constructs import Construct
 from infra.bundling import lambda_code
 from infra.config import Settings
 from infra.nag import LOG_GROUP_CHECKS, XRAY, acknowledge, skip_checkov
+from infra.network_stack import NetworkStack
 from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
 from lambdas.routes import Function
 from lambdas.store.tables import TABLES, TableName
@@ -28,11 +29,19 @@ FUNCTION_CHECKS = {
     "MaxConcurrency)",
     "CKV_AWS_116": "Invoked synchronously only (API Gateway, Step Functions), where a dead-letter "
     "queue never receives anything: failures go back to the caller or the state's catch",
-    "CKV_AWS_117": "Calls AWS APIs only (DynamoDB, the SageMaker runtime, S3), under IAM: there is "
-    "nothing in a VPC to reach, and a VPC would need NAT or endpoints",
     "CKV_AWS_173": "The environment holds resource names and Powertools settings, no secret; "
     "Lambda encrypts it at rest with its service key",
 }
+# The same finding of the presets without a VPC (``vpc``: in prod the functions are in one).
+OUTSIDE_VPC_CHECKS = {
+    "CKV_AWS_117": "Calls AWS APIs only (DynamoDB, the SageMaker runtime, S3), under IAM: this "
+    "preset has no VPC (vpc=false), the prod preset puts the functions in one",
+}
+VPC_ACCESS_POLICY = (
+    "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+)
+# The alias API Gateway invokes when the functions use SnapStart (a published version).
+ALIAS = "live"
 
 
 def make_function(
@@ -42,18 +51,36 @@ def make_function(
     tables: dict[TableName, dynamodb.TableV2],
     endpoint_arn: str,
     batch_bucket: s3.IBucket | None = None,
+    network: NetworkStack | None = None,
+    snapstart: bool = False,
 ) -> lambda_.Function:
-    """One Lambda of the route table (or the loader), least privilege."""
+    """One Lambda of the route table (or the loader), least privilege; in ``network``'s isolated
+    subnets when given, with SnapStart on its published versions when ``snapstart``."""
     if fn.reads_batch_bucket and batch_bucket is None:
         raise ValueError(f"function {fn.name} reads the batch bucket: pass it")
-    handler = _create_function(scope, settings, fn)
+    handler = _create_function(scope, settings, fn, network, snapstart)
     grant_tables(fn, handler, tables)
     if fn.reads_batch_bucket and batch_bucket is not None:
         _grant_batch_bucket(handler, batch_bucket)
     if fn.invokes_endpoint:
         _grant_endpoint(handler, endpoint_arn)
-    acknowledge_lambda(handler)
+    acknowledge_lambda(handler, in_vpc=network is not None)
     return handler
+
+
+def live_alias(scope: Construct, handler: lambda_.Function) -> lambda_.Alias:
+    """The alias on the function's latest published version (SnapStart restores published
+    versions only, never $LATEST): what API Gateway invokes."""
+    Annotations.of(handler).acknowledge_warning(
+        "@aws-cdk/aws-lambda:snapStartRequirePublish",
+        "Published: the alias API Gateway invokes is on the function's current version",
+    )
+    return lambda_.Alias(
+        scope,
+        f"{handler.node.id}-{ALIAS}",
+        alias_name=ALIAS,
+        version=handler.current_version,
+    )
 
 
 def function_environment(settings: Settings, fn: Function) -> dict[str, str]:
@@ -83,7 +110,7 @@ def grant_tables(
             table.grant_read_write_data(handler)
 
 
-def acknowledge_lambda(handler: lambda_.Function) -> None:
+def acknowledge_lambda(handler: lambda_.Function, in_vpc: bool = False) -> None:
     """The cdk-nag and checkov findings every one of our functions has, with their reasons."""
     acknowledge(handler, "AwsSolutions-IAM5[Resource::*]", XRAY)
     acknowledge(
@@ -96,13 +123,39 @@ def acknowledge_lambda(handler: lambda_.Function) -> None:
         "AwsSolutions-L1",
         "The design pins python3.12 (the container image's Python); upgrades are deliberate",
     )
-    skip_checkov(handler, FUNCTION_CHECKS)
+    if in_vpc:
+        acknowledge(
+            handler,
+            f"AwsSolutions-IAM4[Policy::{VPC_ACCESS_POLICY}]",
+            "The AWS-managed VPC access policy only lets Lambda manage the function's network "
+            "interfaces in the VPC (and write its logs)",
+        )
+    skip_checkov(handler, FUNCTION_CHECKS if in_vpc else {**FUNCTION_CHECKS, **OUTSIDE_VPC_CHECKS})
 
 
-def _create_function(scope: Construct, settings: Settings, fn: Function) -> lambda_.Function:
+def _create_function(
+    scope: Construct,
+    settings: Settings,
+    fn: Function,
+    network: NetworkStack | None = None,
+    snapstart: bool = False,
+) -> lambda_.Function:
     """The function itself (arm64, traced) and its log group, with no access yet."""
     log_group = logs.LogGroup(scope, f"Logs-{fn.name}", retention=settings.log_retention)
     skip_checkov(log_group, LOG_GROUP_CHECKS)
+    options: dict[str, object] = {}
+    if network is not None:
+        options = {
+            "vpc": network.vpc,
+            "vpc_subnets": network.subnets,
+            "security_groups": [network.functions_sg],
+        }
+    if snapstart:
+        options["snap_start"] = lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
+        # a replaced version goes (each kept version's snapshot is billed while it exists)
+        options["current_version_options"] = lambda_.VersionOptions(
+            removal_policy=RemovalPolicy.DESTROY
+        )
     return lambda_.Function(
         scope,
         f"Fn-{fn.name}",
@@ -117,6 +170,7 @@ def _create_function(scope: Construct, settings: Settings, fn: Function) -> lamb
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment=function_environment(settings, fn),
+        **options,  # type: ignore[arg-type]
     )
 
 

@@ -18,6 +18,7 @@ from constructs import Construct
 from infra.bundling import REPO_ROOT
 from infra.config import Settings
 from infra.nag import acknowledge, acknowledge_all, bucket_findings, skip_checkov
+from infra.network_stack import SAGEMAKER_VPC_ACTIONS, NetworkStack
 
 VARIANT = "AllTraffic"
 INITIAL_MODEL_KEY = "models/initial/model.tar.gz"
@@ -62,18 +63,45 @@ def image_asset(scope: Construct, directory: Path = REPO_ROOT) -> ecr_assets.Doc
 class ModelStack(Stack):
     """Image, role, model, endpoint, scaling and the alarms that roll a deployment back."""
 
-    def __init__(self, scope: Construct, construct_id: str, settings: Settings) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        settings: Settings,
+        network: NetworkStack | None = None,
+    ) -> None:
         super().__init__(scope, construct_id, description="musicrec onboarding model endpoint")
         self.settings = settings
         bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
         self.image = image_asset(self)
         self.role = self._role(bucket)
+        if network is not None:
+            self._allow_vpc()
         skip_checkov(
             self.role.node.find_child("DefaultPolicy"),
             {
                 "CKV_AWS_111": "SageMaker jobs and the endpoint create log groups and streams and "
                 "publish metrics under names chosen at run time; PutMetricData takes no resource"
+                + ("; in the VPC, SageMaker creates the network interfaces of jobs and endpoint "
+                   "instances, named at run time" if network is not None else ""),
+                **(
+                    {
+                        "CKV_AWS_109": "ec2:CreateNetworkInterfacePermission and its Delete: "
+                        "SageMaker lets itself attach the interfaces it creates in the VPC for "
+                        "the jobs and endpoint instances (SageMaker's documented VPC permissions)"
+                    }
+                    if network is not None
+                    else {}
+                ),
             },
+        )  # fmt: skip
+        vpc_config = (
+            sagemaker.CfnModel.VpcConfigProperty(
+                security_group_ids=network.sagemaker_vpc_config()["SecurityGroupIds"],
+                subnets=network.sagemaker_vpc_config()["Subnets"],
+            )
+            if network is not None
+            else None
         )
         self.model = sagemaker.CfnModel(
             self,
@@ -85,6 +113,7 @@ class ModelStack(Stack):
             ),
             # the server makes no call out; SageMaker fetches the image and model data itself
             enable_network_isolation=None if settings.serverless else True,
+            vpc_config=vpc_config,
         )
         # CreateModel checks that the role can read the model data and pull the image: the
         # role's policy must exist first (CloudFormation only orders what depends on what)
@@ -98,6 +127,8 @@ class ModelStack(Stack):
                 },
             )
         self.endpoint_config = self._endpoint_config()
+        # the rollback alarms; they notify the failure topic through the Monitoring stack's
+        # composite alarm (ModelRollback: the topic is the Pipeline stack's, which depends on this)
         self.errors_alarm = self._errors_alarm()
         self.latency_alarm = self._latency_alarm()
         self._allow_rollback_alarms()
@@ -105,7 +136,7 @@ class ModelStack(Stack):
         self.endpoint_arn = self.format_arn(
             service="sagemaker", resource="endpoint", resource_name=settings.endpoint_name
         )
-        if not settings.serverless:
+        if not settings.serverless and settings.autoscaling:
             self._autoscale()
 
     def _role(self, bucket: s3.IBucket) -> iam.Role:
@@ -135,6 +166,14 @@ class ModelStack(Stack):
             "SageMaker writes logs and metrics under names it chooses at run time",
         )
         return role
+
+    def _allow_vpc(self) -> None:
+        """SageMaker creates the network interfaces of the jobs and the endpoint's instances in
+        the VPC with this role (SageMaker's documented list; EC2 names the interfaces at run
+        time, so they take no narrower resource)."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=list(SAGEMAKER_VPC_ACTIONS), resources=["*"])
+        )
 
     def _allow_rollback_alarms(self) -> None:
         """SageMaker watches the rollback alarms of a deployment (a stack update's, the

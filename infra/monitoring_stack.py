@@ -47,8 +47,9 @@ class MonitoringStack(Stack):
             *_ctr_widgets(),
         )
         self.alarms = self._alarms(api_name, state_machine_arn)
+        self.rollback_alarm = _rollback_alarm(self, settings.endpoint_name, rollback_alarms)
         action = cw_actions.SnsAction(topic)
-        for alarm in self.alarms:
+        for alarm in [*self.alarms, self.rollback_alarm]:
             alarm.add_alarm_action(action)
         self.dashboard.add_widgets(
             cw.AlarmStatusWidget(
@@ -104,6 +105,26 @@ class MonitoringStack(Stack):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
+
+
+def _rollback_alarm(
+    scope: Construct, endpoint_name: str, rollback_alarms: list[cw.IAlarm]
+) -> cw.CompositeAlarm:
+    """In alarm while any of the model's rollback alarms is: it notifies the topic, so an alarm
+    that rolls a canary back (or fires between deployments) reaches a human. The model stack's
+    alarms cannot notify the topic themselves: the pipeline stack, which owns the topic,
+    depends on the model stack (the topic's ARN in the model stack would be a cycle)."""
+    return cw.CompositeAlarm(
+        scope,
+        "ModelRollback",
+        alarm_rule=cw.AlarmRule.any_of(
+            *(cw.AlarmRule.from_alarm(alarm, cw.AlarmState.ALARM) for alarm in rollback_alarms)
+        ),
+        alarm_description=(
+            f"A rollback alarm of endpoint {endpoint_name} fired: a canary update in progress"
+            " is rolled back (the retraining run then fails and says so)"
+        ),
+    )
 
 
 def _metric(namespace: str, name: str, dims: dict[str, str], stat: str = "Sum") -> cw.Metric:

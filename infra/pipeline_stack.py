@@ -24,6 +24,7 @@ from constructs import Construct
 from infra.config import Settings
 from infra.functions import make_function
 from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, bucket_findings, skip_checkov
+from infra.network_stack import NetworkStack
 from lambdas.routes import LOADER
 from lambdas.store.tables import TableName
 from training.pipeline.steps import STEPS, Step
@@ -60,6 +61,15 @@ RUN_ID = "States.Hash($$.Execution.Name, 'MD5')"
 BUCKET_READ = ("GetObject*", "GetBucket*", "List*")
 # The states that can fail (and so catch their failure); Pass states cannot.
 CATCHING = (sfn.CustomState, sfn.TaskStateBase, sfn.DistributedMap)
+# The wait for the canary update (DescribeEndpoint every CANARY_POLL_S, at most CANARY_CHECKS
+# times). SageMaker ends a blue/green deployment itself, rolling it back, once it has run
+# CANARY_TIMEOUT_S (its MaximumExecutionTimeoutInSeconds); the loop outlasts that by a quarter
+# of an hour (the rollback), so it ends on the deployment's outcome, not on a guess of its length.
+CANARY_TIMEOUT_S = 3600
+CANARY_POLL_S = 60
+CANARY_CHECKS = CANARY_TIMEOUT_S // CANARY_POLL_S + 15
+# The DescribeEndpoint statuses of an update still under way (its rollback included).
+UPDATING = ("Updating", "SystemUpdating", "RollingBack")
 
 # The first and last state of a step (the same state for a one-state step).
 StepStates = tuple[sfn.IChainable, Any]
@@ -85,7 +95,9 @@ def processing_jobs(settings: Settings, bucket_name: str) -> dict[str, Processin
 
     Batch scoring writes ``<--out>/<--version>/...``, so its output is the batch root: the files
     land under ``batch/<execution name>/``, where the merge, the Distributed Map and the loader
-    read them. The merge reads and writes that version's own prefix."""
+    read them. The merge reads that version's prefix at its input path and writes only
+    manifest.json to its output path, uploaded to the same prefix (an input and an output on one
+    local path would upload every downloaded object again)."""
     version_uri = f"States.Format('s3://{bucket_name}/batch/{{}}', $$.Execution.Name)"
     return {
         "batch-score": ProcessingJob(
@@ -107,10 +119,10 @@ def processing_jobs(settings: Settings, bucket_name: str) -> dict[str, Processin
             needs_shards=False,
         ),
         "merge": ProcessingJob(
-            arguments=(PROCESSING_OUTPUT,),
+            arguments=(PROCESSING_INPUT, "--out", PROCESSING_OUTPUT),
             input_name="version",
             input_uri=version_uri,
-            input_path=PROCESSING_OUTPUT,
+            input_path=PROCESSING_INPUT,
             output_uri=version_uri,
             instance_count=1,
             per_version=False,
@@ -132,13 +144,17 @@ class PipelineStack(Stack):
         role: iam.IRole,
         endpoint_arn: str,
         rollback_alarms: list[str],
+        network: NetworkStack | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description="musicrec retraining pipeline")
         self.settings, self.image_uri, self.role = settings, image_uri, role
         self.rollback_alarms = rollback_alarms
+        self.network = network
         self.bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
         self.loader = self._loader(tables, endpoint_arn)
         self.failures = self._failure_topic()
+        self.notify = self._notify_failure()
+        self.inner: list[sfn.CustomState] = []  # states within a step that catch its failure too
         self.state_machine = self._state_machine(self._definition())
         self._grant_state_machine(endpoint_arn)
         self.schedule = self._schedule()
@@ -150,7 +166,9 @@ class PipelineStack(Stack):
         self, tables: dict[TableName, dynamodb.TableV2], endpoint_arn: str
     ) -> lambda_.Function:
         """The function the loading steps invoke."""
-        loader = make_function(self, self.settings, LOADER, tables, endpoint_arn, self.bucket)
+        loader = make_function(
+            self, self.settings, LOADER, tables, endpoint_arn, self.bucket, network=self.network
+        )
         findings = bucket_findings(
             self.settings.data_bucket_name,
             BUCKET_READ,
@@ -229,6 +247,9 @@ class PipelineStack(Stack):
             iam.PolicyStatement(actions=RUN_ACTIONS, resources=self._run_resource_arns()),
             iam.PolicyStatement(
                 actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn, run_configs]
+            ),
+            iam.PolicyStatement(  # the wait for the canary update to end
+                actions=["sagemaker:DescribeEndpoint"], resources=[endpoint_arn]
             ),
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
@@ -318,19 +339,27 @@ class PipelineStack(Stack):
         self._catch_failures(states)
         return states[0][0]
 
-    def _catch_failures(self, states: list[StepStates]) -> None:
-        """Every step's first and last state catches its failure: notify, then fail the run."""
-        notify = tasks.SnsPublish(
+    def _notify_failure(self) -> sfn.Chain:
+        """Publish ``$.error`` (a caught failure's Error and Cause, or what a state that found
+        the run failed put there) to the failure topic, then fail the run with that error and
+        cause (what the console and DescribeExecution show)."""
+        return tasks.SnsPublish(
             self,
             "notify-failure",
             topic=self.failures,
             message=sfn.TaskInput.from_json_path_at("$.error"),
             result_path=sfn.JsonPath.DISCARD,
-        ).next(sfn.Fail(self, "failed", cause="a pipeline step failed"))
+        ).next(sfn.Fail(self, "failed", error_path="$.error.Error", cause_path="$.error.Cause"))
+
+    def _catch_failures(self, states: list[StepStates]) -> None:
+        """Every step's first and last state (and the tasks within a step listed in ``inner``)
+        catches its failure: notify, then fail the run."""
+        catching: list[Any] = [*self.inner]
         for first, last in states:
-            for state in (first,) if first is last else (first, last):
-                if isinstance(state, CATCHING):
-                    state.add_catch(notify, result_path="$.error")
+            catching += [first] if first is last else [first, last]
+        for state in catching:
+            if isinstance(state, CATCHING):
+                state.add_catch(self.notify, result_path="$.error")
 
     def state(self, step: Step) -> StepStates:
         """The first and last state of a step (named after the step)."""
@@ -390,14 +419,16 @@ class PipelineStack(Stack):
                     "VolumeSizeInGB": JOB_VOLUME_GB,
                 },
                 "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_RUNTIME_S},
+                **self._private("training"),
             },
             "$.training",
         )
         return state, state
 
-    def _create_model(self, step: Step) -> tuple[sfn.CustomState, tasks.CallAwsService]:
-        """Register the accepted artifact, then make it the next run's gate baseline."""
-        s, b = self.settings, self.bucket.bucket_name
+    def _create_model(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
+        """Register the accepted artifact (it becomes the next run's gate baseline only once the
+        endpoint serves it: ``update-endpoint-promote``)."""
+        s = self.settings
         state = self._custom(
             step.name,
             "createModel",
@@ -408,10 +439,17 @@ class PipelineStack(Stack):
                     "Image": self.image_uri,
                     "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts",
                 },
+                **self._private("model"),
             },
             "$.model",
         )
-        promote = tasks.CallAwsService(
+        return state, state
+
+    def _promote(self, step: Step) -> tasks.CallAwsService:
+        """Make the run's model the next run's gate baseline (``models/current``): only once
+        the endpoint serves it, so a model the canary rolled back never becomes the baseline."""
+        s, b = self.settings, self.bucket.bucket_name
+        return tasks.CallAwsService(
             self,
             f"{step.name}-promote",
             service="s3",
@@ -429,13 +467,13 @@ class PipelineStack(Stack):
             iam_resources=[self.bucket.arn_for_objects(CURRENT_MODEL_KEY)],
             result_path=sfn.JsonPath.DISCARD,
         )
-        state.next(promote)
-        return state, promote
 
-    def _update_endpoint(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
+    def _update_endpoint(self, step: Step) -> tuple[sfn.CustomState, tasks.CallAwsService]:
         """An endpoint configuration for the run's model, then the canary update to it: both
         through the AWS SDK integration, as the optimized one documents neither ServerlessConfig
-        in a variant nor DeploymentConfig (same IAM actions; errors are SageMaker.<Exception>)."""
+        in a variant nor DeploymentConfig (same IAM actions; errors are SageMaker.<Exception>).
+        UpdateEndpoint returns as the update starts: the run waits for its outcome
+        (:meth:`_canary_outcome`) and promotes the model only once the endpoint serves it."""
         model = run_name(self.settings.prefix)
         config = self._custom(
             step.name,
@@ -454,12 +492,121 @@ class PipelineStack(Stack):
                 "EndpointName": self.settings.endpoint_name,
                 "EndpointConfigName.$": model,
                 "DeploymentConfig": self._canary_deployment(),
+                # on instances the autoscaler owns the count: the green fleet starts at the
+                # variant's current DesiredInstanceCount, not the config's InitialInstanceCount
+                **({} if self.settings.serverless else {"RetainAllVariantProperties": True}),
             },
             "$.endpoint",
             sdk=True,
         )
+        promote = self._promote(step)
         config.next(update)
-        return config, update
+        update.next(self._canary_outcome(step, model, promote))
+        self.inner.append(update)
+        return config, promote
+
+    def _canary_outcome(self, step: Step, model: str, promote: sfn.IChainable) -> sfn.IChainable:
+        """Wait for the canary update to end: DescribeEndpoint every CANARY_POLL_S while it is
+        under way, at most CANARY_CHECKS times, counted in ``$.rollout.Checks``. InService on
+        this run's configuration: the new model serves, ``promote`` it. InService on another
+        configuration: SageMaker rolled the update back (an alarm fired during the canary, or
+        the new fleet did not come up). Any other status, or still updating after the last
+        check: the run fails, notifying why (``$.error``) with what DescribeEndpoint said."""
+        name, endpoint = step.name, self.settings.endpoint_name
+        status, config = "$.described.EndpointStatus", "$.described.EndpointConfigName"
+        watch = self._pass(f"{name}-watch", {"Config.$": model, "Checks": 0})
+        wait = sfn.Wait(
+            self, f"{name}-wait", time=sfn.WaitTime.duration(Duration.seconds(CANARY_POLL_S))
+        )
+        describe = self._custom(
+            f"{name}-describe",
+            "describeEndpoint",
+            {"EndpointName": endpoint},
+            "$.described",
+            sdk=True,
+        )
+        describe.add_retry(
+            errors=["States.ALL"], interval=Duration.seconds(10), max_attempts=3, backoff_rate=2
+        )
+        self.inner.append(describe)
+        count = self._pass(
+            f"{name}-count",
+            {
+                "Config.$": "$.rollout.Config",
+                "Checks.$": "States.MathAdd($.rollout.Checks, 1)",
+            },
+        )
+        alarms = " or ".join(self.rollback_alarms)
+        rolled_back = self._failure(
+            f"{name}-rolled-back",
+            "CanaryRolledBack",
+            f"canary rolled back by alarm ({alarms}) or by a deployment that did not come up:"
+            f" endpoint {endpoint} is InService again on the endpoint configuration {{}}"
+            " instead of {} of this run; the previous model keeps serving and stays the"
+            " baseline (models/current unchanged)",
+            config,
+            "$.rollout.Config",
+        )
+        timed_out = self._failure(
+            f"{name}-timed-out",
+            "CanaryTimedOut",
+            f"endpoint {endpoint} still {{}} after {{}} checks {CANARY_POLL_S} s apart: the run"
+            " stops waiting for the update to {}; the model is not promoted (models/current"
+            " unchanged), check the endpoint",
+            status,
+            "$.rollout.Checks",
+            "$.rollout.Config",
+        )
+        failed = self._failure(
+            f"{name}-failed",
+            "EndpointUpdateFailed",
+            f"endpoint {endpoint} is {{}} after the update to {{}} (its FailureReason is in"
+            " this message); the model is not promoted (models/current unchanged)",
+            status,
+            "$.rollout.Config",
+        )
+        updating = sfn.Condition.or_(*(sfn.Condition.string_equals(status, s) for s in UPDATING))
+        in_service = sfn.Condition.string_equals(status, "InService")
+        check = (
+            sfn.Choice(self, f"{name}-check")
+            .when(
+                sfn.Condition.and_(
+                    in_service,
+                    sfn.Condition.string_equals_json_path(config, "$.rollout.Config"),
+                ),
+                promote,
+            )
+            .when(
+                sfn.Condition.and_(
+                    updating, sfn.Condition.number_less_than("$.rollout.Checks", CANARY_CHECKS)
+                ),
+                wait,
+            )
+            .when(updating, timed_out)
+            .when(in_service, rolled_back)
+            .otherwise(failed)
+        )
+        return watch.next(wait).next(describe).next(count).next(check)
+
+    def _pass(self, name: str, parameters: dict[str, Any]) -> sfn.CustomState:
+        """A Pass state putting ``parameters`` (intrinsics allowed) at ``$.rollout``."""
+        state = {"Type": "Pass", "Parameters": parameters, "ResultPath": "$.rollout"}
+        return sfn.CustomState(self, name, state_json=state)
+
+    def _failure(self, name: str, error: str, cause: str, *paths: str) -> sfn.IChainable:
+        """A Pass state that puts the run's failure at ``$.error`` (``error``, the ``cause``
+        template filled with ``paths``, and what DescribeEndpoint said), then notifies."""
+        arguments = "".join(f", {path}" for path in paths)
+        state = {
+            "Type": "Pass",
+            "Parameters": {
+                "Error": error,
+                "Cause.$": f"States.Format('{cause}'{arguments})",
+                "Endpoint.$": "$.described",
+            },
+            "ResultPath": "$.error",
+        }
+        return sfn.CustomState(self, name, state_json=state).next(self.notify)
 
     def _production_variant(self, model: str) -> dict[str, Any]:
         """The endpoint's one variant: serverless or on instances, as the settings say."""
@@ -486,6 +633,8 @@ class PipelineStack(Stack):
                     "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
                 },
                 "TerminationWaitInSeconds": 300,
+                # then SageMaker rolls the update back (the run waits that long: CANARY_CHECKS)
+                "MaximumExecutionTimeoutInSeconds": CANARY_TIMEOUT_S,
             },
             "AutoRollbackConfiguration": {
                 "Alarms": [{"AlarmName": a} for a in self.rollback_alarms]
@@ -530,7 +679,22 @@ class PipelineStack(Stack):
                 }
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_RUNTIME_S},
+            **self._private("processing"),
         }
+
+    def _private(self, kind: str) -> dict[str, Any]:
+        """With a private network (the ``vpc`` presets): a request's VpcConfig (the isolated
+        subnets, the SageMaker security group) and network isolation, as the training job, the
+        model (``createModel``) or a processing job (``NetworkConfig``) takes them. The image
+        calls nothing: SageMaker downloads the channels, inputs and model data and uploads the
+        outputs (through the S3 gateway endpoint), and pulls the image itself. Without one,
+        nothing (dev: its serverless endpoint supports neither)."""
+        if self.network is None:
+            return {}
+        vpc = self.network.sagemaker_vpc_config()
+        if kind == "processing":
+            return {"NetworkConfig": {"EnableNetworkIsolation": True, "VpcConfig": vpc}}
+        return {"EnableNetworkIsolation": True, "VpcConfig": vpc}
 
     def _map_load(self, step: Step) -> tuple[sfn.DistributedMap, sfn.DistributedMap]:
         """A Distributed Map over the run's batch files, the loader once per file."""

@@ -1,8 +1,12 @@
 """``python -m local.pipeline`` (``make retrain``): the retraining pipeline's steps, run locally in
 the order of ``training.pipeline.steps.STEPS`` (the order the state machine runs them in AWS):
 
-train + gate (against the model being served) → create model → update endpoint (the running
-local stack restarts its inference server on the new model) → batch score (two shards) → merge,
+train + gate (against the promoted model: ``deployment.promoted``, the local models/current) →
+create model → update endpoint (the running local stack restarts its inference server on the new
+model; the run waits, bounded, until it serves the new model version and answers a canary
+request, and only then promotes it; a model the stack rolls back, or that does not come up or
+answers wrongly, fails the run: the previous model keeps serving and stays the baseline) → batch
+score (two shards) → merge,
 and the version published to ``s3://<bucket>/batch/<version>/`` as the processing jobs publish
 it → load (the loader Lambda's handler, in-process, once per object under that prefix, as the
 Distributed Map calls it) → switch (the same handler). A model that fails the gate stops the
@@ -16,6 +20,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +37,10 @@ from local.stack import Stack
 from training.pipeline.steps import STEPS
 
 SHARDS = 2
-DEPLOY_TIMEOUT_S = 120
+# How long the stack may take to serve a deployed model: its own startup bound (local.up's
+# MODEL_STARTUP_S, after which it rolls the model back) and a restart's seconds on top.
+DEPLOY_TIMEOUT_S = 150
+CANARY = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
 
 
 class PipelineError(RuntimeError):
@@ -69,6 +77,45 @@ def invoke_loader(event: dict[str, Any]) -> dict[str, Any]:
         raise PipelineError(f"loader {event.get('action')} {event.get('key', '')}: {exc}") from exc
 
 
+def canary_problem(stack: Stack, model_version: str) -> str | None:
+    """What is wrong with the served model's answer to a canary request (None: nothing): it
+    must answer 200, with a JSON object, from ``model_version``."""
+    request = urllib.request.Request(
+        f"{stack.model_url}/invocations",
+        data=json.dumps(CANARY).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return f"it answered a canary request with {exc.code}"
+    except (OSError, ValueError) as exc:
+        return f"its answer to a canary request is not JSON ({exc})"
+    if not isinstance(answer, dict) or str(answer.get("model_version")) != model_version:
+        found = answer.get("model_version") if isinstance(answer, dict) else answer
+        return f"a canary request was answered by model {found!r}"
+    return None
+
+
+def _outcome(stack: Stack, deployed: Deployment, model_version: str, timeout_s: float) -> str:
+    """Why the update did not end with ``model_version`` serving and answering ("": it did)."""
+    deadline = time.monotonic() + timeout_s
+    while (served := served_model_version(stack)) != model_version:
+        why = deployment.rolled_back(stack, deployed.model_dir)
+        if why:
+            return f"the local stack rolled model {model_version} back: {why}"
+        if time.monotonic() > deadline:
+            return (
+                f"the local stack did not serve model {model_version} within {timeout_s:.0f} s"
+                f" (it serves {served or 'nothing'})"
+            )
+        time.sleep(1)
+    problem = canary_problem(stack, model_version)
+    return f"model {model_version} is served, but {problem}" if problem else ""
+
+
 def update_endpoint(
     stack: Stack,
     deployed: Deployment,
@@ -76,22 +123,48 @@ def update_endpoint(
     model_version: str,
     timeout_s: float = DEPLOY_TIMEOUT_S,
 ) -> None:
-    """Record the deployment and wait until the stack serves ``model_version``. A model it does
-    not serve in time (one that does not start is rolled back by the stack) is not left
-    recorded: ``last`` is recorded again, so the next ``make local`` serves the previous model."""
+    """The local UpdateEndpoint and the wait for its outcome: record the deployment (the
+    running stack redeploys it), wait at most ``timeout_s`` until the stack serves
+    ``model_version``, then a canary request must be answered by it. Then the model is promoted
+    (the next run's gate baseline). Otherwise nothing is promoted, ``last`` is recorded again
+    (the stack serves it again, as it already does when it rolled back a model that did not
+    start; the next ``make local`` too) and PipelineError says why."""
+    before = served_model_version(stack)
     deployment.write(stack, deployed)
-    deadline = time.monotonic() + timeout_s
-    while served_model_version(stack) != model_version:
-        if time.monotonic() > deadline:
-            if last is None:
-                deployment.discard(stack)
-            else:
-                deployment.write(stack, last)
-            raise PipelineError(
-                "the local stack did not serve the new model in time; the previous model "
-                "keeps serving"
-            )
-        time.sleep(1)
+    try:
+        problem = _outcome(stack, deployed, model_version, timeout_s)
+    except BaseException:  # interrupted: the deployment is not left recorded
+        _restore(stack, last, None)
+        raise
+    if not problem:
+        deployment.promote(stack, deployed)
+        return
+    serving_new = served_model_version(stack) == model_version  # it answered wrongly
+    initial = Deployment(str((stack.dir / "model").resolve()), deployed.dataset)
+    _restore(stack, last, initial if serving_new else None)
+    if serving_new and before is not None:  # the stack goes back to the previous model
+        deadline = time.monotonic() + timeout_s
+        while served_model_version(stack) != before and time.monotonic() < deadline:
+            time.sleep(1)
+    served = served_model_version(stack)
+    if before is None or served == before:
+        serving = "the previous model keeps serving" + (f" (model {before})" if before else "")
+    else:
+        serving = f"the stack serves {served or 'nothing'}, not yet the previous model {before}"
+    raise PipelineError(
+        f"canary failed, model not promoted: {problem}; {serving}; the baseline is unchanged"
+    )
+
+
+def _restore(stack: Stack, last: Deployment | None, initial: Deployment | None) -> None:
+    """Record ``last`` again; without one, ``initial`` (what ``make local`` built, given when
+    the stack serves the rejected model, so that it goes back to it), else nothing."""
+    if last is not None:
+        deployment.write(stack, last)
+    elif initial is not None and Path(initial.model_dir).is_dir():
+        deployment.write(stack, initial)
+    else:
+        deployment.discard(stack)
 
 
 def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
@@ -104,8 +177,9 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
     version_dir = batch_root / version
     batch_uri = f"s3://{stack.bucket}/batch/{version}"
     last = deployment.read(stack)
-    current = Path(last.model_dir) if last else stack.dir / "model"
     dataset = build.dataset_fingerprint(data)
+    promoted = deployment.promoted(stack, dataset)  # the local models/current
+    current = Path(promoted.model_dir) if promoted else stack.dir / "model"
     done: dict[str, str] = {}
     for step in STEPS:
         with build.step(f"{step.name} ({step.kind})"), aws_calls.acting_as("step", step.name):

@@ -197,6 +197,7 @@ def supervise(stack: Stack, server: Child, model_dir: Path, children: list[Child
             _write_pids(stack, children)
             if served != Path(last.model_dir):  # it did not start: not tried again
                 rejected = Path(last.model_dir)
+                deployment.record_rollback(stack, rejected, served, server.log)
             model_dir = served
         time.sleep(1)
 

@@ -126,8 +126,12 @@ OPTIMIZED: tuple[Optimized, ...] = (
     ),
     _sagemaker(
         "createTrainingJob",
-        "AlgorithmSpecification HyperParameters InputDataConfig OutputDataConfig ResourceConfig"
-        " RoleArn StoppingCondition Tags TrainingJobName VpcConfig",
+        # EnableNetworkIsolation: sent through this integration by aws-cdk-lib's
+        # SageMakerCreateTrainingJob (enableNetworkIsolation, aws-stepfunctions-tasks/lib/
+        # sagemaker/create-training-job.ts, v2.275.0)
+        "AlgorithmSpecification EnableNetworkIsolation HyperParameters InputDataConfig"
+        " OutputDataConfig ResourceConfig RoleArn StoppingCondition Tags TrainingJobName"
+        " VpcConfig",
         sync=True,
         describe="DescribeTrainingJob",
     ),

@@ -885,7 +885,15 @@ def _meet(known: Any, arriving: Any) -> Any:
         return arriving
     if known is None or arriving is None:
         return None
-    return {k: (v if arriving[k] == v else None) for k, v in known.items() if k in arriving}
+    return {k: _meet_member(v, arriving[k]) for k, v in known.items() if k in arriving}
+
+
+def _meet_member(known: Any, arriving: Any) -> Any:
+    """A member every transition brings: the keys all of them put in it (when they are keys),
+    else its shape where they agree on it (None: unknown)."""
+    if isinstance(known, dict) and isinstance(arriving, dict):
+        return _meet(known, arriving)
+    return known if known == arriving else None
 
 
 def _flow(machine: Mapping[str, Any], start: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from lambdas.config import Settings
 from lambdas.logic.experiments import Experiment, load
+from lambdas.snapstart import after_restore
 from lambdas.store.dynamodb import Store
 
 ONBOARDING_EXPERIMENT = "onboarding"
@@ -54,3 +55,13 @@ def services() -> Services:
         store=Store(tables, settings.cache_seconds),
         experiments=load(settings.experiments_path),
     )
+
+
+def reset_after_restore() -> None:
+    """After a SnapStart restore: forget the services (and their boto3 clients, connections and
+    record caches) a snapshot may hold, so that the restored environment builds its own on its
+    first request, with fresh connections and the credentials it was restored with."""
+    services.cache_clear()
+
+
+after_restore(reset_after_restore)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -16,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from container.serve import command as serve_command
-from local import deployment, pipeline, up
+from local import build, deployment, pipeline, up
 from local.deployment import Deployment
 from local.pipeline import PipelineError
 from local.ports import free_port
-from local.processes import StartupError
+from local.processes import Child, StartupError
 from local.stack import Stack
 from tests.conftest import REPO_ROOT
 
@@ -149,3 +150,57 @@ def test_a_deployment_the_stack_does_not_serve_is_not_left_recorded(tmp_path):
     with pytest.raises(PipelineError):
         pipeline.update_endpoint(stack, rejected, None, "m2", timeout_s=0.2)
     assert deployment.read(stack) is None
+
+
+def test_a_canary_that_fails_keeps_the_previous_model_serving_and_the_baseline(
+    trained_model_dir, small_world, tmp_path, monkeypatch, capsys
+):
+    """``make retrain`` against a running stack (``local.up``'s supervisor) with a new model
+    that cannot start: the stack rolls it back, the run fails at update-endpoint saying so
+    (before batch scoring), the previous model keeps serving and stays the baseline (promoted:
+    the next run's gate compares against it)."""
+    stack = Stack(str(tmp_path / "stack"), model_port=free_port())
+    stack.save()
+    (stack.dir / "model").mkdir()
+    (stack.dir / "model" / "stamp.json").write_text(json.dumps({"data": str(small_world)}))
+    previous = Deployment(str(trained_model_dir), build.dataset_fingerprint(small_world))
+    deployment.write(stack, previous)
+    deployment.promote(stack, previous)
+    baselines: list[Path | None] = []
+
+    def train(data, out, rebuild, baseline=None, hyperparameters=()):  # passes the gate
+        baselines.append(baseline)
+        out.mkdir(parents=True)
+        truncated_tarball(trained_model_dir, out)
+        metrics = {"model_version": "canary-that-cannot-start", "gate": {"passed": True}}
+        (out / "metrics.json").write_text(json.dumps(metrics))
+        return True
+
+    monkeypatch.setattr(build, "model", train)
+    for key, value in stack.handler_env().items():  # what the run sets, undone afterwards
+        monkeypatch.setenv(key, value)
+    server = up.wait_ready(stack, up.launch_model_server(stack, trained_model_dir))
+    sentinel = Child("sentinel", [sys.executable, "-c", "import time; time.sleep(900)"],
+                     stack.dir / "logs" / "sentinel.log")  # fmt: skip
+    children = [server, sentinel]  # the supervisor returns once the sentinel is stopped
+    supervisor = threading.Thread(
+        target=up.supervise, args=(stack, server, trained_model_dir, children), daemon=True
+    )
+    try:
+        version = _ping(stack.model_url)["model_version"]
+        supervisor.start()
+        assert pipeline.main(["--dir", str(stack.dir)]) == 1
+        err = capsys.readouterr().err
+        assert "canary failed, model not promoted" in err, err
+        assert "rolled model canary-that-cannot-start back" in err, err
+        assert f"the previous model keeps serving (model {version})" in err, err
+        assert _ping(stack.model_url)["model_version"] == version
+        assert baselines == [trained_model_dir]
+        assert deployment.read(stack) == previous
+        assert deployment.promoted(stack, previous.dataset) == previous
+        assert not (stack.dir / "batch").exists()  # the run stopped at update-endpoint
+    finally:
+        sentinel.stop()
+        supervisor.join(timeout=60)
+        for child in children:
+            child.stop()

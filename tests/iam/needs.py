@@ -306,6 +306,35 @@ LOG_DELIVERY = (
     "logs:DescribeLogGroups",
 )
 ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")
+# What Lambda does with a function's role when the function is in a VPC (Lambda developer guide,
+# "Giving Lambda functions access to resources in an Amazon VPC", required IAM permissions).
+LAMBDA_ENI = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+# What SageMaker does with the execution role of a job or model that has a VpcConfig (SageMaker
+# developer guide, execution role permissions of CreateTrainingJob, CreateProcessingJob and
+# CreateModel: "if you specify a private VPC").
+SAGEMAKER_ENI = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
+
+
+def _in_vpc(who: str, role: str, vpc_config: Any) -> list[Need]:
+    """SageMaker's network interfaces for a job or model in a VPC (none without VpcConfig)."""
+    return _each(who, role, SAGEMAKER_ENI, "*", "its network interfaces") if vpc_config else []
 
 
 def _each(who: str, role: str, actions: Iterable[str], resource: str, why: str) -> list[Need]:
@@ -326,6 +355,8 @@ def _function_needs(app: App, stack: str, logical: str, props: dict[str, Any]) -
     )
     stream = _arn("logs", f"log-group:{group}:log-stream:2025/01/01/[$LATEST]0")
     needs += _each(who, role, ("logs:CreateLogStream", "logs:PutLogEvents"), stream, "its logs")
+    if props.get("VpcConfig"):
+        needs += _each(who, role, LAMBDA_ENI, "*", "its network interfaces in the VPC")
     return needs
 
 
@@ -343,6 +374,7 @@ def _model_needs(app: App) -> list[Need]:
         if "ModelDataUrl" in container:
             needs += _s3_reads(who, role, container["ModelDataUrl"], "S3Object", "the model data")
         needs += _image_pull(who, role, container["Image"])
+        needs += _in_vpc(who, role, props.get("VpcConfig"))
     for stack, logical, res in t.resources("AWS::SageMaker::Endpoint"):
         props = t.resolve(stack, res["Properties"])
         alarms = ((props.get("DeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}).get(
@@ -544,6 +576,7 @@ class StateMachine:
             if container.get("ModelDataUrl"):
                 yield from _s3_reads(who, role, container["ModelDataUrl"], "S3Object", why)
             yield from _image_pull(who, role, container["Image"])
+            yield from _in_vpc(who, role, params.get("VpcConfig"))
         elif operation == "CreateEndpointConfig":
             config = on("endpoint-config", params["EndpointConfigName"])
             yield Need(who, sm, Request("sagemaker:CreateEndpointConfig", config), why)
@@ -555,6 +588,9 @@ class StateMachine:
                 yield Need(who, sm, Request("sagemaker:UpdateEndpoint", on(kind, params[key])), why)
             rollback = (params.get("DeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}
             yield from _rollback_alarms(who, self.app.sagemaker_role, rollback.get("Alarms", []))
+        elif operation == "DescribeEndpoint":
+            endpoint = on("endpoint", params["EndpointName"])
+            yield Need(who, sm, Request("sagemaker:DescribeEndpoint", endpoint), why)
         else:
             raise NotImplementedError(f"sagemaker:{action}: add it to tests/iam/needs.py")
 
@@ -577,6 +613,7 @@ class StateMachine:
             yield _s3_write(who, role, f"{output}/{job}/output", "training output")
             yield from _image_pull(who, role, params["AlgorithmSpecification"]["TrainingImage"])
             yield from _job_logs(who, role, "/aws/sagemaker/TrainingJobs", job)
+            yield from _in_vpc(who, role, params.get("VpcConfig"))
             return
         for item in params.get("ProcessingInputs", []):
             source = item["S3Input"]
@@ -586,6 +623,7 @@ class StateMachine:
             yield _s3_write(who, role, item["S3Output"]["S3Uri"], f"output {item['OutputName']}")
         yield from _image_pull(who, role, params["AppSpecification"]["ImageUri"])
         yield from _job_logs(who, role, "/aws/sagemaker/ProcessingJobs", job)
+        yield from _in_vpc(who, role, (params.get("NetworkConfig") or {}).get("VpcConfig"))
 
     # parameters: literal, JSONPath of an earlier state's result, or an intrinsic of the run
 

@@ -1,13 +1,13 @@
 """IAM policies of synthesized CloudFormation templates, and whether they allow a call.
 
 :class:`Templates` resolves the intrinsic functions of every stack of one synthesis (``Ref``,
-``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap``, and
-``Fn::ImportValue`` and ``Fn::GetStackOutput`` across the stacks) to strings, with the pseudo
-parameters and unnamed resources replaced by placeholders, the same everywhere: a table's ARN in
-a role's policy, in another stack's export and in the ARN the check computes from the table's
-name are the same string. :func:`evaluate` then answers an IAM request the way IAM evaluates
-identity-based policies: an explicit ``Deny`` wins, else an ``Allow`` whose action, resource and
-conditions match, else implicitly denied. Wildcards (``*``, ``?``) match in actions
+``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap``,
+``Fn::GetAZs``, and ``Fn::ImportValue`` and ``Fn::GetStackOutput`` across the stacks) to strings,
+with the pseudo parameters and unnamed resources replaced by placeholders, the same everywhere: a
+table's ARN in a role's policy, in another stack's export and in the ARN the check computes from
+the table's name are the same string. :func:`evaluate` then answers an IAM request the way IAM
+evaluates identity-based policies: an explicit ``Deny`` wins, else an ``Allow`` whose action,
+resource and conditions match, else implicitly denied. Wildcards (``*``, ``?``) match in actions
 (case-insensitively) and in resources (ARN segment by segment, the resource part as a whole);
 ``NotAction`` and ``NotResource`` are supported, and the condition operators the templates use
 (an unknown operator raises, so that a new one is added here rather than silently ignored).
@@ -40,6 +40,23 @@ MANAGED = {
         {
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        }
+    ],
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
             "Resource": "*",
         }
     ],
@@ -195,6 +212,9 @@ class Templates:
         if function == "Fn::FindInMap":
             mapping, first, second = self.resolve(stack, argument)
             return self.templates[stack]["Mappings"][mapping][first][second]
+        if function == "Fn::GetAZs":  # the network's subnets: the region's zones
+            region = self.resolve(stack, argument) or REGION
+            return [f"{region}{zone}" for zone in "abcdef"]
         raise UnresolvedError(f"{stack}: {function} is not supported by the resolver")
 
     def _sub(self, stack: str, argument: Any) -> str:

@@ -114,29 +114,28 @@ EXECUTION_NAMES = ("1", "a" * 80, "retrain_" + "f" * 36 + "_" + "9" * 35, "Z-" *
 HASHES = {"MD5": hashlib.md5, "SHA-1": hashlib.sha1, "SHA-256": hashlib.sha256}
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<function>States\.\w+)\(|(?P<path>\$\$?[\w.]*)"
-    r"|(?P<close>\))|(?P<comma>,))"
+    r"|(?P<number>-?\d+)|(?P<close>\))|(?P<comma>,))"
 )
 
 
-def evaluate(expression: str, context: dict[str, Any]) -> Any:
-    """The intrinsic functions the names use (States.Format, States.Hash, context paths), as
-    Step Functions evaluates them (intrinsic-functions page of its developer guide)."""
-    value, end = _evaluate(expression, 0, context)
+def evaluate(expression: str, context: dict[str, Any], data: Any = None) -> Any:
+    """The intrinsic functions the names and the canary's wait use (States.Format, States.Hash,
+    States.MathAdd, context paths, ``$.`` paths into ``data``), as Step Functions evaluates them
+    (intrinsic-functions page of its developer guide)."""
+    value, end = _evaluate(expression, 0, context, data)
     assert not expression[end:].strip(), expression
     return value
 
 
-def _evaluate(text: str, i: int, context: dict[str, Any]) -> tuple[Any, int]:
+def _evaluate(text: str, i: int, context: dict[str, Any], data: Any) -> tuple[Any, int]:
     match = _TOKEN.match(text, i)
     assert match, (text, i)
     if match["string"]:
         return re.sub(r"\\(.)", r"\1", match["string"][1:-1]), match.end()
     if match["path"]:
-        assert match["path"].startswith("$$."), match["path"]
-        value: Any = context
-        for key in match["path"][3:].split("."):
-            value = value[key]
-        return value, match.end()
+        return _read(match["path"], context, data), match.end()
+    if match["number"]:
+        return int(match["number"]), match.end()
     assert match["function"], (text, i)
     args, i = [], match.end()
     while True:
@@ -144,7 +143,7 @@ def _evaluate(text: str, i: int, context: dict[str, Any]) -> tuple[Any, int]:
         if close and close["close"]:
             i = close.end()
             break
-        arg, i = _evaluate(text, i, context)
+        arg, i = _evaluate(text, i, context, data)
         args.append(arg)
         separator = _TOKEN.match(text, i)
         if separator and separator["comma"]:
@@ -162,7 +161,18 @@ def _apply(function: str, args: list[Any]) -> Any:
     if function == "States.Hash":
         data, algorithm = args
         return HASHES[algorithm](str(data).encode()).hexdigest()
+    if function == "States.MathAdd":
+        first, second = args
+        return first + second
     raise AssertionError(f"{function}: not used in names")
+
+
+def _read(path: str, context: dict[str, Any], data: Any) -> Any:
+    """The value at a context (``$$.``) or data (``$.``) path of plain names."""
+    value: Any = context if path.startswith("$$.") else data
+    for key in path.lstrip("$").removeprefix(".").split("."):
+        value = value[key]
+    return value
 
 
 def _longest_prefix() -> str:
@@ -238,9 +248,113 @@ def test_a_runs_states_agree_on_its_names_and_runs_do_not_share_them(prod):
     model = first["/States/create-model/Parameters/ModelName.$"]
     assert {n for p, n in first.items() if p.startswith("/States/update-endpoint")} == {model}
     job = first["/States/train/Parameters/TrainingJobName.$"]
-    copy_source = states["create-model-promote"]["Parameters"]["CopySource.$"]
+    copy_source = states["update-endpoint-promote"]["Parameters"]["CopySource.$"]
     copied = evaluate(copy_source, {"Execution": {"Name": EXECUTION_NAMES[1]}})
     assert copied.endswith(f"/models/{job}/output/model.tar.gz")  # where SageMaker writes it
+
+
+# The wait for the canary update, run as Step Functions runs it
+
+EXECUTION = EXECUTION_NAMES[2]
+OLD_CONFIG = "musicrec-prod-initial"
+
+
+def _canary(definition: dict[str, Any], answers: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """The states a run goes through from the canary update on, DescribeEndpoint answering
+    ``answers`` in turn (a status, ``InService`` on this run's configuration, or ``rolled back``:
+    InService on the previous one; the last answer repeats): the states, and the run's data
+    when it leaves them (for promotion or the failure topic)."""
+    states, context = definition["States"], {"Execution": {"Name": EXECUTION}}
+    run_config = evaluate(states["update-endpoint-canary"]["Parameters"]["EndpointConfigName.$"],
+                          context)  # fmt: skip
+    data: dict[str, Any] = {}
+    path: list[str] = []
+    name, answered = states["update-endpoint-canary"]["Next"], 0
+    while name not in ("update-endpoint-promote", "notify-failure"):
+        assert len(path) < 1000, path[-10:]
+        path.append(name)
+        state = states[name]
+        if state["Type"] == "Pass":
+            data[state["ResultPath"].removeprefix("$.")] = {
+                key.removesuffix(".$"): evaluate(value, context, data) if key.endswith(".$")
+                else value
+                for key, value in state["Parameters"].items()
+            }  # fmt: skip
+        elif state["Type"] == "Task":
+            assert state["Resource"].endswith(":describeEndpoint"), name
+            answer = answers[min(answered, len(answers) - 1)]
+            answered += 1
+            config = OLD_CONFIG if answer in ("rolled back", "Failed") else run_config
+            status = "InService" if answer == "rolled back" else answer
+            data["described"] = {"EndpointStatus": status, "EndpointConfigName": config}
+        if state["Type"] == "Choice":
+            name = next((c["Next"] for c in state["Choices"] if _holds(c, context, data)),
+                        state["Default"])  # fmt: skip
+        else:
+            name = state["Next"]
+    return [*path, name], data
+
+
+def _holds(rule: dict[str, Any], context: dict[str, Any], data: Any) -> bool:
+    """Whether a Choice rule holds (the comparisons the canary's check uses)."""
+    if "And" in rule:
+        return all(_holds(r, context, data) for r in rule["And"])
+    if "Or" in rule:
+        return any(_holds(r, context, data) for r in rule["Or"])
+    value = _read(rule["Variable"], context, data)
+    if "StringEquals" in rule:
+        return bool(value == rule["StringEquals"])
+    if "StringEqualsPath" in rule:
+        return bool(value == _read(rule["StringEqualsPath"], context, data))
+    if "NumericLessThan" in rule:
+        return bool(value < rule["NumericLessThan"])
+    raise AssertionError(f"no comparison of {rule} here")
+
+
+def test_the_model_is_promoted_once_the_endpoint_serves_it(prod):
+    states, data = _canary(_definition(prod), ["Updating", "Updating", "InService"])
+    assert states[-1] == "update-endpoint-promote"
+    assert states.count("update-endpoint-describe") == 3
+    assert data["rollout"]["Checks"] == 3
+
+
+@pytest.mark.parametrize(
+    ("answers", "failure", "error", "says"),
+    [
+        (["Updating", "RollingBack", "rolled back"], "update-endpoint-rolled-back",
+         "CanaryRolledBack", "canary rolled back by alarm"),
+        (["rolled back"], "update-endpoint-rolled-back", "CanaryRolledBack",
+         "the previous model keeps serving and stays the baseline"),
+        (["Updating", "Failed"], "update-endpoint-failed", "EndpointUpdateFailed",
+         "is Failed after the update to"),
+        (["Updating"], "update-endpoint-timed-out", "CanaryTimedOut", "still Updating after"),
+    ],
+)  # fmt: skip
+def test_a_canary_that_does_not_end_in_service_on_the_new_model_fails_the_run_loudly(
+    prod, answers, failure, error, says
+):
+    """Not promoted: the failure goes to the topic (notify-failure) and the run fails with its
+    error and cause (the Fail state reads them from $.error)."""
+    from infra.pipeline_stack import CANARY_CHECKS, CANARY_POLL_S, CANARY_TIMEOUT_S
+
+    definition = _definition(prod)
+    states, data = _canary(definition, answers)
+    assert states[-2:] == [failure, "notify-failure"]
+    assert "update-endpoint-promote" not in states
+    assert data["error"]["Error"] == error
+    assert says in data["error"]["Cause"]
+    assert data["error"]["Endpoint"] == data["described"]  # with its FailureReason, if any
+    assert definition["States"]["notify-failure"]["Parameters"]["Message.$"] == "$.error"
+    fail = definition["States"][definition["States"]["notify-failure"]["Next"]]
+    assert (fail["ErrorPath"], fail["CausePath"]) == ("$.error.Error", "$.error.Cause")
+    if error == "CanaryRolledBack":
+        assert OLD_CONFIG in data["error"]["Cause"]
+    if error == "CanaryTimedOut":  # bounded, and only after SageMaker's own deadline
+        assert states.count("update-endpoint-describe") == CANARY_CHECKS
+        assert CANARY_CHECKS * CANARY_POLL_S > CANARY_TIMEOUT_S
+        policy = definition["States"]["update-endpoint-canary"]["Parameters"]["DeploymentConfig"]
+        timeout = policy["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"]
+        assert timeout == CANARY_TIMEOUT_S
 
 
 # Cross-stack references

@@ -118,10 +118,13 @@ def _definition(synth) -> dict:
 
 
 def _order(definition: dict) -> list[str]:
+    """The states of a successful run, in order (a Choice's first rule is its way on)."""
     order, state = [], definition["StartAt"]
-    while state:
+    while state and state not in order:
         order.append(state)
-        state = definition["States"][state].get("Next")
+        node = definition["States"][state]
+        choices: list[dict] = node.get("Choices", [])
+        state = node.get("Next") or (choices[0]["Next"] if choices else None)
     return order
 
 
@@ -147,6 +150,8 @@ def test_state_machine_runs_the_step_list_in_order_and_a_schedule_starts_it(prod
     assert order[-1] == "switch"
     for name in order:  # every task of the run notifies the topic when it fails
         state = definition["States"][name]
+        if state["Type"] in ("Pass", "Wait", "Choice"):  # these states take no Catch
+            continue
         assert [c["Next"] for c in state.get("Catch", [])] == ["notify-failure"], name
     load = definition["States"]["load"]
     assert load["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
@@ -182,15 +187,32 @@ def test_training_job_channels_are_the_ones_the_train_entrypoint_reads(prod, tmp
     assert "not a valid dataset" in failure, failure
 
 
-def test_accepted_model_becomes_the_next_runs_baseline(prod):
+def test_accepted_model_becomes_the_next_runs_baseline_once_the_endpoint_serves_it(prod):
+    """Promoted (copied to models/current) only on the way out of the canary's check, when the
+    endpoint is InService on this run's configuration: a rolled-back model never is."""
     definition = _definition(prod)
     order = _order(definition)
-    promote = definition["States"]["create-model-promote"]
-    assert (
-        order.index("create-model")
-        < order.index("create-model-promote")
-        < order.index("update-endpoint")
-    )
+    states = definition["States"]
+    promote = states["update-endpoint-promote"]
+    assert order.index("create-model") < order.index("update-endpoint-canary")
+    assert order.index("update-endpoint-check") + 1 == order.index("update-endpoint-promote")
+    assert order.index("update-endpoint-promote") + 1 == order.index("batch-score")
+    into = [
+        name
+        for name, state in states.items()
+        if state.get("Next") == "update-endpoint-promote"
+        or any(c.get("Next") == "update-endpoint-promote" for c in state.get("Choices", []))
+    ]
+    assert into == ["update-endpoint-check"]
+    (rule,) = [c for c in states["update-endpoint-check"]["Choices"]
+               if c["Next"] == "update-endpoint-promote"]  # fmt: skip
+    assert rule["And"] == [
+        {"Variable": "$.described.EndpointStatus", "StringEquals": "InService"},
+        {"Variable": "$.described.EndpointConfigName",
+         "StringEqualsPath": "$.rollout.Config"},
+    ]  # fmt: skip
+    run_config = states["update-endpoint-canary"]["Parameters"]["EndpointConfigName.$"]
+    assert states["update-endpoint-watch"]["Parameters"]["Config.$"] == run_config
     assert promote["Resource"].endswith(":s3:copyObject")
     assert promote["Parameters"]["Key"] == "models/current/model.tar.gz"
     job = definition["States"]["train"]["Parameters"]
@@ -212,6 +234,11 @@ def test_failures_reach_the_alarm_email_when_one_is_set(prod, dev):
     assert alarms
     for alarm in alarms:
         assert topic in json.dumps(alarm["Properties"]["AlarmActions"])
+    # the model's rollback alarms (in the model stack) reach the topic through a composite one
+    (rollback,) = prod.resources("monitoring", "AWS::CloudWatch::CompositeAlarm").values()
+    assert topic in json.dumps(rollback["Properties"]["AlarmActions"])
+    rule = json.dumps(rollback["Properties"]["AlarmRule"])
+    assert rule.count("ALARM(") == len(prod.resources("model", "AWS::CloudWatch::Alarm")) == 2
     cloudwatch = {"Service": "cloudwatch.amazonaws.com"}
     key = next(iter(prod.resources("pipeline", "AWS::KMS::Key").values()))
     assert any(st["Principal"] == cloudwatch and "kms:GenerateDataKey*" in _actions(st)

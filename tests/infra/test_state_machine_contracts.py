@@ -125,7 +125,11 @@ def test_the_role_may_call_the_sdk_integrations_actions(definition, synth):
         if state.get("Resource", "").startswith(SDK)
     ]
     called = {f"sagemaker:{action[:1].upper()}{action[1:]}" for action in actions}
-    assert called == {"sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint"}
+    assert called == {
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:DescribeEndpoint",
+    }
     assert called <= granted
 
 
@@ -192,8 +196,11 @@ def test_optimized_update_endpoint_refuses_deployment_config(definition):
         "arn:aws:states:::sagemaker:updateEndpoint"
     )
     findings = sfn.check(definition)
+    parameters = definition["States"]["update-endpoint-canary"]["Parameters"]
+    # on instances (prod) the update also keeps the autoscaled count: not documented either
+    retained = ["RetainAllVariantProperties"] if "RetainAllVariantProperties" in parameters else []
     assert _found(findings, sfn.OPTIMIZED_PARAMETERS) == [
-        ("update-endpoint-canary", "Parameters.DeploymentConfig")
+        ("update-endpoint-canary", f"Parameters.{name}") for name in ["DeploymentConfig", *retained]
     ]
     assert "connect-sagemaker.html" in str(findings[0])
 
@@ -360,14 +367,14 @@ def test_dynamic_fields_and_literals_are_not_mixed_up(entry, field, says):
         ("switch", "batch.$", "States.Format('{}', $$.Executions.Name)", "$$ has Execution"),
         ("switch", "key.$", "$$.Map.Item.Value.Key", "Map only in a Map state's ItemSelector"),
         ("switch", "input.$", "$$.Execution.Input.anything.goes", None),
-        ("create-model-promote", "CopySource.$", "$.trainng.TrainingJobName", "no 'trainng'"),
+        ("update-endpoint-promote", "CopySource.$", "$.trainng.TrainingJobName", "no 'trainng'"),
         (
-            "create-model-promote",
+            "update-endpoint-promote",
             "CopySource.$",
             "$.training.ModelArtifact.S3ModelArtifacts",
             "$.training (DescribeTrainingJobResponse) has no 'ModelArtifact' (closest",
         ),
-        ("create-model-promote", "CopySource.$", "$.model.ModelArn", None),
+        ("update-endpoint-promote", "CopySource.$", "$.model.ModelArn", None),
         ("notify-failure", "Subject.$", "$.error.Reason", "$.error has no 'Reason' (it has Cause"),
     ],
 )

@@ -1,5 +1,6 @@
 """``python -m training.batch --data DIR --out DIR [--version V] [--shard i/n] ...`` and
-``python -m training.batch merge DIR``: compute a batch version, or merge its shards' manifests."""
+``python -m training.batch merge DIR [--out OUT]``: compute a batch version, or merge its shards'
+manifests (read in DIR) into manifest.json (written to OUT, by default DIR itself)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from training.batch.output import VERSION_PATTERN, OutputError, default_version, merge
+from training.batch.output import (
+    MANIFEST,
+    VERSION_PATTERN,
+    OutputError,
+    default_version,
+    merge,
+)
 from training.batch.params import BatchParams
 from training.batch.run import Shard, run
 
@@ -36,14 +43,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def _merge(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.batch merge")
-    parser.add_argument("version_dir", type=Path)
+    parser.add_argument("version_dir", type=Path, help="the version's shard manifests")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write manifest.json (default: version_dir); nothing else is written",
+    )
     args = parser.parse_args(argv)
+    out = args.version_dir if args.out is None else args.out
     try:
-        merged = merge(args.version_dir)
+        merged = merge(args.version_dir, out)
     except OutputError as exc:
         print(f"merge: {exc}", file=sys.stderr)
         return 2
-    print(f"merged {merged['shards']} shards into {args.version_dir / 'manifest.json'}")
+    print(f"merged {merged['shards']} shards into {out / MANIFEST}")
     return 0
 
 

@@ -115,8 +115,11 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
 
 
-def merge(version_dir: Path) -> dict[str, Any]:
-    """Combine every shard's manifest into ``manifest.json``; refuse while one is missing."""
+def merge(version_dir: Path, out_dir: Path | None = None) -> dict[str, Any]:
+    """Combine every shard's manifest in ``version_dir`` into ``manifest.json`` in ``out_dir``
+    (default: ``version_dir`` itself); refuse while one is missing. Only ``manifest.json`` is
+    written, so a SageMaker merge job can read the shards' manifests from its input path and
+    upload its output path alone."""
     shard_files = sorted(version_dir.glob("manifest-shard-*-of-*.json"))
     if not shard_files:
         raise OutputError(f"{version_dir}: no manifest-shard-*.json to merge")
@@ -139,5 +142,7 @@ def merge(version_dir: Path) -> dict[str, Any]:
         shards=shards,
         metrics=first["metrics"],
     )
-    write_json(version_dir / MANIFEST, merged)
+    target = version_dir if out_dir is None else out_dir
+    target.mkdir(parents=True, exist_ok=True)
+    write_json(target / MANIFEST, merged)
     return merged

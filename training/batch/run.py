@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from training.batch.params import BatchParams
 from training.batch.popularity import RegionalPrior
 
 log = logging.getLogger("training.batch")
+#: Replaces /opt/ml where a SageMaker processing job's files are looked up (tests, local runs).
+SM_ROOT_ENV = "SM_ROOT"
+RESOURCE_CONFIG = "config/resourceconfig.json"
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,12 @@ class Shard:
     count: int = 1
 
     @classmethod
-    def from_sagemaker(cls, config: Path = Path("/opt/ml/config/resourceconfig.json")) -> Shard:
-        """This instance's shard in a SageMaker processing job (its place among the hosts)."""
+    def from_sagemaker(cls, config: Path | None = None) -> Shard:
+        """This instance's shard in a SageMaker processing job (its place among the hosts), from
+        ``/opt/ml/config/resourceconfig.json``; ``$SM_ROOT`` replaces ``/opt/ml`` (for tests and
+        local runs only: SageMaker always mounts /opt/ml)."""
+        if config is None:
+            config = Path(os.environ.get(SM_ROOT_ENV) or "/opt/ml") / RESOURCE_CONFIG
         document = json.loads(config.read_text())
         hosts = sorted(document["hosts"])
         return cls(hosts.index(document["current_host"]), len(hosts))

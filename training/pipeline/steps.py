@@ -13,7 +13,7 @@ from typing import Literal
 StepKind = Literal[
     "training-job",  # a SageMaker training job on the model image (`train`)
     "create-model",  # a SageMaker model from the training job's artifact
-    "update-endpoint",  # blue/green endpoint update, canary traffic, rollback on alarms
+    "update-endpoint",  # blue/green update, canary traffic, rollback on alarms; waits, promotes
     "processing-job",  # a SageMaker processing job on the model image, one instance per shard
     "map-load",  # a Distributed Map over the batch files, the loader function per file
     "switch",  # the loader function verifies the counts and switches the active version
@@ -50,7 +50,9 @@ STEPS: tuple[Step, ...] = (
         name="update-endpoint",
         kind="update-endpoint",
         description=(
-            "Shift the endpoint to the new model with canary traffic; alarms roll it back"
+            "Shift the endpoint to the new model with canary traffic; alarms roll it back. The"
+            " run waits for the outcome and promotes the model (the next run's gate baseline)"
+            " only once the endpoint serves it; a rolled-back or failed update fails the run"
         ),
     ),
     Step(
