@@ -87,3 +87,46 @@ def test_cfn_lint_finds_no_errors(preset, request):
     assert errors == [], "\n".join(errors)
     for finding in findings:
         warnings.warn(f"cfn-lint ({preset}): {finding}", stacklevel=1)
+
+
+SEEDED = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "Plain": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}},
+        "Skipped": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"RetentionInDays": 7},
+            "Metadata": {
+                "checkov": {
+                    "skip": [
+                        {
+                            "id": "CKV_AWS_158",
+                            "comment": "seeded: a reasoned skip of the same finding",
+                        },
+                    ]
+                }
+            },
+        },
+        "Broken": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": "often"}},
+    },
+}
+
+
+def test_the_scanners_catch_a_seeded_mistake_and_honour_a_reasoned_skip(tmp_path):
+    """The checks above are not vacuous: an unencrypted log group is a checkov finding unless it
+    is skipped on the resource, and an invalid property is a cfn-lint error."""
+    (tmp_path / "Seeded.template.json").write_text(json.dumps(SEEDED))
+    results = _checkov(tmp_path)["results"]
+    failed = {(c["resource"], c["check_id"]) for c in results["failed_checks"]}
+    skipped = {(c["resource"], c["check_id"]) for c in results["skipped_checks"]}
+    assert ("AWS::Logs::LogGroup.Plain", "CKV_AWS_158") in failed
+    assert ("AWS::Logs::LogGroup.Skipped", "CKV_AWS_158") in skipped
+    assert ("AWS::Logs::LogGroup.Skipped", "CKV_AWS_158") not in failed
+    result = subprocess.run(
+        [str(CFN_LINT), "--format", "parseable", str(tmp_path / "Seeded.template.json")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode & 2, result.stdout
+    errors = [line for line in result.stdout.splitlines() if re.search(r":E\d{4}:", line)]
+    assert errors, result.stdout
+    assert all("'often'" in line for line in errors), result.stdout
