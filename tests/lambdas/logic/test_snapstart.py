@@ -31,7 +31,7 @@ def test_after_restore_registers_with_the_runtime_only_where_there_is_one(monkey
     assert after_restore(reset_after_restore) is False
     hooks: list = []
     runtime = types.ModuleType("snapshot_restore_py")
-    runtime.register_after_restore = hooks.append  # type: ignore[attr-defined]
+    runtime.register_after_restore = hooks.append
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
     assert after_restore(reset_after_restore) is True
     assert hooks == [reset_after_restore]
