@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import local_stack
-from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
+from bench.report import DEFAULT_DOC, REPO_ROOT, machine, repo_relative, write_section
 
 SECTION = "suite"
 BUDGET_S = 30 * 60
@@ -56,7 +56,7 @@ class Outcome:
 
 def run(name: str, module_args: list[str], doc: Path) -> Outcome:
     """Run one benchmark as ``python -m ...``, its output going to this terminal."""
-    args = [*module_args, "--doc", str(doc)]
+    args = [*module_args, "--doc", repo_relative(doc)]  # run from the repository root
     command = "python -m " + " ".join(args)
     print(f"\n=== {name}: {command}", flush=True)
     started = time.monotonic()
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         stack_s = time.monotonic() - stack_started
         for name, cmd in ON_STACK:
             if name not in args.skip:
-                outcomes.append(run(name, [*cmd, "--dir", str(stack.dir)], args.doc))
+                outcomes.append(run(name, [*cmd, "--dir", repo_relative(stack.dir)], args.doc))
     total_s = time.monotonic() - started
     body = markdown(outcomes, total_s, stack_s)
     print("\n" + body)

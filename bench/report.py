@@ -22,6 +22,15 @@ between `<!-- bench:NAME -->` markers, and leaves the others as they are.
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
+def repo_relative(path: str | Path) -> str:
+    """``path`` relative to the repository when it is inside it (docs name no machine's paths)."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def markers(name: str) -> tuple[str, str]:
     """The opening and closing markers of section ``name``."""
     if not _NAME.fullmatch(name):
