@@ -1,0 +1,1 @@
+"""What `make mutate` needs besides mutmut itself (docs/testing.md)."""
