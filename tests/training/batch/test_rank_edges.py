@@ -40,6 +40,12 @@ def test_occurrence_counts_earlier_valid_cells_of_the_same_group_per_row():
     assert occurrence(np.zeros((2, 0), dtype=np.int64), np.zeros((2, 0), bool)).shape == (2, 0)
 
 
+def test_occurrence_keeps_the_rows_of_a_tall_block_apart():
+    groups = np.array([[1, 1]] + [[0, 0]] * 4)  # more rows than groups
+    seen = occurrence(groups, np.ones(groups.shape, dtype=bool))
+    assert seen.tolist() == [[0, 1]] * 5
+
+
 def test_no_candidates_at_all_with_caps():
     chosen, values = top_n(np.zeros((2, 0)), 3, [(np.zeros(0, dtype=np.int64), 1)])
     assert chosen.shape == (2, 0)

@@ -20,24 +20,30 @@ from training.model.features import (
     encode_instances,
 )
 
-SPEC = FeatureSpec(
-    blocks=(
-        FeatureBlock("age", NUMERIC),
-        FeatureBlock("gender", CATEGORICAL, ("f", "m")),
-        FeatureBlock("picks", MULTI_HOT, ("Jazz", "Música")),
-        FeatureBlock("picks", COUNT),
-        FeatureBlock("level", CATEGORICAL, ("1", "2")),
-        FeatureBlock("premium", NUMERIC),
-    ),
-    genres=("Jazz", "Música"),
-    genre_source="picks",
-    ignored={"signed_at": "a timestamp"},
-)
+
+def _spec() -> FeatureSpec:
+    """Built in each test: a spec compiles its encoder when it is made (a module-level one would
+    be compiled once, before mutmut switches a mutant on)."""
+    return FeatureSpec(
+        blocks=(
+            FeatureBlock("age", NUMERIC),
+            FeatureBlock("gender", CATEGORICAL, ("f", "m")),
+            FeatureBlock("picks", MULTI_HOT, ("Jazz", "Música")),
+            FeatureBlock("picks", COUNT),
+            FeatureBlock("level", CATEGORICAL, ("1", "2")),
+            FeatureBlock("premium", NUMERIC),
+        ),
+        genres=("Jazz", "Música"),
+        genre_source="picks",
+        ignored={"signed_at": "a timestamp"},
+    )
+
+
 COLUMNS = ["age", "gender", "picks=Jazz", "picks=Música", "n_picks", "level", "premium"]
 
 
 def test_the_spec_as_a_document():
-    assert SPEC.to_dict() == {
+    assert _spec().to_dict() == {
         "schema_version": 1,
         "genres": ["Jazz", "Música"],
         "genre_source": "picks",
@@ -84,15 +90,15 @@ def test_the_spec_as_a_document():
 
 
 def test_the_json_is_indented_by_two_and_keeps_non_ascii_text():
-    text = SPEC.to_json()
+    text = _spec().to_json()
     assert '\n  "schema_version": 1,\n  "genres": [\n    "Jazz",\n    "Música"\n  ],' in text
     assert "\\u" not in text
-    assert FeatureSpec.from_json(text) == SPEC
+    assert FeatureSpec.from_json(text) == _spec()
 
 
 def test_a_document_reads_back_with_its_defaults():
-    doc = SPEC.to_dict()
-    assert FeatureSpec.from_dict(doc) == SPEC
+    doc = _spec().to_dict()
+    assert FeatureSpec.from_dict(doc) == _spec()
     minimal = {
         "schema_version": 1,
         "genres": ["Jazz"],
@@ -118,7 +124,7 @@ def test_a_document_reads_back_with_its_defaults():
     ],
 )
 def test_a_bad_document_is_refused_saying_why(change, message):
-    doc = {k: v for k, v in {**SPEC.to_dict(), **change}.items() if v is not None}
+    doc = {k: v for k, v in {**_spec().to_dict(), **change}.items() if v is not None}
     with pytest.raises(FeatureSpecError) as info:
         FeatureSpec.from_dict(doc)
     assert str(info.value) == message
@@ -134,7 +140,7 @@ def test_a_block_without_its_source_or_encoding_is_refused_saying_which():
 
 
 def test_nothing_answered_is_missing_or_zero():
-    row, unknown, warnings = encode_instance_row(SPEC, {})
+    row, unknown, warnings = encode_instance_row(_spec(), {})
     assert math.isnan(row[0])
     assert math.isnan(row[1])
     assert row[2:5] == [0.0, 0.0, 0.0]
@@ -144,27 +150,27 @@ def test_nothing_answered_is_missing_or_zero():
 
 
 def test_booleans_are_one_and_zero_and_numbers_name_categories():
-    row, _, warnings = encode_instance_row(SPEC, {"premium": True, "level": 2, "age": 30})
+    row, _, warnings = encode_instance_row(_spec(), {"premium": True, "level": 2, "age": 30})
     assert (row[0], row[5], row[6]) == (30.0, 1.0, 1.0)
     assert warnings == []
-    row, _, _ = encode_instance_row(SPEC, {"premium": False, "level": 1})
+    row, _, _ = encode_instance_row(_spec(), {"premium": False, "level": 1})
     assert (row[5], row[6]) == (0.0, 0.0)
 
 
 def test_picks_of_the_wrong_type_are_ignored_with_a_warning():
-    row, unknown, warnings = encode_instance_row(SPEC, {"picks": 5})
+    row, unknown, warnings = encode_instance_row(_spec(), {"picks": 5})
     assert row[2:5] == [0.0, 0.0, 0.0]
     assert unknown == []
     assert warnings == ["picks: expected a list of strings; ignored"]
-    row, unknown, warnings = encode_instance_row(SPEC, {"picks": ["Música", "Jazz", "Música"]})
+    row, unknown, warnings = encode_instance_row(_spec(), {"picks": ["Música", "Jazz", "Música"]})
     assert row[2:5] == [1.0, 1.0, 2.0]
     assert (unknown, warnings) == ([], [])
-    row, _, warnings = encode_instance_row(SPEC, {"picks": "Jazz"})
+    row, _, warnings = encode_instance_row(_spec(), {"picks": "Jazz"})
     assert row[2:5] == [1.0, 0.0, 1.0]
     assert warnings == []
 
 
 def test_no_instance_is_an_empty_float32_matrix():
-    matrix = encode_instances(SPEC, []).matrix
+    matrix = encode_instances(_spec(), []).matrix
     assert matrix.shape == (0, 7)
     assert matrix.dtype == np.float32
