@@ -305,3 +305,17 @@ def test_an_answer_without_unprocessed_items_is_all_done(tables):
     client.meta.events.register("after-call.dynamodb.BatchWriteItem", drop_the_field)
     write_batch(client, tables.lists.name, [{"pk": "k", "doc": "{}", "expires_at": 0}])
     assert _count(tables.lists) == 1
+
+
+def test_a_family_whose_markers_fall_short_of_the_manifest_is_refused_by_name(tables, v1):
+    load_version(BatchSource(str(v1)), tables, progress=False)
+    manifest = _manifest(v1)
+    entry = manifest["families"]["personal"]["files"][1]
+    tables.state.update_item(
+        Key=keys.load_marker("v1", entry["path"]),
+        UpdateExpression="SET #r = :n",
+        ExpressionAttributeNames={"#r": "records"},
+        ExpressionAttributeValues={":n": entry["records"] - 1},
+    )
+    with pytest.raises(LoadError, match=r"^personal: 32 records loaded, manifest says 33$"):
+        verify(manifest, tables)
