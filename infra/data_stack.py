@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import Settings
-from infra.nag import acknowledge, skip_checkov
+from infra.nag import acknowledge, skip_checkov, skip_checkov_on_cdk_provider
 from lambdas.store.tables import TABLES, Table, TableName
 
 
@@ -52,18 +52,16 @@ class DataStack(Stack):
     def _skip_auto_delete_checks(self) -> None:
         """checkov's findings on CDK's own function that empties the buckets when a dev stack is
         deleted (there is none in prod, which keeps its buckets)."""
-        provider = self.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
-        handler = provider.node.try_find_child("Handler") if provider else None
-        if isinstance(handler, CfnResource):
-            why = "CDK's auto-delete-objects provider, invoked by CloudFormation on deployments"
-            skip_checkov(
-                handler,
-                {
-                    "CKV_AWS_115": f"{why}: a few invocations each, no load to bound",
-                    "CKV_AWS_116": f"{why}: CloudFormation invokes it and waits for its answer",
-                    "CKV_AWS_117": f"{why}: it calls the S3 API only, nothing in a VPC",
-                },
-            )
+        skip_checkov_on_cdk_provider(
+            self,
+            "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+            "CDK's auto-delete-objects provider, invoked by CloudFormation on deployments",
+            {
+                "CKV_AWS_115": "a few invocations each, no load to bound",
+                "CKV_AWS_116": "CloudFormation invokes it and waits for its answer",
+                "CKV_AWS_117": "it calls the S3 API only, nothing in a VPC",
+            },
+        )
 
     def _data_bucket(self) -> s3.Bucket:
         """Datasets, model artifacts and batch lists; old batch lists and versions expire."""

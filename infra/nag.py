@@ -3,7 +3,7 @@ specific reason."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Aws, CfnResource, Validations
+from aws_cdk import Acknowledgment, Aws, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 
@@ -35,6 +35,18 @@ def skip_checkov(construct: IConstruct, findings: dict[str, str]) -> None:
     skips = list((resource.get_metadata(CHECKOV) or {}).get("skip", []))
     skips += [{"id": check, "comment": reason} for check, reason in findings.items()]
     resource.add_metadata(CHECKOV, {"skip": skips})
+
+
+def skip_checkov_on_cdk_provider(
+    stack: Stack, provider_id: str, why: str, findings: dict[str, str]
+) -> None:
+    """Skip checkov checks on the handler of one of CDK's own custom-resource providers in
+    ``stack`` (``Custom::...CustomResourceProvider``), when the stack has it; each reason is
+    ``why`` and the finding's own words."""
+    provider = stack.node.try_find_child(provider_id)
+    handler = provider.node.try_find_child("Handler") if provider else None
+    if isinstance(handler, CfnResource):
+        skip_checkov(handler, {check: f"{why}: {reason}" for check, reason in findings.items()})
 
 
 XRAY = "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource but *"

@@ -16,13 +16,13 @@ What runs in it and what it reaches, all without the internet:
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import Settings
-from infra.nag import LOG_GROUP_CHECKS, skip_checkov
+from infra.nag import LOG_GROUP_CHECKS, skip_checkov, skip_checkov_on_cdk_provider
 
 AZS = 2
 HTTPS = 443
@@ -129,18 +129,16 @@ class NetworkStack(Stack):
     def _skip_restrict_default_sg_checks(self) -> None:
         """checkov's findings on CDK's own function that removes the default security group's
         rules (``@aws-cdk/aws-ec2:restrictDefaultSecurityGroup``)."""
-        provider = self.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
-        handler = provider.node.try_find_child("Handler") if provider else None
-        if isinstance(handler, CfnResource):
-            why = "CDK's restrict-default-security-group provider, invoked by CloudFormation"
-            skip_checkov(
-                handler,
-                {
-                    "CKV_AWS_115": f"{why}: a few invocations per deployment, no load to bound",
-                    "CKV_AWS_116": f"{why}: CloudFormation invokes it and waits for its answer",
-                    "CKV_AWS_117": f"{why}: it calls the EC2 API only, from outside the VPC",
-                },
-            )
+        skip_checkov_on_cdk_provider(
+            self,
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            "CDK's restrict-default-security-group provider, invoked by CloudFormation",
+            {
+                "CKV_AWS_115": "a few invocations per deployment, no load to bound",
+                "CKV_AWS_116": "CloudFormation invokes it and waits for its answer",
+                "CKV_AWS_117": "it calls the EC2 API only, from outside the VPC",
+            },
+        )
 
     def sagemaker_vpc_config(self) -> dict[str, list[str]]:
         """A SageMaker ``VpcConfig`` (CreateTrainingJob, CreateModel, a processing job's
