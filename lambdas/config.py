@@ -16,6 +16,14 @@ EXPERIMENTS_CONFIG_ENV = "EXPERIMENTS_CONFIG"  # path of the experiments JSON fi
 DEFAULT_REGION_ENV = "DEFAULT_LISTENER_REGION"  # region of listeners who give none
 ENDPOINT_TIMEOUT_ENV = "ENDPOINT_TIMEOUT_MS"  # the onboarding model's time budget per attempt
 CACHE_SECONDS_ENV = "CACHE_SECONDS"  # how long the active version and availability are cached
+# Who may call the listener routes (docs/security.md): "listener", a JWT from the Cognito user
+# pool, checked by API Gateway, whose LISTENER_CLAIM names the only listener it may act for; or
+# "server", SigV4-signed (IAM) calls of a backend that acts for any listener.
+ACCESS_MODE_ENV = "ACCESS_MODE"
+LISTENER_CLAIM_ENV = "LISTENER_CLAIM"
+EVENT_MAX_AGE_DAYS_ENV = "EVENT_MAX_AGE_DAYS"  # events older than this are refused (400)
+ACCESS_MODES = ("listener", "server")
+DEFAULT_LISTENER_CLAIM = "custom:listener_id"
 
 DEFAULT_EXPERIMENTS = Path(__file__).with_name("experiments.json")
 
@@ -30,6 +38,9 @@ class Settings:
     default_region: str
     cache_seconds: float
     experiments_path: Path
+    access_mode: str = "listener"
+    listener_claim: str = DEFAULT_LISTENER_CLAIM
+    event_max_age_days: float = 30
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -42,4 +53,14 @@ class Settings:
             default_region=env.get(DEFAULT_REGION_ENV, "*"),
             cache_seconds=float(env.get(CACHE_SECONDS_ENV, "30")),
             experiments_path=Path(env.get(EXPERIMENTS_CONFIG_ENV, str(DEFAULT_EXPERIMENTS))),
+            access_mode=_access_mode(env.get(ACCESS_MODE_ENV, "listener")),
+            listener_claim=env.get(LISTENER_CLAIM_ENV, DEFAULT_LISTENER_CLAIM),
+            event_max_age_days=float(env.get(EVENT_MAX_AGE_DAYS_ENV, "30")),
         )
+
+
+def _access_mode(value: str) -> str:
+    """The access mode, checked: a typo must not open the API."""
+    if value not in ACCESS_MODES:
+        raise ValueError(f"{ACCESS_MODE_ENV}={value!r}: use one of {ACCESS_MODES}")
+    return value

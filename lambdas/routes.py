@@ -50,20 +50,20 @@ FUNCTIONS: tuple[Function, ...] = (
         name="onboarding",
         handler="lambdas.handlers.onboarding.lambda_handler",
         description="Genre, station, song and artist recommendations for a new listener",
-        tables={"lists": "read", "state": "readwrite"},
+        tables={"lists": "read", "state": "readwrite", "experiments": "write"},
         invokes_endpoint=True,
     ),
     Function(
         name="recommendations",
         handler="lambdas.handlers.recommendations.lambda_handler",
         description="Personal songs and artists, similar songs and similar artists",
-        tables={"lists": "read", "state": "read", "events": "read"},
+        tables={"lists": "read", "state": "read", "events": "read", "experiments": "write"},
     ),
     Function(
         name="events",
         handler="lambdas.handlers.events.lambda_handler",
         description="Plays, skips, likes, follows, impressions and clicks",
-        tables={"events": "readwrite", "experiments": "write", "state": "read"},
+        tables={"events": "readwrite", "experiments": "readwrite", "state": "read"},
     ),
     Function(
         name="catalog",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -20,6 +21,9 @@ from lambdas.store.dynamodb import NoActiveVersionError
 logger = Logger(service="musicrec")
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 32  # our deepest body is 3 levels; deeper JSON only exhausts the parser's stack
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 # A batch over its size limit is a 413 (too large), not a 400 (malformed).
 BATCH_FIELDS = {("body", "events")}
 _THROTTLED = {
@@ -73,7 +77,34 @@ def precheck(event: dict[str, Any]) -> dict[str, Any] | None:
         )
     if event.get("isBase64Encoded") and not _is_utf8(event.get("body") or ""):
         return _proxy(400, "invalid_request", "body: not valid UTF-8 JSON", "body")
+    if not event.get("isBase64Encoded") and json_depth(event.get("body") or "") > MAX_JSON_DEPTH:
+        message = f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        return _proxy(400, "invalid_request", message, "body")
     return None
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in ``text`` (brackets inside strings not counted);
+    linear in the text, without parsing it, so any depth is measured safely."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def normalised(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its media type in lower case (``Application/Json`` is
+    ``application/json``: media types compare case-insensitively), as the resolver expects."""
+    headers = event.get("headers") or {}
+    name = next((k for k in headers if k.lower() == "content-type"), None)
+    if name is None or headers[name] == headers[name].lower():
+        return event
+    value = headers[name].lower()
+    multi = dict(event.get("multiValueHeaders") or {})
+    if name in multi:
+        multi[name] = [value]
+    return {**event, "headers": {**headers, name: value}, "multiValueHeaders": multi}
 
 
 def _is_utf8(encoded: str) -> bool:

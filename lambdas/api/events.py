@@ -11,44 +11,41 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.base import SingleMetric
 
+from lambdas.api.access import Caller, caller_of
 from lambdas.api.common import envelope
 from lambdas.api.errors import ApiError
 from lambdas.api.models import Event, EventBatch
 from lambdas.api.paths import path
+from lambdas.logic.attribution import COUNTED, Attribution, Group, attribute, count_once
 from lambdas.logic.content import batch_version_or_none
-from lambdas.logic.services import ONBOARDING_EXPERIMENT, Services, services
+from lambdas.logic.services import Services, services
 
 router = Router()
-COUNTED = {"impression": "impressions", "click": "clicks"}
 NEEDS_ITEM = ("play", "skip", "like")
 METRICS_NAMESPACE = "musicrec"
+FUTURE_TOLERANCE_MS = 5 * 60 * 1000  # clocks of phones drift: a little ahead is accepted
 
-Group = tuple[str, str, str]  # experiment, variant, metric
 
-
-def check(event: Event, index: int) -> None:
-    """Cross-field rules pydantic cannot express per field."""
+def check(event: Event, index: int, caller: Caller, now_ms: int, max_age_days: float) -> None:
+    """Rules pydantic cannot express per field: cross-field requirements, the caller's own
+    listener, and a timestamp within [now - max age, now + 5 minutes]."""
     where = f"events.{index}"
+    caller.require(event.user_id, f"{where}.user_id")
     if event.type in NEEDS_ITEM and not event.item_id:
-        raise ApiError(
-            400,
-            "invalid_request",
-            f"{where}.item_id: required for {event.type}",
-            f"{where}.item_id",
-        )
+        _invalid(f"{where}.item_id", f"required for {event.type}")
     if event.type == "follow" and not event.artist_id:
-        raise ApiError(
-            400, "invalid_request", f"{where}.artist_id: required for follow", f"{where}.artist_id"
-        )
+        _invalid(f"{where}.artist_id", "required for follow")
+    if event.type in COUNTED and not event.recommendation_id:
+        _invalid(f"{where}.recommendation_id", f"required for {event.type} (the answer's id)")
+    if event.ts is not None:
+        if event.ts > now_ms + FUTURE_TOLERANCE_MS:
+            _invalid(f"{where}.ts", "more than 5 minutes in the future")
+        if event.ts < now_ms - max_age_days * 86_400_000:
+            _invalid(f"{where}.ts", f"older than {max_age_days:g} days")
 
 
-def counter_group(svc: Services, event: Event) -> Group | None:
-    """The experiment counter an event adds to (impressions and clicks only)."""
-    metric = COUNTED.get(event.type)
-    if metric is None:
-        return None
-    experiment = event.experiment or ONBOARDING_EXPERIMENT
-    return experiment, event.variant or svc.variant(event.user_id, experiment), metric
+def _invalid(field: str, problem: str) -> None:
+    raise ApiError(400, "invalid_request", f"{field}: {problem}", field)
 
 
 def emit_counts(counts: Counter[Group]) -> None:
@@ -62,32 +59,66 @@ def emit_counts(counts: Counter[Group]) -> None:
         print(json.dumps(emf.serialize_metric_set(), separators=(",", ":")))
 
 
+class Attributor:
+    """Attributes a batch's impressions and clicks, reading each answer's record once."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self._issued: dict[str, dict[str, Any] | None] = {}
+
+    def __call__(self, event: Event) -> Attribution:
+        if event.type not in COUNTED:
+            return Attribution()
+        recommendation_id = str(event.recommendation_id)
+        if recommendation_id not in self._issued:
+            self._issued[recommendation_id] = self.svc.store.issued(recommendation_id)
+        issued = self._issued[recommendation_id]
+        return attribute(issued, event.user_id, event.type, event.item_id or event.artist_id)
+
+
 @router.post(path("POST", "/v1/events"))
 def post_events(batch: EventBatch) -> dict[str, Any]:
-    """Record up to 100 events; an ``event_id`` seen before is acknowledged, not stored again.
+    """Record up to 100 events; an ``event_id`` the listener sent before is acknowledged, not
+    stored again. Impressions and clicks count under the experiment and variant the server
+    recorded for the answer they name (``recommendation_id``), once per item; a client's
+    ``experiment`` and ``variant`` are ignored.
 
     The envelope's ``variant`` is the listener's when every event is one listener's."""
-    for i, event in enumerate(batch.events):
-        check(event, i)
     svc = services()
+    caller = caller_of(router.current_event.raw_event, svc.settings)
+    now = int(time.time() * 1000)
+    for i, event in enumerate(batch.events):
+        check(event, i, caller, now, svc.settings.event_max_age_days)
     version = batch_version_or_none(svc)
     listeners = {event.user_id for event in batch.events}
     listener_variant = svc.variant(listeners.pop()) if len(listeners) == 1 else "none"
-    now = int(time.time() * 1000)
     stored = duplicates = 0
     counts: Counter[Group] = Counter()
-    for event in batch.events:
-        record = event.model_dump()
+    warnings: list[dict[str, str]] = []
+    attributor = Attributor(svc)
+    for i, event in enumerate(batch.events):
+        record = event.model_dump(exclude={"experiment", "variant"})
         record["ts"] = event.ts if event.ts is not None else now
+        outcome = attributor(event)
+        if outcome.group:  # stored with the event: what the server recorded, not the client
+            record["experiment"], record["variant"] = outcome.group[0], outcome.group[1]
         if not svc.store.put_event(record):
             duplicates += 1
             continue
         stored += 1
-        group = counter_group(svc, event)
-        if group:
-            counts[group] += 1
+        shown = event.item_id or event.artist_id
+        if outcome.group and count_once(svc, str(event.recommendation_id), event.type, shown):
+            counts[outcome.group] += 1
+        if outcome.warning:
+            field, problem = outcome.warning
+            warnings.append({"field": f"events.{i}.{field}", "message": problem})
     for (experiment, variant, metric), n in counts.items():
         svc.store.count(experiment, variant, metric, n)
     emit_counts(counts)
-    acknowledgement = {"accepted": len(batch.events), "stored": stored, "duplicates": duplicates}
+    acknowledgement: dict[str, Any] = {
+        "accepted": len(batch.events), "stored": stored, "duplicates": duplicates,
+        "counted": sum(counts.values()),
+    }  # fmt: skip
+    if warnings:
+        acknowledgement["warnings"] = warnings
     return envelope(acknowledgement, listener_variant, version)

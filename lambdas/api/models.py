@@ -35,7 +35,9 @@ EventType = Literal["play", "skip", "like", "follow", "click", "impression"]
 
 
 class Event(BaseModel):
-    """One thing a listener did; ``event_id`` makes retries idempotent."""
+    """One thing a listener did; ``event_id`` makes retries idempotent (per listener: another
+    listener's same id is a different event). ``ts`` within the last 30 days (the stage's
+    setting) and at most 5 minutes ahead of the server's clock."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -48,9 +50,13 @@ class Event(BaseModel):
         Annotated[StrictInt, Field(ge=0, le=MAX_TS_MS, description="milliseconds since the epoch")]
         | None
     ) = None
-    recommendation_id: Id | None = None
-    experiment: Id | None = None
-    variant: Id | None = None
+    recommendation_id: Id | None = Field(
+        default=None,
+        description="the answer an impression or click refers to (required for those): the "
+        "experiment and variant are the ones the server recorded for it",
+    )
+    experiment: Id | None = Field(default=None, description="ignored: the server attributes")
+    variant: Id | None = Field(default=None, description="ignored: the server attributes")
 
 
 class EventBatch(BaseModel):

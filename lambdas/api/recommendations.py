@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from lambdas.api.common import envelope
+from lambdas.api.access import Caller, caller_of
+from lambdas.api.common import recommendation
 from lambdas.api.errors import ApiError
 from lambdas.api.params import Cap, IdPath, IdQuery, Limit, RegionQuery
 from lambdas.api.paths import path
@@ -22,13 +23,19 @@ DEFAULT_MAX_PER_ARTIST = 2
 DEFAULT_MAX_PER_ALBUM = 1
 
 
+def caller() -> Caller:
+    """The caller of the request being answered."""
+    return caller_of(router.current_event.raw_event, services().settings)
+
+
 def personal(
     user_id: str, kind: Kind, limit: int, per_artist: int, per_album: int, region: str | None
 ) -> dict[str, Any]:
+    caller().require(user_id, "userId")
     svc = services()
     version = active_version(svc)
     payload = personal_list(svc, user_id, kind, limit, per_artist, per_album, region)
-    return envelope(payload, svc.variant(user_id), version)
+    return recommendation(svc, payload, user_id, svc.variant(user_id), version)
 
 
 @router.get(path("GET", "/v1/users/{userId}/recommendations"))
@@ -62,18 +69,23 @@ def similar_items(
     max_per_artist: Cap = DEFAULT_MAX_PER_ARTIST,
 ) -> dict[str, Any]:
     """Songs similar to a song, without what the listener (if given) just heard."""
+    who = caller()
+    if user_id is not None:
+        who.require(user_id, "user_id")
     svc = services()
     version = active_version(svc)
     items = similar_songs(svc, itemId, user_id, limit, max_per_artist)
     if items is None:
         raise ApiError(404, "not_found", f"itemId: no similar songs for {itemId!r}", "itemId")
     variant = svc.variant(user_id) if user_id else "none"
-    return envelope({"item_id": itemId, "items": items}, variant, version)
+    payload = {"item_id": itemId, "items": items}
+    return recommendation(svc, payload, user_id or who.listener, variant, version)
 
 
 @router.get(path("GET", "/v1/artists/{artistId}/similar"))
 def similar_artists(artistId: IdPath, limit: Limit = 20) -> dict[str, Any]:  # noqa: N803
     """Artists whose fans also like this artist."""
+    who = caller()
     svc = services()
     version = active_version(svc)
     items = fans_also_like(svc, artistId, limit)
@@ -81,4 +93,5 @@ def similar_artists(artistId: IdPath, limit: Limit = 20) -> dict[str, Any]:  # n
         raise ApiError(
             404, "not_found", f"artistId: no similar artists for {artistId!r}", "artistId"
         )
-    return envelope({"artist_id": artistId, "items": items}, "none", version)
+    payload = {"artist_id": artistId, "items": items}
+    return recommendation(svc, payload, who.listener, "none", version)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.api.errors import build_resolver, precheck
+from lambdas.api.errors import build_resolver, normalised, precheck
 from lambdas.api.tracing import traced
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -36,6 +36,6 @@ def handler_for(function: str, router: Router) -> LambdaHandler:
     @traced("musicrec")
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return precheck(event) or app.resolve(event, context)
+        return precheck(event) or app.resolve(normalised(event), context)
 
     return lambda_handler

@@ -70,6 +70,8 @@ def sum_counters(items: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dict
     """experiment -> variant -> metric -> total, from the counter items of the table."""
     totals: dict[str, dict[str, dict[str, int]]] = {}
     for item in items:
+        if "count" not in item:  # the table also holds issued answers and counted markers
+            continue
         experiment, variant, _shard = str(item["pk"]).rsplit("#", 2)
         metric = totals.setdefault(experiment, {}).setdefault(variant, {})
         metric[str(item["sk"])] = metric.get(str(item["sk"]), 0) + int(item.get("count", 0))

@@ -19,6 +19,7 @@ from lambdas.store.lru import Lru
 from lambdas.store.retry import Backoff, GaveUpError, until_done
 
 EVENT_TTL_DAYS = 30
+ISSUED_TTL_DAYS = 7  # how long an answer's impressions and clicks can still be attributed
 MAX_BATCH_GET = 100
 BATCH_GET_RETRIES = 5
 RECORD_CACHE_SIZE = 20_000  # batch records kept per container (immutable: keys carry the version)
@@ -189,7 +190,8 @@ class Store:
         neither, so a retry stores the event instead of taking it for a duplicate."""
         expires_at = int(self.clock()) + EVENT_TTL_DAYS * 86400
         name = self.tables["events"].name
-        marker = {**keys.event_marker(event["event_id"]), "expires_at": expires_at}
+        marker_key = keys.event_marker(event["user_id"], event["event_id"])
+        marker = {**marker_key, "expires_at": expires_at}
         item = {
             "pk": keys.user_events_pk(event["user_id"]),
             "sk": keys.event_sk(int(event["ts"]), event["event_id"]),
@@ -229,6 +231,38 @@ class Store:
             ExpressionAttributeNames=names,
         )
         return [dict(i) for i in page["Items"]]
+
+    # issued answers and their attribution ------------------------------------------------------
+
+    def put_issued(self, recommendation_id: str, issued: Mapping[str, Any]) -> None:
+        """Record an answer as issued: who got it, under which experiment and variant, what."""
+        expires_at = int(self.clock()) + ISSUED_TTL_DAYS * 86400
+        item = {k: v for k, v in issued.items() if v is not None and v != []}
+        self.tables["experiments"].put_item(
+            Item={**keys.issued(recommendation_id), **item, "expires_at": expires_at}
+        )
+
+    def issued(self, recommendation_id: str) -> dict[str, Any] | None:
+        """What was recorded when an answer was issued, or None (unknown or expired)."""
+        table = self.tables["experiments"]
+        item = table.get_item(Key=keys.issued(recommendation_id), ConsistentRead=True).get("Item")
+        return dict(item) if item else None
+
+    def first_count(self, recommendation_id: str, event_type: str, item_id: str | None) -> bool:
+        """Mark an impression or click of one item of an answer counted: False when it was
+        counted before (a listener's repeated clicks count once)."""
+        expires_at = int(self.clock()) + ISSUED_TTL_DAYS * 86400
+        try:
+            self.tables["experiments"].put_item(
+                Item={**keys.counted(recommendation_id, event_type, item_id),
+                      "expires_at": expires_at},
+                ConditionExpression="attribute_not_exists(pk)",
+            )  # fmt: skip
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def count(self, experiment: str, variant: str, metric: str, n: int = 1) -> None:
         """Add to a counter, on one of ``keys.COUNTER_SHARDS`` keys chosen at random."""

@@ -6,8 +6,11 @@ state (pk, sk): the active batch version (``active`` / ``batch``), what the load
     file (``load#<version>`` / ``<file path>``), listener profiles (``user#<id>`` / ``profile``)
     and availability changes (``availability`` / ``item#<id>``).
 events (pk, sk): a listener's recent events, ``user#<id>`` / ``<ts ms, 13 digits>#<event_id>``,
-    and one idempotency marker per event id (``event#<id>`` / ``event``).
-experiments (pk, sk): counters ``<experiment>#<variant>#<shard>`` / ``<metric>``.
+    and one idempotency marker per listener and event id (``event#<user id>|<event id>`` /
+    ``event``: ids never contain ``|``, so two listeners' ids cannot meet).
+experiments (pk, sk): counters ``<experiment>#<variant>#<shard>`` / ``<metric>``; each issued
+    answer (``rec#<recommendation_id>`` / ``issued``: listener, experiment, variant, items) and
+    what of it was counted (``counted#<recommendation_id>|<type>|<item id or *>`` / ``counted``).
 """
 
 from __future__ import annotations
@@ -71,8 +74,19 @@ def event_sk(ts_ms: int, event_id: str) -> str:
     return f"{ts_ms:013d}#{event_id}"
 
 
-def event_marker(event_id: str) -> dict[str, str]:
-    return {"pk": f"event#{event_id}", "sk": "event"}
+def event_marker(user_id: str, event_id: str) -> dict[str, str]:
+    """The idempotency marker of one listener's event id (another listener's same id is theirs)."""
+    return {"pk": f"event#{user_id}|{event_id}", "sk": "event"}
+
+
+def issued(recommendation_id: str) -> dict[str, str]:
+    """The record of an answer the server issued (what impressions and clicks refer to)."""
+    return {"pk": f"rec#{recommendation_id}", "sk": "issued"}
+
+
+def counted(recommendation_id: str, event_type: str, item_id: str | None) -> dict[str, str]:
+    """The marker that an impression or click of one item of an answer was counted (once)."""
+    return {"pk": f"counted#{recommendation_id}|{event_type}|{item_id or '*'}", "sk": "counted"}
 
 
 def counter(experiment: str, variant: str, shard: int, metric: str) -> dict[str, str]:

@@ -56,9 +56,9 @@ TABLES: tuple[Table, ...] = (
         name="experiments",
         partition_key="pk",
         sort_key="sk",
-        ttl_attribute=None,
+        ttl_attribute="expires_at",
         env_var="TABLE_EXPERIMENTS",
-        description="Sharded impression and click counters per experiment and variant",
+        description="Issued answers; sharded impression and click counters per variant",
     ),
 )
 

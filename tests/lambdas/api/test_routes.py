@@ -299,7 +299,7 @@ def test_unavailable_song_disappears(api):
 
 
 def test_events_are_idempotent_and_validated(api):
-    event = {"event_id": "dup-1", "user_id": "u-dup", "type": "impression", "variant": "model"}
+    event = {"event_id": "dup-1", "user_id": "u-dup", "type": "play", "item_id": "s1"}
     _, ack = call(events, "POST", "/v1/events", {"events": [event]})
     assert ack["stored"] == 1
     assert ack["variant"] == services().variant("u-dup"), ack  # one listener: their variant
@@ -310,7 +310,8 @@ def test_events_are_idempotent_and_validated(api):
     no_item = {"event_id": "p", "user_id": "u", "type": "play"}
     status, error = call(events, "POST", "/v1/events", {"events": [no_item]})
     assert (status, error["field"]) == (400, "events.0.item_id")
-    many = [{"event_id": f"m{i}", "user_id": "u", "type": "click"} for i in range(101)]
+    many = [{"event_id": f"m{i}", "user_id": "u", "type": "play", "item_id": "s"}
+            for i in range(101)]  # fmt: skip
     status, error = call(events, "POST", "/v1/events", {"events": many})
     assert (status, error["code"], error["field"]) == (413, "too_many_items", "events")
     assert "at most 100" in error["message"]
@@ -319,10 +320,14 @@ def test_events_are_idempotent_and_validated(api):
 
 
 def test_counters_are_summed_and_emitted_with_the_dashboard_dimensions(api, capsys):
+    listener = user_with("model")
+    _, answer = call(recommendations, "GET", f"/v1/users/{listener}/recommendations")
+    base = {"user_id": listener, "recommendation_id": answer["recommendation_id"]}
+    ids = [item["id"] for item in answer["items"][:3]]
     api["mp"].setenv("POWERTOOLS_SERVICE_NAME", "musicrec")
-    shown = [{"event_id": f"imp-{i}", "user_id": "u-emf", "type": "impression",
-              "variant": "model"} for i in range(3)]  # fmt: skip
-    click = {"event_id": "clk-1", "user_id": "u-emf", "type": "click", "variant": "model"}
+    shown = [{**base, "event_id": f"imp-{i}", "type": "impression", "item_id": item}
+             for i, item in enumerate(ids)]  # fmt: skip
+    click = {**base, "event_id": "clk-1", "type": "click", "item_id": ids[0]}
     capsys.readouterr()
     status, ack = call(events, "POST", "/v1/events", {"events": [*shown, click]})
     api["mp"].delenv("POWERTOOLS_SERVICE_NAME")

@@ -59,7 +59,12 @@ def test_event_keys_sort_by_time_as_text():
     assert keys.event_sk(1_700_000_000_123, "e1") == "1700000000123#e1"
     assert keys.event_sk(42, "e2") == "0000000000042#e2"  # 13 digits: text order is time order
     assert keys.event_sk(999, "e") < keys.event_sk(1000, "e")
-    assert keys.event_marker("e1") == {"pk": "event#e1", "sk": "event"}
+    assert keys.event_marker("u1", "e1") == {"pk": "event#u1|e1", "sk": "event"}
+    # ids may contain "#" but never "|": two listeners' markers cannot meet
+    assert keys.event_marker("a#b", "c") != keys.event_marker("a", "b#c")
+    assert keys.issued("r1") == {"pk": "rec#r1", "sk": "issued"}
+    assert keys.counted("r1", "click", None) == {"pk": "counted#r1|click|*", "sk": "counted"}
+    assert keys.counted("r1", "click", "s1") == {"pk": "counted#r1|click|s1", "sk": "counted"}
 
 
 def test_experiment_counters():

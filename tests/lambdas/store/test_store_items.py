@@ -172,8 +172,8 @@ def test_an_event_is_stored_under_its_listener_with_an_expiry(store):
         "ts": 1234,
         "expires_at": expires,
     }
-    marker = store.tables["events"].get_item(Key=keys.event_marker("e1"))["Item"]
-    assert marker == {"pk": "event#e1", "sk": "event", "expires_at": expires}
+    marker = store.tables["events"].get_item(Key=keys.event_marker("u1", "e1"))["Item"]
+    assert marker == {"pk": "event#u1|e1", "sk": "event", "expires_at": expires}
 
 
 def test_recent_events_newest_first_fifty_by_default_only_what_reranking_reads(store):

@@ -1,0 +1,83 @@
+"""Experiments attributed by the server. Each answer is recorded when it is issued (the listener,
+the experiment and variant it was served under, what it showed); an impression or click counts
+under what was recorded for the answer it names, once per item, and only for the listener the
+answer was issued to. What a client claims (a variant, an experiment) changes nothing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.logic.services import ONBOARDING_EXPERIMENT, Services
+
+COUNTED = {"impression": "impressions", "click": "clicks"}
+Group = tuple[str, str, str]  # experiment, variant, metric
+# what identifies a shown thing in an answer's lists (songs, stations, artists, genres)
+SHOWN_KEYS = ("id", "genre")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where an impression or click counts (``group``), or why it does not: the request field
+    at fault and the problem (``warning``)."""
+
+    group: Group | None = None
+    warning: tuple[str, str] | None = None
+
+
+def shown_ids(payload: Mapping[str, Any]) -> list[str]:
+    """The ids of everything an answer shows: each list's entries' ``id`` (or ``genre``)."""
+    shown: list[str] = []
+    for value in payload.values():
+        if not isinstance(value, list):
+            continue
+        for entry in value:
+            key = next((k for k in SHOWN_KEYS if isinstance(entry, dict) and k in entry), None)
+            if key is not None:
+                shown.append(str(entry[key]))
+    return list(dict.fromkeys(shown))
+
+
+def issue(
+    svc: Services,
+    listener: str | None,
+    variant: str,
+    model_version: str,
+    payload: Mapping[str, Any],
+    experiment: str = ONBOARDING_EXPERIMENT,
+) -> str:
+    """Record an answer as issued and return its ``recommendation_id``."""
+    recommendation_id = uuid.uuid4().hex
+    svc.store.put_issued(
+        recommendation_id,
+        {"user_id": listener, "experiment": experiment, "variant": variant,
+         "model_version": model_version, "items": shown_ids(payload), "at": int(time.time())},
+    )  # fmt: skip
+    return recommendation_id
+
+
+def attribute(
+    issued: Mapping[str, Any] | None, user_id: str, event_type: str, shown_id: str | None
+) -> Attribution:
+    """Where an impression or click of ``shown_id`` (None: the answer as a whole) by ``user_id``
+    counts, given its answer's issued record (None: unknown or expired)."""
+    if issued is None:
+        return Attribution(warning=("recommendation_id", "unknown or expired: not counted"))
+    owner = issued.get("user_id")
+    if owner is not None and owner != user_id:
+        return Attribution(warning=("recommendation_id", "issued to another listener: not counted"))
+    items = issued.get("items") or []
+    if shown_id is not None and items and shown_id not in items:
+        return Attribution(warning=("item_id", "not in that recommendation: not counted"))
+    group = (str(issued["experiment"]), str(issued["variant"]), COUNTED[event_type])
+    return Attribution(group=group)
+
+
+def count_once(
+    svc: Services, recommendation_id: str, event_type: str, shown_id: str | None
+) -> bool:
+    """Whether this impression or click of an item of an answer is its first (marks it)."""
+    return svc.store.first_count(recommendation_id, event_type, shown_id)
