@@ -1,5 +1,7 @@
 """The API: a REST API built from the route table, one Lambda per function with exactly the
-access the route table grants it, API keys with a usage plan, access logs and tracing."""
+access the route table grants it, the access model (``api_access``: listeners' Cognito tokens or a
+backend's IAM calls; IAM on admin routes), API keys with a usage plan, a WAF web ACL (``waf``),
+access logs and tracing."""
 
 from __future__ import annotations
 
@@ -10,19 +12,25 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.access import ADMIN_ROUTE_FINDINGS, SERVER_FINDINGS, ListenerPool, method_authorization
 from infra.config import Settings
 from infra.functions import live_alias, make_function
 from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, skip_checkov
 from infra.network_stack import NetworkStack
+from infra.waf import ApiFirewall
 from lambdas.routes import FUNCTIONS, ROUTES, Route
 from lambdas.store.tables import TableName
 
-# cdk-nag findings of the REST API, with the reasons they are acceptable.
+# cdk-nag findings of the REST API, with the reasons they are acceptable (COG4, a method without
+# the Cognito authoriser: infra/access.py, on the admin route or, in server mode, the API).
 API_FINDINGS = {
-    "AwsSolutions-APIG3": "WAF is the operator's choice per deployment; keys and throttling limit abuse",
-    "AwsSolutions-APIG4": "App routes use API keys with a usage plan (apps have no AWS identity); the admin route uses IAM",
-    "AwsSolutions-COG4": "No end-user pool: apps call with API keys, operators with IAM",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]": "API Gateway's account-level role for writing its logs uses the AWS-managed policy",
+}
+# The same without a WAF (``waf``: off in dev).
+NO_WAF_FINDINGS = {
+    "AwsSolutions-APIG3": "waf=false in this preset (the web ACL costs a monthly fee per ACL and "
+    "rule); every route needs a token or IAM and the app key, and the usage plan throttles; "
+    "the prod preset has the WAF",
 }
 # checkov's findings on the API's stage, with the reasons they are acceptable.
 STAGE_CHECKS = {
@@ -59,9 +67,22 @@ class ApiStack(Stack):
             for name, fn in self.functions.items()
         }
         self.api = self._rest_api(settings)
+        # listener mode: the listeners' user pool and its authoriser on every app route
+        self.listeners = (
+            ListenerPool(self, "Listeners", settings) if settings.api_access == "listener" else None
+        )
         self._add_routes()
         self.api_key = self._add_usage_plan(settings)
         acknowledge_all(self.api, API_FINDINGS)
+        if self.listeners is None:
+            acknowledge_all(self.api, SERVER_FINDINGS)
+        self.firewall = (
+            ApiFirewall(self, "Firewall", settings, self.api.deployment_stage)
+            if settings.waf
+            else None
+        )
+        if self.firewall is None:
+            acknowledge_all(self.api, NO_WAF_FINDINGS)
         skip_checkov(self.api.deployment_stage, STAGE_CHECKS)
 
     def _rest_api(self, settings: Settings) -> apigw.RestApi:
@@ -110,22 +131,23 @@ class ApiStack(Stack):
         validator: apigw.RequestValidator,
         body_model: apigw.Model,
     ) -> None:
-        """A route's method: app routes need an API key, admin routes IAM."""
+        """A route's method: app routes need the API key and a listener's token (or, in server
+        mode, IAM); admin routes IAM."""
         resource = self.api.root.resource_for_path(route.path)
         params = {f"method.request.path.{p}": True for p in route.path_parameters}
-        resource.add_method(
+        method = resource.add_method(
             route.method,
             integration,
             api_key_required=not route.admin,
-            authorization_type=apigw.AuthorizationType.IAM
-            if route.admin
-            else apigw.AuthorizationType.NONE,
             request_validator=validator,
             request_parameters=params or None,
             request_models={"application/json": body_model}
             if route.method in BODY_METHODS
             else None,
+            **method_authorization(route, self.listeners),  # type: ignore[arg-type]
         )
+        if route.admin and self.listeners is not None:
+            acknowledge_all(method, ADMIN_ROUTE_FINDINGS)
 
     def _add_usage_plan(self, settings: Settings) -> apigw.IApiKey:
         """The apps' API key, throttled by a usage plan on the API's stage."""

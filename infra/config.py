@@ -11,6 +11,8 @@ from aws_cdk import Aws
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from lambdas.config import ACCESS_MODES
+
 # The retention periods CloudWatch Logs offers that a preset may choose, in days.
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -29,6 +31,8 @@ RETENTION = {
 # "musicrec-<env>-batch-score-<32 hex>" (infra.pipeline_stack.run_name; tested at this length).
 MAX_ENV_LENGTH = 9
 ENV_NAME = re.compile(rf"[a-z][a-z0-9]{{0,{MAX_ENV_LENGTH - 1}}}")
+# WAF's bounds on a rate-based rule's limit (requests per IP per 5-minute window).
+WAF_RATE_LIMITS = range(10, 2_000_000_001)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,18 @@ class Settings:
     vpc: bool = False
     # Lambda SnapStart on the API functions (published versions, invoked through an alias).
     snapstart: bool = False
+    # Who may call the listener routes (docs/deploy.md, "Who may call the API"): "listener", an
+    # ID token of the stack's Cognito user pool whose custom:listener_id names the only listener
+    # the call may act for; or "server", SigV4-signed (IAM) calls of a backend that acts for any
+    # listener. Admin routes are IAM in both; every app route also needs the app's API key.
+    api_access: str = "listener"
+    # Events older than this many days are refused (the events function reads it).
+    event_max_age_days: int = 30
+    # A regional WAF web ACL on the API's stage (infra/waf.py): AWS's managed common and
+    # known-bad-inputs rule groups, and a rate-based rule blocking an IP above waf_rate_limit
+    # requests per 5 minutes.
+    waf: bool = False
+    waf_rate_limit: int = 2000
 
     def __post_init__(self) -> None:
         if not ENV_NAME.fullmatch(self.env):
@@ -71,6 +87,15 @@ class Settings:
             raise ValueError(
                 "vpc=true needs an endpoint on instances (serverless=false): serverless "
                 "inference supports neither a VPC configuration nor network isolation"
+            )
+        if self.api_access not in ACCESS_MODES:
+            raise ValueError(f"api_access={self.api_access!r}: use one of {ACCESS_MODES}")
+        if self.event_max_age_days < 1:
+            raise ValueError(f"event_max_age_days={self.event_max_age_days}: one day at least")
+        if self.waf_rate_limit not in WAF_RATE_LIMITS:
+            raise ValueError(
+                f"waf_rate_limit={self.waf_rate_limit}: WAF takes {WAF_RATE_LIMITS.start} to "
+                f"{WAF_RATE_LIMITS.stop - 1:,} requests per IP per 5 minutes"
             )
 
     @property

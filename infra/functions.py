@@ -16,8 +16,15 @@ from infra.bundling import lambda_code
 from infra.config import Settings
 from infra.nag import LOG_GROUP_CHECKS, XRAY, acknowledge, skip_checkov
 from infra.network_stack import NetworkStack
-from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
-from lambdas.routes import Function
+from lambdas.config import (
+    ACCESS_MODE_ENV,
+    BATCH_BUCKET_ENV,
+    DEFAULT_LISTENER_CLAIM,
+    ENDPOINT_NAME_ENV,
+    EVENT_MAX_AGE_DAYS_ENV,
+    LISTENER_CLAIM_ENV,
+)
+from lambdas.routes import FUNCTIONS, Function
 from lambdas.store.tables import TABLES, TableName
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -84,7 +91,8 @@ def live_alias(scope: Construct, handler: lambda_.Function) -> lambda_.Alias:
 
 
 def function_environment(settings: Settings, fn: Function) -> dict[str, str]:
-    """What a function reads from its environment: its tables, the endpoint, Powertools."""
+    """What a function reads from its environment: its tables, the endpoint, the API's access
+    model (the route table's functions), Powertools."""
     env = {
         spec.env_var: spec.physical_name(settings.prefix)
         for spec in TABLES
@@ -92,8 +100,21 @@ def function_environment(settings: Settings, fn: Function) -> dict[str, str]:
     }
     if fn.invokes_endpoint:
         env[ENDPOINT_NAME_ENV] = settings.endpoint_name
+    if fn in FUNCTIONS:
+        env.update(access_environment(settings))
     env.update(POWERTOOLS_ENV)
     return env
+
+
+def access_environment(settings: Settings) -> dict[str, str]:
+    """Who may call the API and for whom, as every API function reads it: the access mode, the
+    ID-token claim naming the listener a call acts for (the user pool's custom attribute,
+    infra/access.py) and how old an event may be."""
+    return {
+        ACCESS_MODE_ENV: settings.api_access,
+        LISTENER_CLAIM_ENV: DEFAULT_LISTENER_CLAIM,
+        EVENT_MAX_AGE_DAYS_ENV: str(settings.event_max_age_days),
+    }
 
 
 def grant_tables(

@@ -1,5 +1,5 @@
 """The CDK app, synthesized once per test session for each preset (dev: serverless inference;
-prod: instances with autoscaling)."""
+prod: instances with autoscaling), and once more for the API's server access mode."""
 
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ class Synthesized:
         return {k: v for k, v in self.json[stack]["Resources"].items() if v["Type"] == kind}
 
 
-def _synth(env: str, outdir: Path) -> Synthesized:
+def _synth(env: str, outdir: Path, **settings: Any) -> Synthesized:
     import aws_cdk as cdk
 
     from app import build
 
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     overrides = {"alarm_email": "ops@example.com"} if env == "prod" else {}
-    app = cdk.App(context={**context, "env": env, **overrides}, outdir=str(outdir))
+    app = cdk.App(context={**context, "env": env, **overrides, **settings}, outdir=str(outdir))
     stacks = build(app)
     app.synth()
     return Synthesized(app, outdir, stacks)
@@ -51,3 +51,9 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return _synth("prod", tmp_path_factory.mktemp("cdk-prod"))
+
+
+@pytest.fixture(scope="session")
+def server_mode(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The dev preset with ``api_access=server``: a backend's IAM calls, no listener pool."""
+    return _synth("dev", tmp_path_factory.mktemp("cdk-server"), api_access="server")
