@@ -107,11 +107,14 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
             continue
         stored += 1
         shown = event.item_id or event.artist_id
-        if outcome.group and count_once(svc, str(event.recommendation_id), event.type, shown):
-            counts[outcome.group] += 1
-        if outcome.warning:
-            field, problem = outcome.warning
-            warnings.append({"field": f"events.{i}.{field}", "message": problem})
+        warning = outcome.warning
+        if outcome.group:
+            if count_once(svc, str(event.recommendation_id), event.type, shown):
+                counts[outcome.group] += 1
+            else:
+                warning = ("item_id", f"this {event.type} of that answer was counted before")
+        if warning:
+            warnings.append({"field": f"events.{i}.{warning[0]}", "message": warning[1]})
     for (experiment, variant, metric), n in counts.items():
         svc.store.count(experiment, variant, metric, n)
     emit_counts(counts)

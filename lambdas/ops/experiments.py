@@ -9,11 +9,16 @@ import argparse
 import math
 import os
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lambdas.logic.experiments import Experiment, load
+from lambdas.store import keys
+from lambdas.store.dynamodb import MAX_BATCH_GET
+
+BATCH_GET_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -94,20 +99,42 @@ def format_report(experiment: Experiment, rows: list[VariantResult]) -> str:
     return "\n".join(lines)
 
 
-def _scan(table_name: str) -> list[dict[str, Any]]:
+METRICS = ("impressions", "clicks")
+
+
+def counter_keys(experiments: Iterable[Experiment]) -> list[dict[str, str]]:
+    """The key of every counter shard of every variant and metric of ``experiments``."""
+    return [
+        keys.counter(experiment.name, variant, shard, metric)
+        for experiment in experiments
+        for variant in experiment.variants
+        for shard in range(keys.COUNTER_SHARDS)
+        for metric in METRICS
+    ]
+
+
+def read_counters(table_name: str, experiments: Iterable[Experiment]) -> list[dict[str, Any]]:
+    """The counter items of ``experiments``, read by key (BatchGetItem, unprocessed keys asked
+    again), not by scanning a table that also holds every issued answer."""
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3})
-    table = boto3.resource("dynamodb", config=config).Table(table_name)
+    client = boto3.resource("dynamodb", config=config).meta.client
+    wanted = counter_keys(experiments)
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for start in range(0, len(wanted), MAX_BATCH_GET):
+        request = {table_name: {"Keys": wanted[start : start + MAX_BATCH_GET]}}
+        for _ in range(BATCH_GET_ATTEMPTS):
+            page = client.batch_get_item(RequestItems=request)
+            items.extend(page["Responses"].get(table_name, []))
+            request = page.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"{table_name}: counters still unread after {BATCH_GET_ATTEMPTS}")
+    return items
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     experiments = load(args.config or settings.experiments_path)
     if args.experiment and args.experiment not in experiments:
         parser.error(f"--experiment: {args.experiment!r} is not in the configuration")
-    totals = sum_counters(_scan(args.table))
+    chosen = [e for name, e in experiments.items() if args.experiment in (None, name)]
+    totals = sum_counters(read_counters(args.table, chosen))
     for name, experiment in experiments.items():
         if args.experiment in (None, name):
             print(format_report(experiment, report(experiment, totals.get(name, {}))))

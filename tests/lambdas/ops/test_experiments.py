@@ -74,7 +74,10 @@ def test_report_reads_the_sharded_counters(tables, capsys, monkeypatch):
     assert totals["model"] == {"impressions": 40, "clicks": 8}
     rows = {r.variant: r for r in report(load(DEFAULT_EXPERIMENTS)["onboarding"], totals)}
     assert rows["model"].lift == pytest.approx(1.0)
+    store.put_issued("r1", {"user_id": "u1", "experiment": "onboarding", "variant": "model"})
+    assert store.first_count("r1", "click", "s1")  # issued answers share the table: not counters
     assert main(["report", "--table", f"{PREFIX}-experiments"]) == 0
     out = capsys.readouterr().out
     assert "model" in out
     assert "+100.0%" in out
+    assert "       40        8" in out.replace(",", "")
