@@ -48,10 +48,11 @@ mutate: setup
 	$(PY) -m tests.mutation.score --min $(MUTATE_MIN)
 
 # The whole system on this machine: world (or DATA=DIR), model, lists, local AWS, inference
-# server and API gateway on 127.0.0.1:3000; Ctrl-C stops it. REBUILD=1 rebuilds everything.
+# server and API gateway on 127.0.0.1:3000; Ctrl-C stops it. REBUILD=1 rebuilds everything;
+# ACCESS=server: SigV4-signed calls on the app routes instead of listeners' ID tokens.
 local: setup
 	$(PY) -m local.up --dir $(LOCAL_DIR) --users $(USERS) --seed $(SEED) \
-	  $(if $(DATA),--data $(DATA)) $(if $(REBUILD),--rebuild)
+	  $(if $(DATA),--data $(DATA)) $(if $(REBUILD),--rebuild) $(if $(ACCESS),--access-mode $(ACCESS))
 
 # Against a running `make local`: call every route / run the retraining pipeline's steps.
 smoke: setup

@@ -1,7 +1,9 @@
 """The local API Gateway: an HTTP server that turns requests into REST API proxy events for the
 handlers of the route table and their answers back into HTTP, with API Gateway's own errors
 (unknown route or method: 403 "Missing Authentication Token"; missing or wrong API key: 403
-"Forbidden"; a body over 10 MB: 413; a path and query over 65,535 bytes: 414). Admin routes,
+"Forbidden"; a body over 10 MB: 413; a path and query over 65,535 bytes: 414). App routes need
+the API key and what the access mode's authoriser checks (:mod:`local.authorisers`: a listener's
+Cognito ID token, 401 "Unauthorized" without one; or a SigV4 signature). Admin routes,
 IAM-authorised in AWS, need the ``x-admin-key`` header.
 
 :class:`Gateway` is API Gateway's part and the handlers, callable from any thread;
@@ -26,13 +28,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import uvicorn
 
 from container.coalescing import HttpProtocol
 from lambdas.routes import ROUTES, Route, function
 from local import aws_calls
+from local.authorisers import Grant, Refusal, Request, for_mode
+from local.cognito import UserPool
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_TARGET_BYTES = 65_535  # path and query: the longest URL httptools parses (414 beyond)
@@ -45,13 +49,20 @@ AS_SENT = "local.gateway"  # scope extension: the request's header names as the 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 Answer = tuple[int, dict[str, str], bytes]  # status, headers, body
 Scope = dict[str, Any]
+# requestContext.identity as API Gateway fills it (null what does not apply)
+IDENTITY_FIELDS = (
+    "cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "sourceIp",
+    "principalOrgId", "accessKey", "cognitoAuthenticationType", "cognitoAuthenticationProvider",
+    "userArn", "userAgent", "user", "apiKey", "apiKeyId",
+)  # fmt: skip
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route for ``method path`` and its path parameters, or None."""
+    """The route for ``method path`` (the path as sent, percent-escapes kept) and its path
+    parameters, percent-decoded as API Gateway passes them (``a%40b``: ``a@b``), or None."""
     parts = path.rstrip("/").split("/") if path != "/" else [""]
     for route in ROUTES:
         template = route.path.split("/")
@@ -60,7 +71,7 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         params: dict[str, str] = {}
         for expected, actual in zip(template, parts, strict=True):
             if expected.startswith("{") and actual:
-                params[expected[1:-1]] = actual
+                params[expected[1:-1]] = unquote(actual)
             elif expected != actual:
                 break
         else:
@@ -80,9 +91,14 @@ def proxy_event(
     params: dict[str, str] | None = None,
     api_key: str | None = None,
     multi_value_headers: dict[str, list[str]] | None = None,
+    authorizer: dict[str, Any] | None = None,
+    identity: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The REST API (v1) proxy event API Gateway sends for this request (``headers`` holds the
-    last value of a repeated header, ``multi_value_headers`` all of them)."""
+    last value of a repeated header, ``multi_value_headers`` all of them; ``path`` as sent,
+    percent-escapes kept, as API Gateway passes it, ``params`` decoded). ``authorizer``: what
+    the authoriser passes (a Cognito one: ``{"claims": {...}}``); ``identity``: the caller's
+    fields of ``requestContext.identity`` that IAM authorisation fills."""
     pairs = parse_qsl(query, keep_blank_values=True)
     multi: dict[str, list[str]] = {}
     for key, value in pairs:
@@ -95,6 +111,26 @@ def proxy_event(
         except UnicodeDecodeError:
             text, encoded = base64.b64encode(body).decode(), True
     resource = route.path if route else path
+    context: dict[str, Any] = {
+        "resourcePath": resource,
+        "httpMethod": method,
+        "path": f"/{stage}{path}",
+        "stage": stage,
+        "requestId": str(uuid.uuid4()),
+        "requestTimeEpoch": int(time.time() * 1000),
+        "identity": {
+            **{name: None for name in IDENTITY_FIELDS},
+            "sourceIp": "127.0.0.1",
+            "apiKey": api_key,
+            "userAgent": _header(headers, "user-agent"),
+            **(identity or {}),
+        },
+        "accountId": "000000000000",
+        "apiId": "local",
+        "protocol": "HTTP/1.1",
+    }
+    if authorizer is not None:
+        context["authorizer"] = authorizer
     return {
         "resource": resource,
         "path": path,
@@ -105,22 +141,7 @@ def proxy_event(
         "multiValueQueryStringParameters": multi or None,
         "pathParameters": params or None,
         "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource,
-            "httpMethod": method,
-            "path": f"/{stage}{path}",
-            "stage": stage,
-            "requestId": str(uuid.uuid4()),
-            "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {
-                "sourceIp": "127.0.0.1",
-                "apiKey": api_key,
-                "userAgent": _header(headers, "user-agent"),
-            },
-            "accountId": "000000000000",
-            "apiId": "local",
-            "protocol": "HTTP/1.1",
-        },
+        "requestContext": context,
         "body": text,
         "isBase64Encoded": encoded,
     }
@@ -178,6 +199,11 @@ def forbidden() -> Answer:
     return _gateway_error(403, "Forbidden", "ForbiddenException")
 
 
+def refused(refusal: Refusal) -> Answer:
+    """API Gateway's answer when the route's authoriser refuses the request."""
+    return _gateway_error(refusal.status, refusal.message, refusal.kind)
+
+
 def too_large() -> Answer:
     """API Gateway's answer to a payload over its 10 MB limit."""
     return _gateway_error(413, "Request Too Long", "RequestTooLongException")
@@ -212,10 +238,25 @@ class Invocation:
 class Gateway:
     """Routes requests to handlers in this process; thread-safe, handlers loaded on first use.
     Like one Lambda container, a function runs one invocation at a time (Powertools' resolver
-    keeps the current request on the app object): calls of different functions overlap."""
+    keeps the current request on the app object): calls of different functions overlap.
 
-    def __init__(self, api_key: str, admin_key: str, stage: str = "local") -> None:
+    ``access_mode`` (``lambdas.config.ACCESS_MODES``) picks the app routes' authoriser: in
+    ``listener`` mode the Cognito authoriser of ``user_pool`` (without one, no token is valid);
+    in ``server`` mode SigV4 by ``credentials`` (access key -> secret; the local ones by
+    default)."""
+
+    def __init__(
+        self,
+        api_key: str,
+        admin_key: str,
+        stage: str = "local",
+        access_mode: str = "listener",
+        user_pool: UserPool | None = None,
+        credentials: dict[str, str] | None = None,
+    ) -> None:
         self.api_key, self.admin_key, self.stage = api_key, admin_key, stage
+        self.authoriser = for_mode(access_mode, user_pool, credentials)
+        self.access_mode = access_mode
         self._handlers: dict[str, Handler] = {}
         self._invocations: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -249,25 +290,31 @@ class Gateway:
         if found is None:
             return missing_token()
         route, params = found
-        lower = {k.lower(): v for k, v in pairs}
-        if not self._authorised(route, lower):
-            return forbidden()
         if body and len(body) > MAX_BODY_BYTES:
             return too_large()
+        lower = {k.lower(): v for k, v in pairs}
+        outcome = self._authorise(route, Request(method, target, pairs, body), lower)
+        if not isinstance(outcome, Grant):
+            return outcome
         multi: dict[str, list[str]] = {}
         for name, value in pairs:
             multi.setdefault(name, []).append(value)
         event = proxy_event(
             route, method, url.path, url.query, dict(pairs), body, stage=self.stage,
             params=params, api_key=lower.get("x-api-key"), multi_value_headers=multi,
+            authorizer=outcome.authorizer, identity=outcome.identity,
         )  # fmt: skip
         return Invocation(route.function, event)
 
-    def _authorised(self, route: Route, headers: dict[str, str]) -> bool:
-        """Whether the request (lower-case header names) has the key its route needs."""
+    def _authorise(self, route: Route, request: Request, headers: dict[str, str]) -> Grant | Answer:
+        """API Gateway's checks of the route's authorisation, then of the API key (lower-case
+        header names in ``headers``): what the authoriser passes on, or the refusal."""
         if route.admin:
-            return headers.get("x-admin-key") == self.admin_key
-        return headers.get("x-api-key") == self.api_key
+            return Grant() if headers.get("x-admin-key") == self.admin_key else forbidden()
+        outcome = self.authoriser.authorise(request)
+        if isinstance(outcome, Refusal):
+            return refused(outcome)
+        return outcome if headers.get("x-api-key") == self.api_key else forbidden()
 
     def call(self, invocation: Invocation) -> Answer:
         """Run the invocation (blocks while the function runs another) and answer with the

@@ -7,7 +7,14 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lambdas.config import BATCH_BUCKET_ENV, CACHE_SECONDS_ENV, ENDPOINT_NAME_ENV
+from lambdas.config import (
+    ACCESS_MODE_ENV,
+    BATCH_BUCKET_ENV,
+    CACHE_SECONDS_ENV,
+    DEFAULT_LISTENER_CLAIM,
+    ENDPOINT_NAME_ENV,
+    LISTENER_CLAIM_ENV,
+)
 from lambdas.store.tables import TABLES
 from local.aws import CREDENTIALS, HOST, REGION
 
@@ -24,6 +31,9 @@ class Stack:
     aws_port: int = 4566
     api_key: str = "local-api-key"
     admin_key: str = "local-admin-key"
+    # who may call the app routes (lambdas.config.ACCESS_MODES): "listener", a listener's ID
+    # token of the local user pool (local/cognito.py); "server", SigV4-signed calls
+    access_mode: str = "listener"
 
     @property
     def dir(self) -> Path:
@@ -65,6 +75,8 @@ class Stack:
             ENDPOINT_NAME_ENV: self.endpoint_name,
             BATCH_BUCKET_ENV: self.bucket,
             CACHE_SECONDS_ENV: "5",
+            ACCESS_MODE_ENV: self.access_mode,  # as infra/functions.py sets it in AWS
+            LISTENER_CLAIM_ENV: DEFAULT_LISTENER_CLAIM,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "musicrec",
             "POWERTOOLS_METRICS_DISABLED": "true",  # no CloudWatch here: the gateway logs calls

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from container.serve import command as serve_command
-from local import aws, aws_calls, build, deployment, examples
+from lambdas.config import ACCESS_MODES
+from local import aws, aws_calls, build, cognito, deployment, examples
 from local.gateway import Gateway, GatewayServer, serve
 from local.processes import Child, StartupError, port_answers
 from local.stack import PREFIX, Stack
@@ -123,6 +124,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gateway-port", type=int, default=3000)
     parser.add_argument("--model-port", type=int, default=8080)
     parser.add_argument("--aws-port", type=int, default=4566)
+    parser.add_argument(
+        "--access-mode",
+        choices=ACCESS_MODES,
+        default="listener",
+        help="who may call the app routes: a listener's Cognito ID token (listener), or "
+        "SigV4-signed calls of a backend (server)",
+    )
     return parser.parse_args(argv)
 
 
@@ -149,23 +157,31 @@ def build_all(stack: Stack, args: argparse.Namespace) -> tuple[Path, Path, Path]
     return data, model_dir, version_dir
 
 
-def start_aws(stack: Stack, version_dir: Path, children: list[Child]) -> None:
-    """Local AWS (moto, unless LocalStack answers) with the stack's resources and lists."""
+def start_aws(stack: Stack, version_dir: Path, children: list[Child]) -> cognito.UserPool | None:
+    """Local AWS (moto, unless LocalStack answers) with the stack's resources and lists, and
+    in the listener access mode the listeners' user pool (returned)."""
     with build.step("local AWS"):
         moto, kind = aws.start(stack.dir / "logs" / "aws.log", stack.aws_port)
         if moto:
             children.append(moto)
         print(f"  using {kind} at {stack.aws_url}")
         aws.ensure_resources(PREFIX, stack.bucket, stack.aws_url)
+        pool = None
+        if stack.access_mode == "listener":
+            pool = cognito.ensure_pool(stack.aws_url)
+            print(f"  listeners' user pool {pool.id} (app client {pool.client_id})")
     with build.step(f"loading the lists ({version_dir.name})"):
         build.load(stack, version_dir)
+    return pool
 
 
-def start_gateway(stack: Stack) -> GatewayServer:
-    """The API gateway on its port, serving in a thread, with the handlers' environment."""
+def start_gateway(stack: Stack, pool: cognito.UserPool | None = None) -> GatewayServer:
+    """The API gateway on its port, serving in a thread, with the handlers' environment and
+    the authoriser of the stack's access mode (the Cognito one on ``pool``, or SigV4)."""
     os.environ.update(stack.handler_env())
-    http_server = serve(Gateway(stack.api_key, stack.admin_key), port=stack.gateway_port,
-                        access_log=True)  # fmt: skip
+    gateway = Gateway(stack.api_key, stack.admin_key, access_mode=stack.access_mode,
+                      user_pool=pool)  # fmt: skip
+    http_server = serve(gateway, port=stack.gateway_port, access_log=True)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
     return http_server
 
@@ -205,7 +221,8 @@ def supervise(stack: Stack, server: Child, model_dir: Path, children: list[Child
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     aws_calls.install_from_env()  # MUSICREC_AWS_CALLS: record the functions' AWS calls
-    stack = Stack(args.dir, args.gateway_port, args.model_port, args.aws_port)
+    stack = Stack(args.dir, args.gateway_port, args.model_port, args.aws_port,
+                  access_mode=args.access_mode)  # fmt: skip
     if not _ports_free(stack):
         return 2
     started = time.monotonic()
@@ -218,19 +235,20 @@ def main(argv: list[str] | None = None) -> int:
         data, model_dir, version_dir = build_all(stack, args)
         server = launch_model_server(stack, model_dir)  # starts while the lists load
         children.append(server)
-        start_aws(stack, version_dir, children)
+        pool = start_aws(stack, version_dir, children)
         with build.step(f"inference server ({model_dir})"):
             wait_ready(stack, server)
         _write_pids(stack, children)
-        gateway = start_gateway(stack)  # shut down on the way out (only once it is serving)
+        gateway = start_gateway(stack, pool)  # shut down on the way out (once it is serving)
         stack.save()
         print(f"\nready in {time.monotonic() - started:.0f} s: API at {stack.gateway_url} "
-              f"(x-api-key: {stack.api_key}); Ctrl-C stops everything.\n")  # fmt: skip
+              f"(x-api-key: {stack.api_key}; {examples.access_note(stack)}); Ctrl-C stops "
+              "everything.\n")  # fmt: skip
         print("\n".join(examples.curl_commands(stack, examples.ids(data, version_dir))), flush=True)
         return supervise(stack, server, model_dir, children)
     except KeyboardInterrupt:
         return 0
-    except (build.BuildError, StartupError, aws.AwsError) as exc:
+    except (build.BuildError, StartupError, aws.AwsError, cognito.CognitoError) as exc:
         print(f"make local: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # e.g. the gateway's port was taken meanwhile

@@ -79,3 +79,48 @@ def test_every_route_has_a_command_with_its_key_and_a_json_body():
         assert (body is not None) == (method in ("POST", "PUT"))
         assert set(params.values()) <= {"u42", "s7", "a3", NEW_LISTENER}
     assert covered == set(ROUTES)
+
+
+def _acting_for(url, body):
+    """The listener a command's request acts for: its path's, its body's or its event's."""
+    _, params = match("GET", url.path) or match("POST", url.path) or (None, {})
+    if "userId" in params:
+        return params["userId"]
+    if body and "user_id" in body:
+        return body["user_id"]
+    if body and "events" in body:
+        return body["events"][0]["user_id"]
+    return None
+
+
+def test_listener_routes_carry_the_token_of_the_listener_they_act_for():
+    stack = Stack(api_key="app-key", admin_key="admin-key")
+    for command in curl_commands(stack, Ids("u42", "s7", "a3", "us-tx", ("Jazz",))):
+        method, url, headers, body = _parse(command)
+        route, _ = match(method, url.path)
+        if route.admin:
+            assert "Authorization" not in headers
+            continue
+        listener = _acting_for(url, body) or "u42"  # similar songs and artists: a known one
+        assert headers["Authorization"] == f"$(.venv/bin/python -m local.token --user {listener})"
+
+
+def test_the_token_command_names_the_stack_s_directory_when_it_is_not_the_default():
+    stack = Stack(root="/tmp/other stack")
+    _, _, headers, _ = _parse(curl_commands(stack, Ids("u42", "s7", "a3", "*", ()))[2])
+    token = headers["Authorization"]
+    assert token == "$(.venv/bin/python -m local.token --dir '/tmp/other stack' --user u42)"
+
+
+def test_in_the_server_mode_app_routes_are_signed_by_curl():
+    stack = Stack(access_mode="server")
+    for command in curl_commands(stack, Ids("u42", "s7", "a3", "us-tx", ("Jazz",))):
+        method, url, headers, _ = _parse(command)
+        route, _ = match(method, url.path)
+        assert "Authorization" not in headers
+        words = shlex.split(command)
+        signed = "--aws-sigv4" in words
+        assert signed == (not route.admin)
+        if signed:
+            assert words[words.index("--aws-sigv4") + 1] == "aws:amz:us-east-1:execute-api"
+            assert words[words.index("--user") + 1] == "test:test"

@@ -1,4 +1,6 @@
-"""The local gateway: API Gateway's event shape and its own errors, in front of real handlers."""
+"""The local gateway: API Gateway's event shape and its own errors, in front of real handlers
+(in the default, listener, access mode: app calls carry a listener's ID token of the local user
+pool; the authorisers themselves: test_authorisers.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from lambdas.routes import ROUTES
+from local import cognito
 from local.gateway import (
     Gateway,
     GatewayApp,
     GatewayServer,
+    Invocation,
     match,
     proxy_event,
     request_headers,
@@ -22,11 +26,24 @@ from local.gateway import (
 
 KEY, ADMIN = "k-123", "admin-456"
 NO_TOKEN = "Missing Authentication Token"
+UNAUTHORIZED = {"message": "Unauthorized"}
 
 
 @pytest.fixture
-def gateway() -> Gateway:
-    return Gateway(KEY, ADMIN)
+def gateway(user_pool) -> Gateway:
+    return Gateway(KEY, ADMIN, user_pool=user_pool)
+
+
+@pytest.fixture(scope="module")
+def token(local_aws, user_pool) -> str:
+    """An ID token of listener u1 (the Authorization header of an app's call)."""
+    return cognito.listener_token("u1", local_aws)
+
+
+@pytest.fixture
+def app(token) -> dict[str, str]:
+    """What an app sends on every call: the API key and the listener's token."""
+    return {"x-api-key": KEY, "Authorization": token}
 
 
 def test_every_route_matches_and_unknown_paths_do_not():
@@ -64,19 +81,34 @@ def test_event_has_api_gateways_shape():
             {"x-api-key": KEY},
             "Missing Authentication Token",
         ),
-        ("GET", "/v1/users/u1/recommendations", {}, "Forbidden"),
-        ("GET", "/v1/users/u1/recommendations", {"x-api-key": "wrong"}, "Forbidden"),
-        ("PUT", "/v1/catalog/items/i1/availability", {"x-api-key": KEY}, "Forbidden"),
+        ("GET", "/v1/users/u1/recommendations", {"token": True}, "Forbidden"),
+        ("GET", "/v1/users/u1/recommendations", {"x-api-key": "wrong", "token": True}, "Forbidden"),
+        (
+            "PUT",
+            "/v1/catalog/items/i1/availability",
+            {"x-api-key": KEY, "token": True},
+            "Forbidden",
+        ),
     ],
 )
-def test_gateway_errors(gateway, method, path, headers, message):
+def test_gateway_errors(gateway, token, method, path, headers, message):
+    headers = {k: v for k, v in headers.items() if k != "token"}
+    headers["Authorization"] = token  # a listener's valid token: the key is what is wrong
     status, _, body = gateway.handle(method, path, headers, None)
     assert status == 403
     assert json.loads(body) == {"message": message}
 
 
-def test_requests_reach_the_handler_and_its_answer_comes_back(gateway):
-    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+def test_an_app_call_without_a_token_is_401(gateway):
+    status, out, body = gateway.handle(
+        "GET", "/v1/users/u1/recommendations", {"x-api-key": KEY}, None
+    )
+    assert (status, json.loads(body)) == (401, UNAUTHORIZED)
+    assert out["x-amzn-ErrorType"] == "UnauthorizedException"
+
+
+def test_requests_reach_the_handler_and_its_answer_comes_back(gateway, app):
+    headers = {**app, "Content-Type": "application/json"}
     status, out_headers, body = gateway.handle("POST", "/v1/events", headers, b'{"events": []}')
     assert status == 400
     assert json.loads(body)["field"] == "events"
@@ -110,7 +142,7 @@ def _request(connection, method, path, body=None, headers=None):
     return response.status, response.headers, response.read()
 
 
-def test_over_http_gateway_errors_say_what_api_gateway_says(server):
+def test_over_http_gateway_errors_say_what_api_gateway_says(server, token):
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
     status, headers, body = _request(
         connection, "OPTIONS", "/v1/events", headers={"x-api-key": KEY}
@@ -118,6 +150,11 @@ def test_over_http_gateway_errors_say_what_api_gateway_says(server):
     assert (status, json.loads(body)) == (403, {"message": NO_TOKEN})
     assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     status, headers, body = _request(connection, "GET", "/v1/users/u1/artists")
+    assert (status, json.loads(body)) == (401, UNAUTHORIZED)
+    assert headers["x-amzn-ErrorType"] == "UnauthorizedException"
+    status, headers, body = _request(
+        connection, "GET", "/v1/users/u1/artists", headers={"Authorization": token}
+    )
     assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
     assert headers["x-amzn-ErrorType"] == "ForbiddenException"
     status, _, body = _request(
@@ -126,9 +163,9 @@ def test_over_http_gateway_errors_say_what_api_gateway_says(server):
     assert (status, body) == (403, b"")
 
 
-def test_over_http_a_body_over_10_mb_is_413_and_the_connection_stays_usable(server):
+def test_over_http_a_body_over_10_mb_is_413_and_the_connection_stays_usable(server, app):
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
-    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    headers = {**app, "Content-Type": "application/json"}
     big = b"x" * (10 * 1024 * 1024 + 5)
     status, _, body = _request(connection, "POST", "/v1/events", big, headers)
     assert (status, json.loads(body)) == (413, {"message": "Request Too Long"})
@@ -137,9 +174,9 @@ def test_over_http_a_body_over_10_mb_is_413_and_the_connection_stays_usable(serv
     assert json.loads(body)["field"] == "events"
 
 
-def test_over_http_a_chunked_body_reaches_the_handler(server):
+def test_over_http_a_chunked_body_reaches_the_handler(server, app):
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
-    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    headers = {**app, "Content-Type": "application/json"}
     chunks = iter([b'{"events"', b": []}"])
     connection.request("POST", "/v1/events", body=chunks, headers=headers, encode_chunked=True)
     response = connection.getresponse()
@@ -159,11 +196,11 @@ def test_the_access_log_has_one_line_per_call(gateway, capsys):
     assert capsys.readouterr().out.startswith("GET /v1/nothing?x=1 403 ")
 
 
-def test_concurrent_calls_of_one_function_do_not_mix_their_requests(gateway):
+def test_concurrent_calls_of_one_function_do_not_mix_their_requests(gateway, app):
     """Lambda runs one invocation at a time per container; Powertools' resolver keeps the
     current request on the app, so calls of one function from the server's threads must not
     overlap (they did: 502s, KeyError '_route')."""
-    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    headers = {**app, "Content-Type": "application/json"}
     statuses: list[int] = []
 
     def calls() -> None:
@@ -186,16 +223,21 @@ def test_a_body_that_is_not_utf8_reaches_the_handler_base64_encoded():
     assert (event["body"], event["isBase64Encoded"]) == ("é", False)
 
 
-def test_the_event_keeps_the_headers_as_sent_and_every_value_of_a_repeated_one(gateway):
-    headers = [("X-Api-Key", KEY), ("Accept", "a"), ("Accept", "b"), ("user-agent", "t/1")]
+def test_the_event_keeps_the_headers_as_sent_and_every_value_of_a_repeated_one(gateway, token):
+    headers = [("X-Api-Key", KEY), ("Accept", "a"), ("Accept", "b"), ("user-agent", "t/1"),
+               ("authorization", token)]  # fmt: skip
     invocation = gateway.admit("GET", "/v1/items/s1/similar?limit=3&limit=4", headers, None)
     event = invocation.event
-    assert event["headers"] == {"X-Api-Key": KEY, "Accept": "b", "user-agent": "t/1"}
+    assert event["headers"] == {
+        "X-Api-Key": KEY, "Accept": "b", "user-agent": "t/1", "authorization": token
+    }  # fmt: skip
     assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
     assert event["multiValueQueryStringParameters"] == {"limit": ["3", "4"]}
-    assert event["requestContext"]["identity"] == {
+    identity = event["requestContext"]["identity"]
+    assert {k: v for k, v in identity.items() if v is not None} == {
         "sourceIp": "127.0.0.1", "apiKey": KEY, "userAgent": "t/1"
     }  # fmt: skip
+    assert {"caller", "userArn", "accessKey", "accountId", "cognitoIdentityId"} <= set(identity)
 
 
 @pytest.mark.parametrize("method", ["PATCH", "TRACE", "PROPFIND"])
@@ -215,16 +257,17 @@ def test_over_http_a_method_not_in_the_api_is_403_json(server, method):
         ("PUT", "/v1/catalog/items/i1/availability", {"x-admin-key": "wrong"}),
     ],
 )
-def test_over_http_a_missing_or_wrong_key_is_403_forbidden(server, method, path, headers):
+def test_over_http_a_missing_or_wrong_key_is_403_forbidden(server, token, method, path, headers):
+    headers = {**headers, "Authorization": token}  # a valid token: only the key is wrong
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
     status, out_headers, body = _request(connection, method, path, b"{}", headers)
     assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
     assert out_headers["x-amzn-ErrorType"] == "ForbiddenException"
 
 
-def test_over_http_a_chunked_body_over_10_mb_is_413_and_the_connection_stays_usable(server):
+def test_over_http_a_chunked_body_over_10_mb_is_413_and_the_connection_stays_usable(server, app):
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
-    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    headers = {**app, "Content-Type": "application/json"}
     chunks = iter([b"x" * (1024 * 1024)] * 11)
     connection.request("POST", "/v1/events", body=chunks, headers=headers, encode_chunked=True)
     response = connection.getresponse()
@@ -244,9 +287,9 @@ def test_over_http_a_request_target_over_64_kib_is_414_json(server):
     assert (status, json.loads(body)) == (403, {"message": NO_TOKEN})
 
 
-def test_over_http_many_requests_on_one_keep_alive_connection_all_answer(server):
+def test_over_http_many_requests_on_one_keep_alive_connection_all_answer(server, app):
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
-    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    headers = {**app, "Content-Type": "application/json"}
     _request(connection, "GET", "/v1/nothing")
     sock = connection.sock
     for _ in range(100):
@@ -257,9 +300,9 @@ def test_over_http_many_requests_on_one_keep_alive_connection_all_answer(server)
         assert connection.sock is sock  # the same connection: the server never closed it
 
 
-def test_over_http_concurrent_connections_to_one_function_all_answer(server):
+def test_over_http_concurrent_connections_to_one_function_all_answer(server, app):
     """Eight connections at once to one function: its invocations queue, none is lost or mixed."""
-    headers = {"x-api-key": KEY, "Content-Type": "application/json"}
+    headers = {**app, "Content-Type": "application/json"}
     statuses = []
 
     def calls():
@@ -323,3 +366,33 @@ def test_over_http_header_names_reach_the_gateway_as_the_client_sent_them(gatewa
         http_server.shutdown()
         http_server.server_close()
     assert app.seen == [[("Host", "h"), ("X-Api-Key", KEY), ("accept", "a"), ("Accept", "b")]]
+
+
+def test_path_parameters_reach_the_function_percent_decoded_as_api_gateway_passes_them(local_aws):
+    gateway = Gateway(KEY, ADMIN, user_pool=cognito.find_pool(local_aws))
+    headers = {"x-api-key": KEY, "Authorization": cognito.listener_token("a@b", local_aws)}
+    invocation = gateway.admit("GET", "/v1/users/a%40b/recommendations?q=x%40y", headers, None)
+    assert isinstance(invocation, Invocation)
+    event = invocation.event
+    assert event["pathParameters"] == {"userId": "a@b"}
+    assert event["path"] == "/v1/users/a%40b/recommendations"  # as sent (REST APIs keep it)
+    assert event["requestContext"]["path"] == "/local/v1/users/a%40b/recommendations"
+    assert event["queryStringParameters"] == {"q": "x@y"}
+    assert event["requestContext"]["authorizer"]["claims"]["custom:listener_id"] == "a@b"
+    assert match("GET", "/v1/items/s%2F1%20x/similar")[1] == {"itemId": "s/1 x"}
+
+
+def test_over_http_a_100_000_character_path_is_414_json(server, app):
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    path = "/v1/users/" + "u" * (100_000 - len("/v1/users/"))
+    assert len(path) == 100_000
+    status, headers, body = _request(connection, "GET", path, headers=app)
+    assert (status, json.loads(body)) == (414, {"message": "Request-URI Too Long"})
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_the_access_mode_is_checked_and_listener_is_the_default():
+    assert Gateway(KEY, ADMIN).access_mode == "listener"
+    assert Gateway(KEY, ADMIN, access_mode="server").authoriser.mode == "server"
+    with pytest.raises(ValueError, match="access mode 'open'"):
+        Gateway(KEY, ADMIN, access_mode="open")
