@@ -6,7 +6,9 @@ import base64
 import binascii
 import json
 import re
+from re import Match
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -127,9 +129,21 @@ def _proxy(status: int, code: str, message: str, field: str) -> dict[str, Any]:
     }
 
 
+class DecodedPathResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with path parameters as API Gateway decoded them.
+
+    Powertools matches routes against the event's ``path``, which API Gateway passes on
+    percent-encoded (``/users/a%40b``), and would hand the route ``a%40b``; the event's
+    ``pathParameters`` hold the decoded ``a@b`` (an id with ``/`` can only be sent encoded)."""
+
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
+        decoded = self.current_event.path_parameters or {}
+        return {key: decoded.get(key) or unquote(value) for key, value in match.groupdict().items()}
+
+
 def build_resolver() -> APIGatewayRestResolver:
     """A resolver with request validation and the error contract wired in."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = DecodedPathResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def invalid(exc: RequestValidationError) -> Response:

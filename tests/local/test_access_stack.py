@@ -53,17 +53,12 @@ def test_a_listener_id_with_an_at_sign_acts_for_that_listener(stack):
     assert (status, body["field"]) == (403, "userId")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambdas side: Powertools' REST resolver takes path parameters from event['path'], "
-    "which API Gateway passes percent-encoded (pathParameters are decoded), so 'a%40b' fails "
-    "the userId pattern with 400, in AWS too; test_gateway.py shows the event is right",
-)
-def test_a_percent_escaped_listener_id_reaches_the_handler_decoded(stack):
-    path = f"/v1/users/{urllib.parse.quote('a@b', safe='')}/recommendations?limit=3"
-    assert "%40" in path
-    status, body = call(stack, "GET", path, listener="a@b")
-    assert status == 200, body
+@pytest.mark.parametrize("listener", ["a@b", "a/b#c"])
+def test_a_percent_escaped_listener_id_reaches_the_handler_decoded(stack, listener):
+    path = f"/v1/users/{urllib.parse.quote(listener, safe='')}/recommendations?limit=3"
+    assert "%" in path
+    status, body = call(stack, "GET", path, listener=listener)
+    assert (status, body.get("user_id")) == (200, listener), body
 
 
 def test_another_listener_s_token_is_refused_by_the_handler(stack):
