@@ -102,16 +102,16 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
         outcome = attributor(event)
         if outcome.group:  # stored with the event: what the server recorded, not the client
             record["experiment"], record["variant"] = outcome.group[0], outcome.group[1]
-        if not svc.store.put_event(record):
-            duplicates += 1
-            continue
-        stored += 1
+        first_time = svc.store.put_event(record)
+        stored, duplicates = stored + first_time, duplicates + (not first_time)
         shown = event.item_id or event.artist_id
-        warning = outcome.warning
+        warning = outcome.warning if first_time else None
+        # A retried event is counted too if it was not before (its first attempt may have
+        # failed after storing it): the marker counts each item of an answer once.
         if outcome.group:
             if count_once(svc, str(event.recommendation_id), event.type, shown):
                 counts[outcome.group] += 1
-            else:
+            elif first_time:
                 warning = ("item_id", f"this {event.type} of that answer was counted before")
         if warning:
             warnings.append({"field": f"events.{i}.{warning[0]}", "message": warning[1]})
