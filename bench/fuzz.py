@@ -3,7 +3,8 @@
 Schemathesis generates requests from docs/openapi.json (valid and invalid by the schema, and valid
 ones with an id the loaded version has) and sends them to a running local stack (``python -m
 local.up``: the local API Gateway in front of the real handlers, moto holding a loaded batch
-version, the real inference server), with the API key (the admin key for admin routes). Every
+version, the real inference server), with the API key and the ID token of the listener each
+request names, as that listener's app would send them (the admin key for admin routes). Every
 answer goes through :data:`CHECKS`: no 5xx, every error a JSON body that names the problem,
 statuses, content types and bodies as documented, invalid input refused, keys enforced. Writes,
 per route, the requests sent, the status codes, the 5xx and non-JSON errors and the wall time into
@@ -11,9 +12,7 @@ the ``fuzz`` section of docs/benchmarks.md; exits 1 on any 5xx or non-JSON error
 (tests/fuzz) run the same checks with few examples.
 
 Left out, with reasons: ``positive_data_acceptance`` (a schema-valid integer written ``2.0`` is
-refused, the models take strict integers; so is an id with ``#``, ``@`` or ``:``, percent-encoded
-in the path, which API Gateway's REST APIs, like the local gateway, pass on undecoded: 400s
-naming the field),
+refused, the models take strict integers: 400s naming the field),
 ``unsupported_method`` (API Gateway answers an unknown method with 403 "Missing Authentication
 Token", not 405), the stateful checks (no route creates a resource another reads by id).
 """
@@ -54,6 +53,7 @@ from schemathesis.specs.openapi.checks import (
 from bench.api_gateway import Ids, find_ids
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from lambdas.routes import ROUTES
+from local.cognito import listener_headers
 from local.stack import Stack
 
 SECTION = "fuzz"
@@ -64,7 +64,7 @@ MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 REFUSED = ["400", "403", "404", "413", "415"]
 ID = re.compile(r"^[0-9A-Za-z._:@#/-]{1,128}$")
 FUZZ_PREFIX = "fuzz-"  # the songs the fuzzer marks unavailable: none of the catalogue's
-FUZZ_EXPERIMENT = "fuzz"  # the experiment its impressions and clicks count for
+FUZZ_LISTENER = "fuzz-listener"  # whose token a request naming no (valid) listener carries
 KNOWN = {"userId": "listeners", "itemId": "songs", "artistId": "artists"}  # path id: Ids field
 
 
@@ -131,32 +131,44 @@ def operations(schema: BaseSchema) -> list[APIOperation]:
     return found
 
 
-def key_header(operation: APIOperation, stack: Stack) -> dict[str, str]:
-    """The key this route needs: the admin key for admin routes, else the API key."""
-    admin = any(r.admin and r.path == operation.path for r in ROUTES)
-    return {"x-admin-key": stack.admin_key} if admin else {"x-api-key": stack.api_key}
+def key_header(case: Case, stack: Stack) -> dict[str, str]:
+    """The credentials this route needs: the admin key for admin routes, else the API key and
+    the ID token of the listener the request names (:func:`case_listener`)."""
+    admin = any(r.admin and r.path == case.operation.path for r in ROUTES)
+    if admin:
+        return {"x-admin-key": stack.admin_key}
+    return listener_headers(stack, case_listener(case))
+
+
+def case_listener(case: Case) -> str:
+    """The listener a request acts for, as its app would know it: the path's ``userId``, the
+    query's or the body's ``user_id``, the first event's; :data:`FUZZ_LISTENER` when none is a
+    valid id (the handlers then answer 403 or 400 for the others)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    events = body.get("events")
+    first = events[0] if isinstance(events, list) and events else None
+    candidates = [
+        (case.path_parameters or {}).get("userId"),
+        (case.query or {}).get("user_id"),
+        body.get("user_id"),
+        first.get("user_id") if isinstance(first, dict) else None,
+    ]
+    return next((c for c in candidates if isinstance(c, str) and ID.match(c)), FUZZ_LISTENER)
 
 
 def confine(case: Case) -> None:
     """Keep what the fuzzer writes away from what other users of the stack read: the songs it
-    marks unavailable get :data:`FUZZ_PREFIX` (none of the catalogue's ids has it), its
-    impressions and clicks without an experiment count for :data:`FUZZ_EXPERIMENT`."""
+    marks unavailable get :data:`FUZZ_PREFIX` (none of the catalogue's ids has it). Its
+    impressions and clicks name no answer the server issued, so they count nowhere."""
     item = (case.path_parameters or {}).get("itemId")
     if case.method == "PUT" and isinstance(item, str) and ID.match(FUZZ_PREFIX + item):
         case.path_parameters["itemId"] = FUZZ_PREFIX + item
-    body = case.body if isinstance(case.body, dict) else {}
-    events = body.get("events") if case.path == "/v1/events" else None
-    for event in events if isinstance(events, list) else []:
-        if not isinstance(event, dict):
-            continue
-        if event.get("type") in ("impression", "click") and event.get("experiment") is None:
-            event["experiment"] = FUZZ_EXPERIMENT
 
 
 def send(case: Case, stack: Stack, session: requests.Session) -> tuple[Response, dict[str, str]]:
     """Send ``case`` (confined) with its key: the answer and the headers added."""
     confine(case)
-    headers = key_header(case.operation, stack)
+    headers = key_header(case, stack)
     return case.call(stack.gateway_url, session=session, headers=headers), headers
 
 

@@ -9,14 +9,15 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from bench.loadgen import Request
+from local.cognito import listener_headers
 from local.stack import Stack
 
 EVENT_TYPES = {"play": 60, "skip": 18, "like": 6, "follow": 3, "impression": 9, "click": 4}
-LOAD_EXPERIMENT = "load-test"  # impressions and clicks count here, not in a real experiment
 
 
 @dataclass(frozen=True)
@@ -35,29 +36,38 @@ class Traffic:
     """Realistic requests with real ids; event and onboarding ids are unique to this run
     (``run_id``: this run's stored events can be told from others'). ``new_listeners_only``:
     events only for listeners this run onboarded (on a shared stack whose real listeners other
-    tests watch)."""
+    tests watch). Every request carries the app's key and the ID token of the listener it acts
+    for, as that listener's app would send them (tokens are fetched when a request is made, so
+    plan requests before timing them)."""
 
     stack: Stack
     ids: Ids
     run_id: str = field(default_factory=lambda: f"load-{uuid.uuid4().hex[:8]}")
     seed: int = 7
     new_listeners_only: bool = False
+    # listener -> the credential headers of a request acting for them (default: the app's key
+    # and the listener's ID token from the stack's user pool)
+    credentials: Callable[[str], dict[str, str]] | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.serial = 0
         self.onboarded: list[str] = []
 
-    @property
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return (("x-api-key", self.stack.api_key), ("Content-Type", "application/json"))
+    def headers(self, listener: str) -> tuple[tuple[str, str], ...]:
+        """The headers of a request acting for ``listener``."""
+        if self.credentials is not None:
+            credentials = self.credentials(listener)
+        else:
+            credentials = listener_headers(self.stack, listener)
+        return (*credentials.items(), ("Content-Type", "application/json"))
 
     def _next(self) -> int:
         self.serial += 1
         return self.serial
 
-    def _get(self, path: str, label: str) -> Request:
-        return Request("GET", path, headers=self.headers, label=label)
+    def _get(self, path: str, label: str, listener: str) -> Request:
+        return Request("GET", path, headers=self.headers(listener), label=label)
 
     def onboarding(self) -> Request:
         region, genres = self.rng.choice(self.ids.profiles)
@@ -67,29 +77,32 @@ class Traffic:
                 "gender": self.rng.choice("fmx"), "region": region,
                 "selected_genres": list(genres), "limit": 10}  # fmt: skip
         return Request("POST", "/v1/onboarding/recommendations", json.dumps(body).encode(),
-                       self.headers, "onboarding")  # fmt: skip
+                       self.headers(user), "onboarding")  # fmt: skip
 
     def personal_songs(self) -> Request:
-        user = quote(self.rng.choice(self.ids.listeners))
-        return self._get(f"/v1/users/{user}/recommendations?kind=songs&limit=10", "personal songs")
+        user = self.rng.choice(self.ids.listeners)
+        path = f"/v1/users/{quote(user)}/recommendations?kind=songs&limit=10"
+        return self._get(path, "personal songs", user)
 
     def personal_artists(self) -> Request:
-        user = quote(self.rng.choice(self.ids.listeners))
-        path = f"/v1/users/{user}/recommendations?kind=artists&limit=10"
-        return self._get(path, "personal artists")
+        user = self.rng.choice(self.ids.listeners)
+        path = f"/v1/users/{quote(user)}/recommendations?kind=artists&limit=10"
+        return self._get(path, "personal artists", user)
 
     def user_artists(self) -> Request:
-        user = quote(self.rng.choice(self.ids.listeners))
-        return self._get(f"/v1/users/{user}/artists?limit=10", "user artists")
+        user = self.rng.choice(self.ids.listeners)
+        return self._get(f"/v1/users/{quote(user)}/artists?limit=10", "user artists", user)
 
     def similar_items(self) -> Request:
         song = quote(self.rng.choice(self.ids.songs))
-        user = quote(self.rng.choice(self.ids.listeners))
-        return self._get(f"/v1/items/{song}/similar?user_id={user}&limit=10", "similar items")
+        user = self.rng.choice(self.ids.listeners)
+        path = f"/v1/items/{song}/similar?user_id={quote(user)}&limit=10"
+        return self._get(path, "similar items", user)
 
     def similar_artists(self) -> Request:
         artist = quote(self.rng.choice(self.ids.artists))
-        return self._get(f"/v1/artists/{artist}/similar?limit=10", "similar artists")
+        user = self.rng.choice(self.ids.listeners)
+        return self._get(f"/v1/artists/{artist}/similar?limit=10", "similar artists", user)
 
     def event_listener(self) -> str:
         if self.new_listeners_only or (self.onboarded and self.rng.random() < 0.3):
@@ -111,10 +124,8 @@ class Traffic:
                                         "ts": now - (n - i) * 30_000}  # fmt: skip
             if kind == "follow":
                 event["artist_id"] = self.rng.choice(self.ids.artists)
-            elif kind in ("impression", "click"):
+            elif kind in ("impression", "click"):  # of no answer the server issued: not counted
                 event["recommendation_id"] = f"{self.run_id}-r{self.rng.randrange(10**6)}"
-                event["experiment"] = LOAD_EXPERIMENT
-                event["variant"] = self.rng.choice(("model", "rules"))
             else:
                 event["item_id"] = self.rng.choice(self.ids.songs)
             events.append(event)
@@ -129,7 +140,9 @@ class Traffic:
         user = self.event_listener()
         body = self.event_body(user, self.rng.choice((1, 1, 2, 3, 5)), serial)
         ids = tuple(str(event["event_id"]) for event in body["events"])
-        request = Request("POST", "/v1/events", json.dumps(body).encode(), self.headers, "events")
+        request = Request(
+            "POST", "/v1/events", json.dumps(body).encode(), self.headers(user), "events"
+        )
         return request, user, ids
 
     def availability(self) -> Request:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bench.ab import listeners as sources
 from bench.ab.client import GatewayClient
-from bench.ab.experiment_report import parse_report, run_report
+from bench.ab.experiment_report import parse_report, run_report, run_rows
 from bench.ab.section import RunSummary, body, plot
-from bench.ab.simulate import RunConfig, simulate
+from bench.ab.simulate import RunConfig, days_until_now, simulate
 from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
 from bench.common import local_stack
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
@@ -99,23 +99,24 @@ def main(argv: list[str] | None = None) -> int:
     control = experiment_spec.control
     treatment = next(v for v in experiment_spec.variants if v != control)
     run_id = uuid.uuid4().hex[:8]
-    config = RunConfig(f"onboarding-ab-{run_id}", run_id, args.seed, f"ab{args.seed}-")
+    config = RunConfig(run_id, args.seed, f"ab{args.seed}-", days_until_now(args.days))
     with local_stack(args.dir, args.world_users, args.world_seed) as (stack, started):
         listeners, truth, source = draw_listeners(stack, args)
         world = WorldTruth(stack.dir / "world").document["config"]
         stack_text = f"`python -m local.up --users {world['users']} --seed {world['seed']}` " + (
             "started by the bench" if started else f"already running in {stack.dir}"
         )
-        print(f"{len(listeners):,} listeners, experiment {config.experiment}", file=sys.stderr)
+        print(f"{len(listeners):,} listeners, run {run_id}", file=sys.stderr)
+        before, _ = run_report(stack)
         began = time.monotonic()
         client = GatewayClient(stack)
         results = simulate(client, truth, listeners, config, workers=args.workers)
         simulate_s = time.monotonic() - began
         began = time.monotonic()
-        report_text, report_args = run_report(stack, config.experiment)
+        after, report_args = run_report(stack)
         report_s = time.monotonic() - began
+    report_text, report = run_rows(parse_report(before), parse_report(after), experiment_spec)
     print(report_text)
-    report = parse_report(report_text)
     variants = [totals(results, v) for v in experiment_spec.variants]
     lift_by_day = cumulative_lift(results, args.days, control, treatment)
     daily = {
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         listeners=len(listeners),
         days=args.days,
         shown_limit=args.limit,
-        experiment=config.experiment,
+        experiment=experiment_spec.name,
         control=control,
         treatment=treatment,
         variants=variants,
@@ -170,7 +171,5 @@ def _machine_text() -> str:
 
 
 def _report_command(args: list[str]) -> str:
-    """The report's command line as run, with the temporary configuration's path generalised."""
-    shown = ["python", *args[1:]]
-    shown[-1] = "RUN_CONFIG.json"
-    return shlex.join(shown)
+    """The report's command line as run, without this machine's interpreter path."""
+    return shlex.join(["python", *args[1:]])

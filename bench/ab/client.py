@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
 
+from local.cognito import listener_headers
 from local.stack import Stack
 
 
 @dataclass
 class GatewayClient:
-    """``client(method, path, body)`` -> (status, JSON body), through the stack's gateway."""
+    """``client(method, path, body, listener)`` -> (status, JSON body), through the stack's
+    gateway with the app's key and the listener's own ID token, as their app would call."""
 
     stack: Stack
     timeout_s: float = 30.0
@@ -25,8 +27,12 @@ class GatewayClient:
     retries: int = 0  # calls repeated after a timeout or a dropped connection
     _lock: Lock = field(default_factory=Lock, repr=False)
 
-    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+    def __call__(
+        self, method: str, path: str, body: Any = None, listener: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         headers = {"Content-Type": "application/json", "x-api-key": self.stack.api_key}
+        if listener is not None:
+            headers.update(listener_headers(self.stack, listener))
         data = None if body is None else json.dumps(body).encode()
         for attempt in range(self.attempts):
             request = urllib.request.Request(

@@ -1,22 +1,23 @@
 """``python -m lambdas.ops.experiments report`` on a local stack's experiments table, for one run.
 
-The run's events name their own experiment (so other traffic on the stack is not counted), so
-the report gets a configuration holding that name with the variants, weights and control of the
-``onboarding`` experiment the API assigned them by.
+Impressions and clicks count under the experiment and variant the server recorded for each
+answer (the ``onboarding`` experiment), whatever an event claims, so a run cannot have counters of
+its own: the report is read before and after the run, and the run's counts are the difference
+(nothing else posts impressions or clicks to the stack meanwhile), with the lift computed from
+them by the report's own arithmetic (:mod:`lambdas.ops.experiments`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from lambdas.config import DEFAULT_EXPERIMENTS
+from lambdas.logic.experiments import Experiment
+from lambdas.logic.services import ONBOARDING_EXPERIMENT
+from lambdas.ops.experiments import format_report, report
 from lambdas.store.tables import table
 from local.stack import PREFIX, Stack
 
@@ -39,30 +40,42 @@ class ReportRow:
     p_value: float | None = None
 
 
-def run_config(experiment: str, template: str = "onboarding") -> dict[str, object]:
-    """The experiments configuration naming ``experiment`` like ``template`` (variants, weights,
-    salt, control)."""
-    document = json.loads(Path(DEFAULT_EXPERIMENTS).read_text())
-    return {experiment: document[template]}
-
-
-def command(stack: Stack, experiment: str, config: Path) -> list[str]:
+def command(experiment: str) -> list[str]:
     return [sys.executable, "-m", "lambdas.ops.experiments", "report",
             "--table", table("experiments").physical_name(PREFIX),
-            "--experiment", experiment, "--config", str(config)]  # fmt: skip
+            "--experiment", experiment]  # fmt: skip
 
 
-def run_report(stack: Stack, experiment: str) -> tuple[str, list[str]]:
+def run_report(stack: Stack, experiment: str = ONBOARDING_EXPERIMENT) -> tuple[str, list[str]]:
     """The report's text for ``experiment`` and the command that printed it."""
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "experiments.json"
-        config.write_text(json.dumps(run_config(experiment)))
-        args = command(stack, experiment, config)
-        env = {**os.environ, **stack.handler_env()}
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    args = command(experiment)
+    env = {**os.environ, **stack.handler_env()}
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     if done.returncode != 0:
         raise RuntimeError(f"experiments report exited with {done.returncode}: {done.stderr}")
     return done.stdout, args
+
+
+def run_rows(
+    before: dict[str, ReportRow], after: dict[str, ReportRow], experiment: Experiment
+) -> tuple[str, dict[str, ReportRow]]:
+    """The run's report (text and rows): the counters' growth between ``before`` and ``after``,
+    compared by the report's arithmetic."""
+    empty = ReportRow("", 0, 0)
+    counts = {
+        variant: {
+            "impressions": row.impressions - before.get(variant, empty).impressions,
+            "clicks": row.clicks - before.get(variant, empty).clicks,
+        }
+        for variant, row in after.items()
+    }
+    results = report(experiment, counts)
+    rows = {
+        r.variant: ReportRow(r.variant, r.impressions, r.clicks, r.lift, r.ci_low, r.ci_high,
+                             r.p_value)
+        for r in results
+    }  # fmt: skip
+    return format_report(experiment, results), rows
 
 
 def parse_report(text: str) -> dict[str, ReportRow]:

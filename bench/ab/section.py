@@ -116,13 +116,14 @@ def body(summary: RunSummary) -> str:
         f"local gateway (`limit` {summary.shown_limit}), is assigned a variant by the API, is "
         "shown the stations and songs of the answer (one impression each) and clicks each with "
         "the probability the world's hidden truth gives; impressions and clicks are posted to "
-        f"`POST /v1/events` under the experiment name `{summary.experiment}` (the run's own "
-        "counters) with the answer's `recommendation_id` and `variant`. Details: "
-        "[experiments.md](experiments.md).",
+        "`POST /v1/events` with the listener's own token and the answer's `recommendation_id`, "
+        f"and the server counts them under the variant it recorded for that answer (experiment "
+        f"`{summary.experiment}`). Details: [experiments.md](experiments.md).",
         "",
         *variants_table(summary),
         "",
-        f"`{summary.report_command}` printed:",
+        f"The run's counts: `{summary.report_command}` before and after the run, the "
+        "difference compared by the report's own arithmetic:",
         "",
         "```text",
         summary.report_text.rstrip(),

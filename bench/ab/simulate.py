@@ -4,8 +4,8 @@ Every listener onboards (``POST /v1/onboarding/recommendations``, which assigns 
 the ``onboarding`` experiment), is shown the stations and songs of the answer (one impression
 each), clicks each with the probability the world's hidden truth gives for that listener and
 item, and the impressions and clicks are posted as events (``POST /v1/events``) carrying the
-answer's ``recommendation_id`` and ``variant`` and the run's experiment name, so the run's counters
-are its own even on a stack other traffic uses.
+answer's ``recommendation_id``: the server counts them under the variant it recorded for that
+answer. Every call carries the listener's own token, as their app would send it.
 
 Each listener's draws come from their own random stream (the seed and their position), so the
 outcome does not depend on how the requests are spread over threads.
@@ -13,7 +13,7 @@ outcome does not depend on how the requests are spread over threads.
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,24 +25,30 @@ from tqdm import tqdm
 from bench.ab.listeners import Listener
 from training.data.world import WorldTruth
 
-SIM_START = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # day 0 of the simulated experiment
 DAY_MS = 86_400_000
 SHOWN = ("stations", "songs")  # what a new listener sees of the answer (artists: no click model)
 MAX_EVENTS = 100  # per request (the API's limit)
 ONBOARDING = "/v1/onboarding/recommendations"
 
-Api = Callable[[str, str, Any], tuple[int, dict[str, Any]]]  # (method, path, body) -> answer
+# (method, path, body, listener) -> answer: the call made with the listener's credentials
+Api = Callable[[str, str, Any, str], tuple[int, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What names a run: the experiment its events count under, a prefix making its event ids
-    unique, the prefix of its listeners' API ids, and the seed of the clicks."""
+    """What names a run: a prefix making its event ids unique, the seed of the clicks, the prefix
+    of its listeners' API ids, and when its simulated day 0 starts (ms since the epoch; the API
+    takes events of the last 30 days, so a run's days end about now: :func:`days_until_now`)."""
 
-    experiment: str
     run_id: str
     seed: int
-    user_prefix: str = "ab-"
+    user_prefix: str
+    start_ms: int
+
+
+def days_until_now(days: int) -> int:
+    """The start of day 0 of ``days`` simulated days that end now."""
+    return int(time.time() * 1000) - days * DAY_MS
 
 
 @dataclass
@@ -81,9 +87,9 @@ def click_probabilities(truth: WorldTruth, world_id: str, kind: str, ids: list[s
     return truth.song_click_probability(world_id, ids)
 
 
-def arrival_ms(listener: Listener, rng: np.random.Generator) -> int:
+def arrival_ms(listener: Listener, rng: np.random.Generator, start_ms: int) -> int:
     """When the listener onboards: a random moment of their simulated day."""
-    start = int(SIM_START.timestamp() * 1000) + listener.day * DAY_MS
+    start = start_ms + listener.day * DAY_MS
     return start + int(rng.integers(0, DAY_MS - 60_000))
 
 
@@ -95,11 +101,12 @@ def simulate_one(
     user_id = f"{config.user_prefix}{listener.world_id}"
     result = ListenerResult(listener.world_id, user_id, listener.day)
     try:
-        status, answer = api("POST", ONBOARDING, {"user_id": user_id, **listener.answers})
+        status, answer = api("POST", ONBOARDING, {"user_id": user_id, **listener.answers}, user_id)
         if status != 200:
             result.errors.append(f"onboarding {status}: {answer.get('message')}")
             return result
-        post_events(api, feedback(truth, listener, answer, rng, config, result), result)
+        events = feedback(truth, listener, answer, rng, config, result)
+        post_events(api, events, result)
     except OSError as exc:  # the gateway did not answer, even when asked again
         result.errors.append(f"{type(exc).__name__}: {exc}")
     return result
@@ -115,9 +122,8 @@ def feedback(
 ) -> list[dict[str, Any]]:
     """The impression and click events of what ``answer`` showed (tallied into ``result``)."""
     result.variant, result.source = str(answer["variant"]), str(answer["source"])
-    at = arrival_ms(listener, rng)
-    base = {"user_id": result.user_id, "recommendation_id": answer["recommendation_id"],
-            "experiment": config.experiment, "variant": result.variant}  # fmt: skip
+    at = arrival_ms(listener, rng, config.start_ms)
+    base = {"user_id": result.user_id, "recommendation_id": answer["recommendation_id"]}
     events: list[dict[str, Any]] = []
     for kind in SHOWN:
         ids = [str(entry["id"]) for entry in answer.get(kind, [])]
@@ -141,7 +147,7 @@ def post_events(api: Api, events: list[dict[str, Any]], result: ListenerResult) 
     ``duplicates`` are events a timed-out attempt stored, or a fault."""
     for start in range(0, len(events), MAX_EVENTS):
         chunk = events[start : start + MAX_EVENTS]
-        status, answer = api("POST", "/v1/events", {"events": chunk})
+        status, answer = api("POST", "/v1/events", {"events": chunk}, result.user_id)
         result.posted += len(chunk)
         if status != 200:
             result.errors.append(f"events {status}: {answer.get('message')}")

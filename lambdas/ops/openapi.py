@@ -3,7 +3,8 @@
 Powertools describes the routes and their parameters; the rest is ours, so the document is
 completed here: the events' cross-field rules, the errors every operation answers (``{"code",
 "message", "field"}``; 400 for invalid input, not Powertools' 422), API Gateway's own 403
-(``{"message"}``) and the key each route needs (``x-api-key``, ``x-admin-key`` for admin routes).
+(``{"message"}``) and the credentials each route needs (``x-api-key`` and a listener's token in
+``Authorization`` for listener routes, ``x-admin-key`` for admin routes: docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from lambdas.api import catalog, events, onboarding, recommendations
 from lambdas.api.events import NEEDS_ITEM
 from lambdas.api.resolver import resolver_for
+from lambdas.logic.attribution import COUNTED
 from lambdas.routes import ROUTES
 
 # Every function's router, by its route-table function name.
@@ -29,9 +31,17 @@ ROUTERS: dict[str, Router] = {
 
 TITLE = "musicrec API"
 VERSION = "1.0.0"
-API_KEY, ADMIN_KEY = "apiKey", "adminKey"
+API_KEY, ADMIN_KEY, LISTENER_TOKEN = "apiKey", "adminKey", "listenerToken"
 SECURITY_SCHEMES = {
     API_KEY: {"type": "apiKey", "in": "header", "name": "x-api-key"},
+    LISTENER_TOKEN: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "a Cognito ID token whose custom:listener_id claim names the listener "
+        "(checked by API Gateway's Cognito authoriser); with api_access=server, a SigV4 "
+        "signature instead (docs/security.md)",
+    },
     ADMIN_KEY: {
         "type": "apiKey",
         "in": "header",
@@ -65,24 +75,35 @@ BODY_ERRORS = {  # for operations with a request body
     "415": "unsupported_media_type: the body is not application/json",
 }
 NOT_FOUND = "not_found: no list for this song or artist"
-FORBIDDEN = "API Gateway: a missing or wrong key, or an unknown route"
+UNKNOWN_ITEM = "not_found: no such song in the active batch version"
+FORBIDDEN = (
+    "API Gateway: a missing or wrong key, or an unknown route; or forbidden: the route names "
+    "another listener than the token's (names the field)"
+)
+UNAUTHORIZED = "API Gateway: a missing, invalid or expired listener token"
 
 
-def _error(description: str, schema: str = "Error") -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"description": description, "content": {"application/json": {"schema": ref}}}
+def _error(description: str, *schemas: str) -> dict[str, Any]:
+    refs = [{"$ref": f"#/components/schemas/{name}"} for name in schemas or ("Error",)]
+    schema = refs[0] if len(refs) == 1 else {"anyOf": refs}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def event_rules() -> list[dict[str, Any]]:
     """The events' cross-field rules (:func:`lambdas.api.events.check`) in JSON Schema: a play,
-    skip or like names its ``item_id``, a follow its ``artist_id``."""
+    skip or like names its ``item_id``, a follow its ``artist_id``, an impression or click the
+    ``recommendation_id`` of the answer it refers to."""
 
     def needs(types: tuple[str, ...], field: str) -> dict[str, Any]:
         kind = {"properties": {"type": {"enum": list(types)}}, "required": ["type"]}
         present = {"properties": {field: {"type": "string"}}, "required": [field]}
         return {"if": kind, "then": present}
 
-    return [needs(NEEDS_ITEM, "item_id"), needs(("follow",), "artist_id")]
+    return [
+        needs(NEEDS_ITEM, "item_id"),
+        needs(("follow",), "artist_id"),
+        needs(tuple(COUNTED), "recommendation_id"),
+    ]
 
 
 def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
@@ -100,9 +121,15 @@ def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
         errors = {**ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
         if route.path.endswith("/similar"):
             errors["404"] = NOT_FOUND
+        if route.admin:
+            errors["404"] = UNKNOWN_ITEM
         responses.update({status: _error(text) for status, text in errors.items()})
-        responses["403"] = _error(FORBIDDEN, "GatewayError")
-        operation["security"] = [{ADMIN_KEY if route.admin else API_KEY: []}]
+        responses["403"] = _error(FORBIDDEN, "Error", "GatewayError")
+        if route.admin:
+            operation["security"] = [{ADMIN_KEY: []}]
+        else:
+            responses["401"] = _error(UNAUTHORIZED, "GatewayError")
+            operation["security"] = [{API_KEY: [], LISTENER_TOKEN: []}]
     return spec
 
 

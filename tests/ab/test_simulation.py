@@ -15,9 +15,9 @@ from boto3.dynamodb.conditions import Attr
 
 from bench.ab.cli import served_model
 from bench.ab.client import GatewayClient
-from bench.ab.experiment_report import ReportRow, parse_report, run_report
+from bench.ab.experiment_report import ReportRow, parse_report, run_report, run_rows
 from bench.ab.listeners import held_out
-from bench.ab.simulate import ListenerResult, RunConfig, simulate
+from bench.ab.simulate import ListenerResult, RunConfig, days_until_now, simulate
 from lambdas.config import DEFAULT_EXPERIMENTS
 from lambdas.logic.experiments import load
 from lambdas.store import keys
@@ -33,10 +33,12 @@ Run = tuple[list[ListenerResult], dict[str, ReportRow]]
 def _run(stack: Stack, n: int, seed: int, truth: WorldTruth) -> Run:
     listeners = held_out(stack.dir / "world", served_model(stack), n, 1, seed=seed, limit=3)
     run_id = uuid.uuid4().hex[:8]
-    config = RunConfig(f"ab-test-{run_id}", run_id, seed, f"abt{run_id}-")
+    config = RunConfig(run_id, seed, f"abt{run_id}-", days_until_now(1))
+    before, _ = run_report(stack)
     results = simulate(GatewayClient(stack), truth, listeners, config, workers=1, progress=False)
-    text, _ = run_report(stack, config.experiment)
-    return results, parse_report(text)
+    after, _ = run_report(stack)
+    experiment = load(DEFAULT_EXPERIMENTS)["onboarding"]
+    return results, run_rows(parse_report(before), parse_report(after), experiment)[1]
 
 
 @pytest.fixture(scope="module")

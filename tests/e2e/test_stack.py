@@ -3,10 +3,7 @@ the fallback when the model server stops answering, retraining and the quality g
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +12,6 @@ import uuid
 
 import pytest
 
-from lambdas.routes import ROUTES
 from local.smoke import call, smoke
 from tests.conftest import REPO_ROOT
 from tests.local_stack import a_listener, pids
@@ -120,18 +116,3 @@ def test_retrain_deploys_a_new_model_and_new_lists(stack):
     after = _onboard(stack)
     assert after["model_version"] != before["model_version"]
     assert after["batch_version"] != before["batch_version"]
-
-
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_printed_curl_commands_answer_200(stack):
-    lines = (stack.dir / "up.log").read_text().splitlines()
-    commands = [line for line in lines if line.startswith("curl ")]
-    assert len(commands) == len(ROUTES) + 1  # the personal route for a known and a new listener
-    for command in commands:
-        result = subprocess.run(
-            [*shlex.split(command), "-w", "\n%{http_code}"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        body, _, status = result.stdout.rpartition("\n")
-        assert status == "200", f"{command}\n{body}"
-        assert json.loads(body)

@@ -133,8 +133,13 @@ def test_a_plan_has_every_route_of_the_mix_in_its_share() -> None:
     from local.stack import Stack
 
     ids = Ids(("u1", "u2"), ("s1", "s2"), ("a1",), (("us-tx", ("Rock",)),))
-    traffic = Traffic(Stack(), ids, run_id="t", new_listeners_only=True)
+    traffic = Traffic(Stack(), ids, run_id="t", new_listeners_only=True,
+                      credentials=lambda user: {"Authorization": f"token-of-{user}"})  # fmt: skip
     planned = load.plan(traffic, 2000)
+    for request in planned.requests[:50]:  # a request naming a listener carries their token
+        token = dict(request.headers)["Authorization"].removeprefix("token-of-")
+        if request.label != "similar artists":  # names no listener: any listener's token
+            assert token in request.path or token.encode() in (request.body or b"")
     labels = [r.label for r in planned.requests]
     assert set(labels[: len(load.MIX)]) == set(load.MIX)
     assert abs(labels.count("events") / 2000 - load.MIX["events"] / 100) < 0.04
