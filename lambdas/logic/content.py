@@ -30,6 +30,17 @@ def batch_version_or_none(svc: Services) -> str:
         return "none"
 
 
+def song_known(svc: Services, item_id: str) -> bool | None:
+    """Whether a song is in the active batch version's catalogue (available or not); None
+    before the first load, when there is no catalogue to check against."""
+    try:
+        version = svc.store.active_version()
+    except NoActiveVersionError:
+        return None
+    key = keys.record_key("catalog", {"kind": "item", "id": item_id})
+    return svc.store.record("catalog", key, version) is not None
+
+
 def recent_items(events: list[dict[str, Any]]) -> tuple[set[str], list[str]]:
     """Songs the listener just heard (to leave out) and the latest plays (to blend from)."""
     heard = {str(e["item_id"]) for e in events if e.get("type") in LISTENING and e.get("item_id")}

@@ -3,6 +3,7 @@ in their region: the best stations, songs and artists."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,22 @@ from lambdas.store.endpoint import EndpointError, predict_genres
 TOP_GENRES = 3
 STATIONS_PER_GENRE = 2
 RULES_VARIANT = "rules"
+# Keys of the model's request body beside the answers (container/protocol.py): an answer named
+# so would change the request itself (``instances`` turns it into a batch the model refuses).
+MODEL_REQUEST_KEYS = ("instances", "top_k")
+
+
+def clashing_answers(answers: dict[str, Any], reserved: Iterable[str]) -> list[str]:
+    """The free answers whose key is (trimmed, in any case) a ``reserved`` name: a validated
+    field of the request or a key of the model's request."""
+    names = {name.casefold() for name in (*reserved, *MODEL_REQUEST_KEYS)}
+    return [key for key in answers if key.strip().casefold() in names]
+
+
+def model_instance(validated: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """What the model is asked about: the free answers, then the validated fields over them (so
+    an answer can never replace a validated value)."""
+    return {**answers, **validated}
 
 
 @dataclass(frozen=True)

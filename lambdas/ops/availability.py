@@ -1,10 +1,13 @@
-"""Availability sync from a file: ``python -m lambdas.ops.availability --file CHANGES [--table T]``.
+"""Availability sync from a file: ``python -m lambdas.ops.availability --file CHANGES
+[--table-prefix P | --table T --lists-table T] [--skip-unknown]``.
 
 The operators' other way (besides ``PUT /v1/catalog/items/{itemId}/availability``) to mark songs
 unavailable or available again, e.g. from a licensing export. The file is CSV with a header
 ``item_id,available`` (``true``/``false``, ``1``/``0``, ``yes``/``no``) or JSON Lines
-``{"item_id": "s1", "available": false}``. Only changes are written; every function sees them
-within its availability cache (``CACHE_SECONDS``, 30 s by default).
+``{"item_id": "s1", "available": false}``. Every song must be in the active batch version's
+catalogue: unknown ones are listed and nothing is written (``--skip-unknown`` writes the others).
+Only changes are written; every function sees them within its availability cache
+(``CACHE_SECONDS``, 30 s by default).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from lambdas.store.tables import table
 
 ITEM_ID = re.compile(r"^[0-9A-Za-z._:@#/-]{1,128}$")
+MAX_LISTED = 20  # unknown songs named in the message
 FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -77,6 +81,23 @@ def pending(changes: Mapping[str, bool], current: Mapping[str, bool]) -> dict[st
     return {item: flag for item, flag in changes.items() if current.get(item) is not flag}
 
 
+def unknown_songs(
+    lists_table: Any, state_table: Any, songs: Iterable[str]
+) -> tuple[str, list[str]]:
+    """The active batch version and the ``songs`` its catalogue does not hold (in the order
+    given); ``("", [])`` before the first load, when there is no catalogue to check against."""
+    from lambdas.store.dynamodb import NoActiveVersionError, Store
+
+    store = Store({"lists": lists_table, "state": state_table})
+    wanted = list(songs)
+    try:
+        version = store.active_version()
+    except NoActiveVersionError:
+        return "", []
+    known = store.catalog(wanted)
+    return version, [song for song in wanted if song not in known]
+
+
 def sync(state_table: Any, changes: Mapping[str, bool]) -> int:
     """Write the changes that differ from the table's; the number written."""
     from lambdas.store.dynamodb import Store
@@ -87,16 +108,61 @@ def sync(state_table: Any, changes: Mapping[str, bool]) -> int:
     return len(todo)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lambdas.ops.availability", description=__doc__.split("\n")[0]
     )
+    env = os.environ.get
     parser.add_argument("--file", type=Path, required=True, help="CSV or JSON Lines changes")
-    parser.add_argument("--table", default=os.environ.get(table("state").env_var),
-                        help="the state table (default: $TABLE_STATE)")  # fmt: skip
+    parser.add_argument(
+        "--table", default=env(table("state").env_var), help="the state table ($TABLE_STATE)"
+    )
+    parser.add_argument(
+        "--lists-table",
+        default=env(table("lists").env_var),
+        help="the lists table, holding the catalogue ($TABLE_LISTS)",
+    )
+    parser.add_argument("--table-prefix", help="name both tables by a prefix, e.g. musicrec-dev")
+    parser.add_argument(
+        "--skip-unknown",
+        action="store_true",
+        help="write the changes of the catalogue's songs and list the others (default: refuse)",
+    )
+    return parser
+
+
+def known_changes(
+    changes: dict[str, bool], lists: Any, state: Any, name: str, skip_unknown: bool
+) -> dict[str, bool] | None:
+    """The changes to write: all of them when every song is in the active version's catalogue;
+    with unknown songs (listed on stderr), the others with ``skip_unknown``, else None."""
+    version, unknown = unknown_songs(lists, state, changes)
+    if not version:
+        print("availability: no batch version is active yet: songs not checked", file=sys.stderr)
+    if not unknown:
+        return changes
+    more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
+    what = (
+        f"{len(unknown)} of {len(changes)} songs in {name} are not in the catalogue of batch "
+        f"version {version}: {', '.join(unknown[:MAX_LISTED])}{more}"
+    )
+    if not skip_unknown:
+        print(f"availability: {what}; nothing written (--skip-unknown writes the others)",
+              file=sys.stderr)  # fmt: skip
+        return None
+    print(f"availability: {what}; those skipped", file=sys.stderr)
+    left_out = set(unknown)
+    return {song: flag for song, flag in changes.items() if song not in left_out}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    if not args.table:
-        parser.error("--table (or TABLE_STATE) is needed")
+    if args.table_prefix:
+        args.table = table("state").physical_name(args.table_prefix)
+        args.lists_table = table("lists").physical_name(args.table_prefix)
+    if not args.table or not args.lists_table:
+        parser.error("--table and --lists-table (or TABLE_STATE and TABLE_LISTS) are needed")
     try:
         with args.file.open(encoding="utf-8") as handle:
             changes = parse_changes(handle, args.file.name)
@@ -107,9 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     from botocore.config import Config
 
     config = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 5})
-    written = sync(boto3.resource("dynamodb", config=config).Table(args.table), changes)
-    print(f"{len(changes)} songs in {args.file.name}: {written} changed, "
-          f"{len(changes) - written} already so")  # fmt: skip
+    dynamodb = boto3.resource("dynamodb", config=config)
+    state, lists = dynamodb.Table(args.table), dynamodb.Table(args.lists_table)
+    todo = known_changes(changes, lists, state, args.file.name, args.skip_unknown)
+    if todo is None:
+        return 1
+    written = sync(state, todo)
+    print(f"{len(todo)} songs in {args.file.name}: {written} changed, "
+          f"{len(todo) - written} already so")  # fmt: skip
     return 0
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from bench.ab.experiment_report import ReportRow, parse_report, run_config
+from bench.ab.experiment_report import ReportRow, parse_report, run_rows
 from bench.ab.section import comparison
 from bench.ab.simulate import ListenerResult
 from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
-from lambdas.logic.experiments import parse
+from lambdas.config import DEFAULT_EXPERIMENTS
+from lambdas.logic.experiments import load
 from lambdas.ops.experiments import format_report, report
 
 
 def test_the_report_is_read_back_exactly() -> None:
-    experiment = parse(run_config("onboarding-ab-x"))["onboarding-ab-x"]
+    experiment = load(DEFAULT_EXPERIMENTS)["onboarding"]
     counts = {"model": {"impressions": 12345, "clicks": 2345},
               "rules": {"impressions": 12000, "clicks": 2000}}  # fmt: skip
     rows = parse_report(format_report(experiment, report(experiment, counts)))
@@ -31,12 +32,19 @@ def test_the_report_is_read_back_exactly() -> None:
     assert model.ci_low < model.lift < model.ci_high
 
 
-def test_the_run_config_copies_the_onboarding_experiment() -> None:
-    experiment = parse(run_config("onboarding-ab-x"))["onboarding-ab-x"]
-    onboarding = parse(run_config("onboarding"))["onboarding"]
-    assert experiment.variants == onboarding.variants
-    assert experiment.control == "rules"
-    assert all(experiment.assign(f"u{i}") == onboarding.assign(f"u{i}") for i in range(50))
+def test_a_runs_counts_are_the_reports_growth_over_the_run() -> None:
+    experiment = load(DEFAULT_EXPERIMENTS)["onboarding"]
+    before = {"model": ReportRow("model", 100, 10), "rules": ReportRow("rules", 50, 5)}
+    after = {"model": ReportRow("model", 1100, 210), "rules": ReportRow("rules", 1050, 105)}
+    text, rows = run_rows(before, after, experiment)
+    assert (rows["model"].impressions, rows["model"].clicks) == (1000, 200)
+    assert (rows["rules"].impressions, rows["rules"].clicks) == (1000, 100)
+    assert rows["model"].lift is not None
+    assert abs(rows["model"].lift - 1.0) < 1e-9  # 20 % over 10 %
+    printed = parse_report(text)  # the text shows the same run (figures rounded)
+    assert {v: (r.impressions, r.clicks) for v, r in printed.items()} == {
+        v: (r.impressions, r.clicks) for v, r in rows.items()
+    }
 
 
 def _result(variant: str, day: int, shown: int, clicked: int) -> ListenerResult:

@@ -9,17 +9,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr
-from moto import mock_aws
 
 from lambdas.logic.services import services
-from lambdas.store.batch_source import BatchSource
-from lambdas.store.loader import Tables, load_version
-from lambdas.store.tables import TABLES, create_table_request, table
 from local.aws import count_items
-from tests.lambdas.conftest import PREFIX, batch_root
+from tests.lambdas.api.loaded import handler_tables
+from tests.lambdas.conftest import batch_root
 from tests.lambdas.events import FakeContext, api_event
 
 __all__ = ["batch_root"]  # the session fixture, shared with tests/lambdas
@@ -33,29 +29,8 @@ def api(batch_root: Path) -> Iterator[None]:
     """In-process moto tables with v1 loaded, and the handlers' environment pointing at them,
     for the whole package (loading v1 takes a while). Tests change the environment with
     ``monkeypatch`` (undone after each test, when :func:`fresh_services` clears the cache)."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "CACHE_SECONDS": "0",
-            "POWERTOOLS_METRICS_NAMESPACE": "musicrec",
-            **{spec.env_var: spec.physical_name(PREFIX) for spec in TABLES},
-        }.items():
-            mp.setenv(key, value)
-        with mock_aws():
-            client = boto3.client("dynamodb")
-            for spec in TABLES:
-                client.create_table(**create_table_request(spec, PREFIX))
-            resource = boto3.resource("dynamodb")
-            tables = Tables(
-                resource.Table(table("lists").physical_name(PREFIX)),
-                resource.Table(table("state").physical_name(PREFIX)),
-            )
-            load_version(BatchSource(str(batch_root / "v1")), tables, progress=False)
-            services.cache_clear()
-            yield
-            services.cache_clear()
+    with handler_tables(batch_root / "v1"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,14 @@ def test_every_operation_documents_our_errors_and_its_key_not_powertools_422():
         assert {"200", "400", "403", "429", "503"} <= responses.keys(), route
         error = responses["400"]["content"]["application/json"]["schema"]["$ref"]
         assert error == "#/components/schemas/Error", route
-        key = "adminKey" if route.admin else "apiKey"
-        assert operation["security"] == [{key: []}], route
+        if route.admin:
+            assert operation["security"] == [{"adminKey": []}], route
+        else:  # the app's key and the listener's token, both
+            assert operation["security"] == [{"apiKey": [], "listenerToken": []}], route
+            assert "401" in responses, route
     schemes = spec["components"]["securitySchemes"]
     assert schemes["apiKey"]["name"] == "x-api-key"
+    assert schemes["listenerToken"]["name"] == "Authorization"
     assert schemes["adminKey"]["name"] == "x-admin-key"
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 
@@ -30,4 +34,8 @@ def test_the_events_cross_field_rules_are_in_the_document():
     rules = {
         tuple(r["if"]["properties"]["type"]["enum"]): r["then"]["required"] for r in event["allOf"]
     }
-    assert rules == {("play", "skip", "like"): ["item_id"], ("follow",): ["artist_id"]}
+    assert rules == {
+        ("play", "skip", "like"): ["item_id"],
+        ("follow",): ["artist_id"],
+        ("impression", "click"): ["recommendation_id"],
+    }

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl
 
 from lambdas.config import DEFAULT_LISTENER_CLAIM
 from local.gateway import LambdaContext, match, proxy_event
+from local.smoke import acting_for
 
 AUTO = "<the listener the request names>"
 
@@ -34,26 +34,10 @@ def api_event(
         stage="test", params=params, api_key="test-key",
     )  # fmt: skip
     if listener == AUTO:
-        listener = named_listener(params, query, body)
+        listener = acting_for(method, f"{path}?{query}" if query else path, body)
     if listener is not None:
         event["requestContext"]["authorizer"] = {"claims": {DEFAULT_LISTENER_CLAIM: listener}}
     return event
-
-
-def named_listener(params: dict[str, str], query: str, body: Any) -> str:
-    """The listener a request acts for: its path's, its query's, its body's or its events'."""
-    if "userId" in params:
-        return params["userId"]
-    from_query = dict(parse_qsl(query)).get("user_id")
-    if from_query:
-        return from_query
-    if isinstance(body, dict):
-        if isinstance(body.get("user_id"), str):
-            return body["user_id"]
-        events = body.get("events")
-        if isinstance(events, list) and events and isinstance(events[0], dict):
-            return str(events[0].get("user_id", "anyone"))
-    return "anyone"
 
 
 def FakeContext() -> LambdaContext:  # noqa: N802 (reads like the class it stands in for)

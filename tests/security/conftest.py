@@ -13,7 +13,7 @@ from tests.lambdas.conftest import batch_root  # noqa: F401 (a fixture, used by 
 
 
 @pytest.fixture(scope="module")
-def stack(batch_root: Path) -> Iterator[Loaded]:  # noqa: F811 (the fixture imported above)
-    """Batch version v1 loaded and active (this package's, not the local stack's ``stack``)."""
+def handlers(batch_root: Path) -> Iterator[Loaded]:  # noqa: F811 (the fixture imported above)
+    """Batch version v1 loaded and active (``stack`` is the whole local stack)."""
     with loaded(batch_root / "v1", FakeModel(["Jazz", "Rock"])) as found:
         yield found

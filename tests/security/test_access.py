@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 ATTACKER = "attacker-1"
 
 
-def a_song(stack: Loaded) -> str:
+def a_song(handlers: Loaded) -> str:
     _, answer = call(recommendations, "GET", f"/v1/users/{ATTACKER}/recommendations")
     return str(answer["items"][0]["id"])
 
@@ -49,21 +49,21 @@ def post(listener: str, *batch: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     ],
 )  # fmt: skip
 def test_another_listeners_token_is_refused_on_every_route_naming_a_listener(
-    stack: Loaded, handler: Any, method: str, path: str, query: str, body: Any, field: str
+    handlers: Loaded, handler: Any, method: str, path: str, query: str, body: Any, field: str
 ) -> None:
-    path = path.replace("SONG", a_song(stack))
+    path = path.replace("SONG", a_song(handlers))
     status, error = call(handler, method, path, body, query=query, listener=ATTACKER)
     assert (status, error["code"], error["field"]) == (403, "forbidden", field), error
     status, _ = call(handler, method, path, body, query=query, listener="victim")
     assert status == 200
 
 
-def test_a_request_without_the_authorisers_claims_is_refused(stack: Loaded) -> None:
+def test_a_request_without_the_authorisers_claims_is_refused(handlers: Loaded) -> None:
     status, error = call(recommendations, "GET", "/v1/users/u1/artists", listener=None)
     assert (status, error["code"], error["field"]) == (403, "forbidden", "Authorization")
 
 
-def test_onboarding_again_cannot_overwrite_another_listeners_profile(stack: Loaded) -> None:
+def test_onboarding_again_cannot_overwrite_another_listeners_profile(handlers: Loaded) -> None:
     status, _ = call(onboarding, "POST", ONBOARDING, {"user_id": "victim", "region": "us-ca"})
     assert status == 200
     before = services().store.profile("victim")
@@ -73,15 +73,15 @@ def test_onboarding_again_cannot_overwrite_another_listeners_profile(stack: Load
     assert services().store.profile("victim") == before
 
 
-def test_what_a_listener_just_played_cannot_be_read_through_similar_songs(stack: Loaded) -> None:
-    song = a_song(stack)
+def test_what_a_listener_just_played_cannot_be_read_through_similar_songs(handlers: Loaded) -> None:
+    song = a_song(handlers)
     post("victim", {"event_id": "p1", "user_id": "victim", "type": "play", "item_id": song})
     status, _ = call(recommendations, "GET", f"/v1/items/{song}/similar",
                      query="user_id=victim", listener=ATTACKER)  # fmt: skip
     assert status == 403
 
 
-def test_a_forged_variant_changes_no_counter(stack: Loaded) -> None:
+def test_a_forged_variant_changes_no_counter(handlers: Loaded) -> None:
     listener = user_with("rules")
     _, answer = call(recommendations, "GET", f"/v1/users/{listener}/recommendations")
     assert answer["variant"] == "rules"
@@ -100,7 +100,7 @@ def test_a_forged_variant_changes_no_counter(stack: Loaded) -> None:
     assert "counted before" in ack["warnings"][0]["message"]
 
 
-def test_another_listeners_recommendation_is_stored_but_not_counted(stack: Loaded) -> None:
+def test_another_listeners_recommendation_is_stored_but_not_counted(handlers: Loaded) -> None:
     _, answer = call(recommendations, "GET", "/v1/users/victim/recommendations")
     click = {"event_id": "x1", "user_id": ATTACKER, "type": "click",
              "recommendation_id": answer["recommendation_id"]}  # fmt: skip
@@ -111,7 +111,7 @@ def test_another_listeners_recommendation_is_stored_but_not_counted(stack: Loade
     assert counters() == before
 
 
-def test_an_unknown_recommendation_or_item_is_not_counted(stack: Loaded) -> None:
+def test_an_unknown_recommendation_or_item_is_not_counted(handlers: Loaded) -> None:
     _, answer = call(recommendations, "GET", f"/v1/users/{ATTACKER}/recommendations")
     base = {"user_id": ATTACKER, "type": "impression"}
     status, ack = post(ATTACKER,
@@ -123,13 +123,13 @@ def test_an_unknown_recommendation_or_item_is_not_counted(stack: Loaded) -> None
     assert fields == ["events.0.recommendation_id", "events.1.item_id"]
 
 
-def test_a_click_needs_the_answers_recommendation_id(stack: Loaded) -> None:
+def test_a_click_needs_the_answers_recommendation_id(handlers: Loaded) -> None:
     status, error = post(ATTACKER, {"event_id": "c", "user_id": ATTACKER, "type": "click"})
     assert (status, error["field"]) == (400, "events.0.recommendation_id")
 
 
-def test_two_listeners_may_use_the_same_event_id(stack: Loaded) -> None:
-    song = a_song(stack)
+def test_two_listeners_may_use_the_same_event_id(handlers: Loaded) -> None:
+    song = a_song(handlers)
     for listener in ("first", "second"):
         play = {"event_id": "e-1", "user_id": listener, "type": "play", "item_id": song}
         status, ack = post(listener, play)
@@ -143,7 +143,9 @@ def test_two_listeners_may_use_the_same_event_id(stack: Loaded) -> None:
     ("offset_ms", "problem"),
     [(6 * 60_000, "in the future"), (31 * 86_400_000, "older than 30 days")],
 )
-def test_a_timestamp_far_from_now_is_refused(stack: Loaded, offset_ms: int, problem: str) -> None:
+def test_a_timestamp_far_from_now_is_refused(
+    handlers: Loaded, offset_ms: int, problem: str
+) -> None:
     now = int(time.time() * 1000)
     ts = now + offset_ms if "future" in problem else now - offset_ms
     play = {"event_id": "t", "user_id": ATTACKER, "type": "play", "item_id": "s", "ts": ts}
@@ -154,7 +156,7 @@ def test_a_timestamp_far_from_now_is_refused(stack: Loaded, offset_ms: int, prob
     assert status == 200
 
 
-def test_json_nested_deeply_is_a_400_not_a_crash(stack: Loaded) -> None:
+def test_json_nested_deeply_is_a_400_not_a_crash(handlers: Loaded) -> None:
     deep = "[" * 1000 + "]" * 1000
     status, error = call(events, "POST", "/v1/events", raw_body=f'{{"events": {deep}}}',
                          listener=ATTACKER)  # fmt: skip
@@ -162,21 +164,22 @@ def test_json_nested_deeply_is_a_400_not_a_crash(stack: Loaded) -> None:
     assert "deeper than 32" in error["message"]
 
 
-def test_media_types_compare_case_insensitively(stack: Loaded) -> None:
-    play = {"event_id": "m", "user_id": ATTACKER, "type": "play", "item_id": a_song(stack)}
+def test_media_types_compare_case_insensitively(handlers: Loaded) -> None:
+    play = {"event_id": "m", "user_id": ATTACKER, "type": "play", "item_id": a_song(handlers)}
     status, ack = call(events, "POST", "/v1/events", {"events": [play]},
                        headers={"Content-Type": "Application/JSON; charset=UTF-8"})  # fmt: skip
     assert (status, ack["stored"]) == (200, 1)
 
 
-def test_a_backend_in_server_mode_acts_for_any_listener(stack: Loaded) -> None:
-    stack.mp.setenv("ACCESS_MODE", "server")
+def test_a_backend_in_server_mode_acts_for_any_listener(handlers: Loaded) -> None:
+    handlers.mp.setenv("ACCESS_MODE", "server")
     services.cache_clear()
     try:
         event = api_event("GET", "/v1/users/victim/artists", listener=None)
-        assert recommendations.lambda_handler(event, FakeContext())["statusCode"] == 403
+        context: Any = FakeContext()
+        assert recommendations.lambda_handler(event, context)["statusCode"] == 403
         event["requestContext"]["identity"]["userArn"] = "arn:aws:iam::123456789012:role/backend"
-        assert recommendations.lambda_handler(event, FakeContext())["statusCode"] == 200
+        assert recommendations.lambda_handler(event, context)["statusCode"] == 200
     finally:
-        stack.mp.delenv("ACCESS_MODE")
+        handlers.mp.delenv("ACCESS_MODE")
         services.cache_clear()

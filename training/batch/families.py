@@ -219,6 +219,21 @@ def _stations(
     return _ranked(catalogue.station_ids, columns[0], values[0])
 
 
+VOCABULARY_KIND, VOCABULARY_ID = "vocabulary", "onboarding"
+
+
+def vocabulary(catalogue: Catalogue, regions: np.ndarray) -> Record:
+    """The `catalog` family's one `vocabulary` record: the names the API matches onboarding
+    answers against, i.e. every genre (each has charts) and every region with a regional chart
+    (the national ``*`` is left out: it is no listener's region)."""
+    return {
+        "kind": VOCABULARY_KIND,
+        "id": VOCABULARY_ID,
+        "genres": [str(g) for g in catalogue.genres],
+        "regions": sorted({str(r) for r in regions if r is not None and r != NATIONAL}),
+    }
+
+
 def catalog(catalogue: Catalogue) -> Iterator[Record]:
     """`catalog`: every song (available or not), artist and station."""
     album_ids = catalogue.album_ids

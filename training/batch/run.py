@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -166,7 +167,8 @@ def write_shared_lists(
     listening: Listening, fitted: Fitted, params: BatchParams, version_dir: Path, progress: bool
 ) -> dict[str, FamilyFiles]:
     """The families shard 0 writes for everyone: similar songs and artists, regional charts,
-    the catalogue."""
+    the catalogue (with the onboarding vocabulary: only shard 0 writes it, so a merged version
+    holds exactly one)."""
     catalogue, written = listening.catalogue, {}
     listeners = np.bincount(fitted.played.indices, minlength=listening.n_items)
     seeds = np.flatnonzero((listeners >= params.min_item_plays) & catalogue.item_eligible)
@@ -193,7 +195,10 @@ def write_shared_lists(
             fitted.chart, listening.user_region, listening.regions, catalogue, params
         ),
     )
-    written["catalog"] = write_family(version_dir, "catalog", families.catalog(catalogue))
+    vocabulary = families.vocabulary(catalogue, listening.regions)
+    written["catalog"] = write_family(
+        version_dir, "catalog", itertools.chain(families.catalog(catalogue), [vocabulary])
+    )
     return written
 
 

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lambdas.handlers import catalog, events, onboarding, recommendations
 from lambdas.logic.services import services
-from lambdas.store.batch_source import BatchSource
-from lambdas.store.loader import Tables, load_version
-from lambdas.store.tables import TABLES, create_table_request, table
+from lambdas.store.tables import table
 from tests.container.conftest import running_server
+from tests.lambdas.api.loaded import handler_tables
 from tests.lambdas.conftest import PREFIX
 from tests.lambdas.events import FakeContext, api_event
 
@@ -34,30 +32,8 @@ def model_server(trained_model_dir: Path):
 @pytest.fixture(scope="module")
 def api(batch_root: Path, model_server) -> Iterator[dict]:
     """moto tables with batch version v1 loaded, and the handlers' environment pointing at them."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_server.url,
-            "CACHE_SECONDS": "0",
-            "POWERTOOLS_METRICS_NAMESPACE": "musicrec",
-            **{spec.env_var: spec.physical_name(PREFIX) for spec in TABLES},
-        }.items():
-            mp.setenv(key, value)
-        with mock_aws():
-            client = boto3.client("dynamodb")
-            for spec in TABLES:
-                client.create_table(**create_table_request(spec, PREFIX))
-            resource = boto3.resource("dynamodb")
-            tables = Tables(
-                resource.Table(table("lists").physical_name(PREFIX)),
-                resource.Table(table("state").physical_name(PREFIX)),
-            )
-            load_version(BatchSource(str(batch_root / "v1")), tables, progress=False)
-            services.cache_clear()
-            yield {"mp": mp, "root": batch_root}
-            services.cache_clear()
+    with handler_tables(batch_root / "v1", model_server.url) as (_, mp):
+        yield {"mp": mp, "root": batch_root}
 
 
 def call(handler, method, path, body=None, **kwargs) -> tuple[int, dict]:

@@ -344,6 +344,16 @@ def test_catalog_lists_every_song_artist_and_station():
     }
 
 
+def test_the_vocabulary_names_every_genre_and_every_charted_region_but_the_nation():
+    regions = np.array(["south", "north", families.NATIONAL, "south"], dtype=object)
+    assert families.vocabulary(CATALOGUE, regions) == {
+        "kind": "vocabulary",
+        "id": "onboarding",
+        "genres": ["Jazz", "Rock"],
+        "regions": ["north", "south"],
+    }
+
+
 # blocks -----------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ import json
 from tests.training.batch.conftest import records
 from training.batch import output
 from training.batch.output import FAMILIES, RECORDS_PER_FILE
+from training.data.dataset_io import read_table
 
 
 def test_every_family_is_listed_with_true_counts_and_checksums(batch_version, manifest):
@@ -27,13 +28,28 @@ def test_every_family_is_listed_with_true_counts_and_checksums(batch_version, ma
 
 
 def test_catalog_lists_every_song_artist_and_station(batch_version, manifest, small_world):
-    kinds = {"item": 0, "artist": 0, "station": 0}
+    kinds = {"item": 0, "artist": 0, "station": 0, "vocabulary": 0}
     for record in records(batch_version, "catalog"):
         kinds[record["kind"]] += 1
     data = manifest["data"]
     assert kinds["item"] == data["items"]
     assert kinds["artist"] > 0
     assert kinds["station"] > 0
+    assert kinds["vocabulary"] == 1
+
+
+def test_the_catalog_carries_the_vocabulary_of_the_data(batch_version, small_world):
+    """The genres of the catalogue and the regions of the listeners (each has a regional chart)."""
+    [vocabulary] = [r for r in records(batch_version, "catalog") if r["kind"] == "vocabulary"]
+    assert (vocabulary["kind"], vocabulary["id"]) == ("vocabulary", "onboarding")
+    genres = set(read_table(small_world, "items", columns=["genre"])["genre"].to_pylist())
+    assert vocabulary["genres"] == sorted(genres)
+    regions = set(read_table(small_world, "users", columns=["region"])["region"].to_pylist())
+    assert vocabulary["regions"] == sorted(regions)
+    charted = {r["region"] for r in records(batch_version, "regional") if r["genre"] is None}
+    assert set(vocabulary["regions"]) == charted - {"*"}
+    chart_genres = {r["genre"] for r in records(batch_version, "regional") if r["region"] == "*"}
+    assert set(vocabulary["genres"]) == chart_genres - {None}
 
 
 def test_files_are_split_at_the_record_limit(tmp_path, monkeypatch):

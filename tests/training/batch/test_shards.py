@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -11,6 +12,11 @@ from training.batch.output import OutputError, merge
 from training.batch.run import Shard, run, shard_of
 
 NO_EVAL = PARAMS.__class__(**{**PARAMS.as_dict(), "eval_users": 0})
+
+
+def _read(path):
+    with gzip.open(path, "rt") as handle:
+        return [json.loads(line) for line in handle]
 
 
 def _lists(version_dir, family):
@@ -39,6 +45,17 @@ def test_shards_together_equal_the_unsharded_run(small_world, batch_version, tmp
         path_shard = shard_of(user_id, 2)
         assert path_shard in (0, 1)
     assert merged["families"]["regional"]["records"] > 0
+    # shard 0 alone writes the catalogue: the merged manifest lists one vocabulary, as unsharded
+    vocabularies = [
+        record
+        for entry in merged["families"]["catalog"]["files"]
+        for record in _read(version_dir / entry["path"])
+        if record["kind"] == "vocabulary"
+    ]
+    assert vocabularies == [
+        r for r in records(batch_version, "catalog") if r["kind"] == "vocabulary"
+    ]
+    assert len(vocabularies) == 1
 
 
 @pytest.mark.parametrize("text", ["2/2", "a/b", "1", "-1/2", "0/0"])
