@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.handlers import catalog, onboarding
+from lambdas.handlers import catalog, onboarding, recommendations
 from lambdas.logic.services import services
 from tests.lambdas.api.loaded import ONBOARDING, Loaded, call, user_with
 
@@ -81,3 +81,11 @@ def test_availability_of_a_song_that_does_not_exist_is_a_404(handlers):
                          {"available": False})  # fmt: skip
     assert (status, error["code"], error["field"]) == (404, "not_found", "itemId")
     assert services().store.availability_overrides() == {}
+
+
+def test_a_region_asked_for_on_a_personal_list_is_matched_or_refused(handlers):
+    path = "/v1/users/someone-new/recommendations"
+    status, answer = call(recommendations, "GET", path, query="region=US-TX")
+    assert (status, answer["source"]) == (200, "regional")
+    status, error = call(recommendations, "GET", path, query="region=atlantis")
+    assert (status, error["code"], error["field"]) == (400, "invalid_request", "region")
