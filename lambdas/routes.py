@@ -69,7 +69,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="catalog",
         handler="lambdas.handlers.catalog.lambda_handler",
         description="Operator route: mark songs available or unavailable",
-        tables={"state": "readwrite"},
+        tables={"state": "readwrite", "lists": "read"},  # lists: is the song in the catalogue
     ),
 )
 
