@@ -23,7 +23,7 @@ from bench.ab.section import RunSummary, body, plot
 from bench.ab.simulate import RunConfig, days_until_now, simulate
 from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
 from bench.common import local_stack
-from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
+from bench.report import DEFAULT_DOC, REPO_ROOT, machine, repo_relative, write_section
 from lambdas.config import DEFAULT_EXPERIMENTS
 from lambdas.logic.experiments import load
 from local import deployment
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         listeners, truth, source = draw_listeners(stack, args)
         world = WorldTruth(stack.dir / "world").document["config"]
         stack_text = f"`python -m local.up --users {world['users']} --seed {world['seed']}` " + (
-            "started by the bench" if started else f"already running in {stack.dir}"
+            "started by the bench" if started else f"already running in {repo_relative(stack.dir)}"
         )
         print(f"{len(listeners):,} listeners, run {run_id}", file=sys.stderr)
         before, _ = run_report(stack)
