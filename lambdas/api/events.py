@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -76,6 +77,52 @@ class Attributor:
         return attribute(issued, event.user_id, event.type, event.item_id or event.artist_id)
 
 
+@dataclass
+class Recorded:
+    """What storing a batch did: events stored and retried, counters to add, warnings."""
+
+    stored: int = 0
+    duplicates: int = 0
+    counts: Counter[Group] = field(default_factory=Counter)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    def acknowledgement(self, accepted: int) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "accepted": accepted, "stored": self.stored, "duplicates": self.duplicates,
+            "counted": sum(self.counts.values()),
+        }  # fmt: skip
+        if self.warnings:
+            answer["warnings"] = self.warnings
+        return answer
+
+
+def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
+    """Store each event once, with the experiment and variant the server attributes it to, and
+    count each impression or click of an answer's item once (a retried event is counted too if
+    it was not before: its first attempt may have failed after storing it)."""
+    recorded = Recorded()
+    attributor = Attributor(svc)
+    for i, event in enumerate(events):
+        record = event.model_dump(exclude={"experiment", "variant"})
+        record["ts"] = event.ts if event.ts is not None else now_ms
+        outcome = attributor(event)
+        if outcome.group:  # stored with the event: what the server recorded, not the client
+            record["experiment"], record["variant"] = outcome.group[0], outcome.group[1]
+        first_time = svc.store.put_event(record)
+        recorded.stored += first_time
+        recorded.duplicates += not first_time
+        warning = outcome.warning if first_time else None
+        if outcome.group:
+            shown = event.item_id or event.artist_id
+            if count_once(svc, str(event.recommendation_id), event.type, shown):
+                recorded.counts[outcome.group] += 1
+            elif first_time:
+                warning = ("item_id", f"this {event.type} of that answer was counted before")
+        if warning:
+            recorded.warnings.append({"field": f"events.{i}.{warning[0]}", "message": warning[1]})
+    return recorded
+
+
 @router.post(path("POST", "/v1/events"))
 def post_events(batch: EventBatch) -> dict[str, Any]:
     """Record up to 100 events; an ``event_id`` the listener sent before is acknowledged, not
@@ -92,36 +139,8 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
     version = batch_version_or_none(svc)
     listeners = {event.user_id for event in batch.events}
     listener_variant = svc.variant(listeners.pop()) if len(listeners) == 1 else "none"
-    stored = duplicates = 0
-    counts: Counter[Group] = Counter()
-    warnings: list[dict[str, str]] = []
-    attributor = Attributor(svc)
-    for i, event in enumerate(batch.events):
-        record = event.model_dump(exclude={"experiment", "variant"})
-        record["ts"] = event.ts if event.ts is not None else now
-        outcome = attributor(event)
-        if outcome.group:  # stored with the event: what the server recorded, not the client
-            record["experiment"], record["variant"] = outcome.group[0], outcome.group[1]
-        first_time = svc.store.put_event(record)
-        stored, duplicates = stored + first_time, duplicates + (not first_time)
-        shown = event.item_id or event.artist_id
-        warning = outcome.warning if first_time else None
-        # A retried event is counted too if it was not before (its first attempt may have
-        # failed after storing it): the marker counts each item of an answer once.
-        if outcome.group:
-            if count_once(svc, str(event.recommendation_id), event.type, shown):
-                counts[outcome.group] += 1
-            elif first_time:
-                warning = ("item_id", f"this {event.type} of that answer was counted before")
-        if warning:
-            warnings.append({"field": f"events.{i}.{warning[0]}", "message": warning[1]})
-    for (experiment, variant, metric), n in counts.items():
+    recorded = record_events(svc, batch.events, now)
+    for (experiment, variant, metric), n in recorded.counts.items():
         svc.store.count(experiment, variant, metric, n)
-    emit_counts(counts)
-    acknowledgement: dict[str, Any] = {
-        "accepted": len(batch.events), "stored": stored, "duplicates": duplicates,
-        "counted": sum(counts.values()),
-    }  # fmt: skip
-    if warnings:
-        acknowledgement["warnings"] = warnings
-    return envelope(acknowledgement, listener_variant, version)
+    emit_counts(recorded.counts)
+    return envelope(recorded.acknowledgement(len(batch.events)), listener_variant, version)
