@@ -17,9 +17,10 @@ from lambdas.api.common import envelope
 from lambdas.api.errors import ApiError
 from lambdas.api.models import Event, EventBatch
 from lambdas.api.paths import path
-from lambdas.logic.attribution import COUNTED, Attribution, Group, attribute, count_once
+from lambdas.logic.attribution import COUNTED, Attribution, Group, attribute
 from lambdas.logic.content import batch_version_or_none
 from lambdas.logic.services import Services, services
+from lambdas.store.dynamodb import Mark
 
 router = Router()
 NEEDS_ITEM = ("play", "skip", "like")
@@ -95,13 +96,18 @@ class Recorded:
             answer["warnings"] = self.warnings
         return answer
 
+    def warn(self, index: int, field: str, problem: str) -> None:
+        self.warnings.append({"field": f"events.{index}.{field}", "message": problem})
+
 
 def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
-    """Store each event once, with the experiment and variant the server attributes it to, and
-    count each impression or click of an answer's item once (a retried event is counted too if
-    it was not before: its first attempt may have failed after storing it)."""
+    """Store each event once, with the experiment and variant the server attributes it to, then
+    count each impression or click of an answer's item once, atomically with its mark (a
+    retried event is counted too if it was not before: its first attempt may have failed after
+    storing it)."""
     recorded = Recorded()
     attributor = Attributor(svc)
+    marks: list[tuple[int, bool, Mark]] = []  # event index, stored now, what it would count
     for i, event in enumerate(events):
         record = event.model_dump(exclude={"experiment", "variant"})
         record["ts"] = event.ts if event.ts is not None else now_ms
@@ -111,15 +117,19 @@ def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
         first_time = svc.store.put_event(record)
         recorded.stored += first_time
         recorded.duplicates += not first_time
-        warning = outcome.warning if first_time else None
         if outcome.group:
             shown = event.item_id or event.artist_id
-            if count_once(svc, str(event.recommendation_id), event.type, shown):
-                recorded.counts[outcome.group] += 1
-            elif first_time:
-                warning = ("item_id", f"this {event.type} of that answer was counted before")
-        if warning:
-            recorded.warnings.append({"field": f"events.{i}.{warning[0]}", "message": warning[1]})
+            mark = Mark(str(event.recommendation_id), event.type, shown, outcome.group)
+            marks.append((i, first_time, mark))
+        elif outcome.warning and first_time:
+            recorded.warn(i, *outcome.warning)
+    counted = svc.store.count_once_each([mark for _, _, mark in marks])
+    for (i, first_time, mark), now_counted in zip(marks, counted, strict=True):
+        if now_counted:
+            recorded.counts[mark.counter] += 1
+        elif first_time:
+            recorded.warn(i, "item_id", f"this {mark.event_type} of that answer was counted before")
+    recorded.warnings.sort(key=lambda w: int(w["field"].split(".")[1]))
     return recorded
 
 
@@ -140,7 +150,5 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
     listeners = {event.user_id for event in batch.events}
     listener_variant = svc.variant(listeners.pop()) if len(listeners) == 1 else "none"
     recorded = record_events(svc, batch.events, now)
-    for (experiment, variant, metric), n in recorded.counts.items():
-        svc.store.count(experiment, variant, metric, n)
     emit_counts(recorded.counts)
     return envelope(recorded.acknowledgement(len(batch.events)), listener_variant, version)

@@ -74,10 +74,3 @@ def attribute(
         return Attribution(warning=("item_id", "not in that recommendation: not counted"))
     group = (str(issued["experiment"]), str(issued["variant"]), COUNTED[event_type])
     return Attribution(group=group)
-
-
-def count_once(
-    svc: Services, recommendation_id: str, event_type: str, shown_id: str | None
-) -> bool:
-    """Whether this impression or click of an item of an answer is its first (marks it)."""
-    return svc.store.first_count(recommendation_id, event_type, shown_id)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,38 @@ BATCH_GET_RETRIES = 5
 RECORD_CACHE_SIZE = 20_000  # batch records kept per container (immutable: keys carry the version)
 # what re-ranking reads of the latest events (the rest of each event is not sent back)
 RERANK_FIELDS = ("type", "item_id", "artist_id")
+
+
+MARKS_PER_TRANSACTION = 90  # and up to 10 counters: DynamoDB takes 100 items a transaction
+COUNT_ATTEMPTS = 4
+# cancellation reasons a counting transaction is written again after (a mark counted before is
+# left out; a conflict is another request's transaction on the same counter shard)
+_RETRIED_CANCELLATIONS = {"None", "ConditionalCheckFailed", "TransactionConflict"}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One impression or click of one item (None: the whole answer) of an issued answer, and the
+    counter (experiment, variant, metric) it adds to."""
+
+    recommendation_id: str
+    event_type: str
+    item_id: str | None
+    counter: tuple[str, str, str]
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return self.recommendation_id, self.event_type, self.item_id
+
+
+def _counter_update(table: str, counter: tuple[str, str, str], n: int) -> dict[str, Any]:
+    """The transaction item adding ``n`` to a counter, on one of ``keys.COUNTER_SHARDS`` keys
+    chosen at random (so one busy variant cannot throttle a key)."""
+    experiment, variant, metric = counter
+    shard = random.randrange(keys.COUNTER_SHARDS)
+    return {"Update": {"TableName": table, "Key": keys.counter(experiment, variant, shard, metric),
+                       "UpdateExpression": "ADD #c :n", "ExpressionAttributeNames": {"#c": "count"},
+                       "ExpressionAttributeValues": {":n": n}}}  # fmt: skip
 
 
 class NoActiveVersionError(LookupError):
@@ -248,31 +281,51 @@ class Store:
         item = table.get_item(Key=keys.issued(recommendation_id), ConsistentRead=True).get("Item")
         return dict(item) if item else None
 
-    def first_count(self, recommendation_id: str, event_type: str, item_id: str | None) -> bool:
-        """Mark an impression or click of one item of an answer counted: False when it was
-        counted before (a listener's repeated clicks count once)."""
-        expires_at = int(self.clock()) + ISSUED_TTL_DAYS * 86400
-        try:
-            self.tables["experiments"].put_item(
-                Item={**keys.counted(recommendation_id, event_type, item_id),
-                      "expires_at": expires_at},
-                ConditionExpression="attribute_not_exists(pk)",
-            )  # fmt: skip
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def count_once_each(self, marks: Sequence[Mark]) -> list[bool]:
+        """Count each impression or click of an answer's item once: its mark (that it was
+        counted) and the counter it adds to are written in one transaction, so a failure writes
+        neither and a retry counts it. Per mark, whether it was counted now (False: before, or
+        earlier in ``marks``)."""
+        first = {mark.key: i for i, mark in reversed(list(enumerate(marks)))}
+        counted = [False] * len(marks)
+        unique = sorted(first.values())
+        for start in range(0, len(unique), MARKS_PER_TRANSACTION):
+            chunk = [marks[i] for i in unique[start : start + MARKS_PER_TRANSACTION]]
+            done = set(self._count_chunk(chunk))
+            for i in unique[start : start + MARKS_PER_TRANSACTION]:
+                counted[i] = marks[i].key in done
+        return counted
 
-    def count(self, experiment: str, variant: str, metric: str, n: int = 1) -> None:
-        """Add to a counter, on one of ``keys.COUNTER_SHARDS`` keys chosen at random."""
-        shard = random.randrange(keys.COUNTER_SHARDS)
-        self.tables["experiments"].update_item(
-            Key=keys.counter(experiment, variant, shard, metric),
-            UpdateExpression="ADD #c :n",
-            ExpressionAttributeNames={"#c": "count"},
-            ExpressionAttributeValues={":n": n},
-        )
+    def _count_chunk(self, pending: list[Mark]) -> list[tuple[str, str, str | None]]:
+        """One transaction of marks and their counters; marks counted before are left out and
+        the rest written again, as are all after a conflict on a counter (backoff between)."""
+        name = self.tables["experiments"].name
+        client = self.tables["experiments"].meta.client
+        expires_at = int(self.clock()) + ISSUED_TTL_DAYS * 86400
+        last: ClientError | None = None
+        for attempt in range(COUNT_ATTEMPTS):
+            if not pending:
+                return []
+            puts = [{"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)",
+                             "Item": {**keys.counted(*mark.key), "expires_at": expires_at}}}
+                    for mark in pending]  # fmt: skip
+            adds = Counter(mark.counter for mark in pending)
+            updates = [_counter_update(name, counter, n) for counter, n in adds.items()]
+            try:
+                client.transact_write_items(TransactItems=[*puts, *updates])
+                return [mark.key for mark in pending]
+            except ClientError as exc:
+                codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if not codes or any(c not in _RETRIED_CANCELLATIONS for c in codes):
+                    raise  # throttled or failed: nothing was written, the caller's retry counts
+                last = exc
+                pending = [m for m, c in zip(pending, codes, strict=False)
+                           if c != "ConditionalCheckFailed"]  # fmt: skip
+                if "TransactionConflict" in codes:
+                    time.sleep(0.01 * 2**attempt * (1 + random.random()))
+        if not pending:
+            return []
+        raise last or RuntimeError("unreachable: every attempt failed")  # 503: nothing written
 
     def _query(self, table: str, condition: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from lambdas.store import keys
-from lambdas.store.dynamodb import EVENT_TTL_DAYS, RERANK_FIELDS, NoActiveVersionError, Store
+from lambdas.store.dynamodb import EVENT_TTL_DAYS, RERANK_FIELDS, Mark, NoActiveVersionError, Store
 from tests.lambdas.conftest import PREFIX
 
 
@@ -200,17 +200,31 @@ def test_recent_events_newest_first_fifty_by_default_only_what_reranking_reads(s
 
 def test_counters_add_up_over_their_shards(store):
     random.seed(3)
-    for _ in range(40):
-        store.count("onboarding", "model", "impressions")
-    store.count("onboarding", "model", "clicks", n=5)
-    items = store.tables["experiments"].scan()["Items"]
-    impressions = [i for i in items if i["sk"] == "impressions"]
-    assert sum(i["count"] for i in impressions) == 40
-    assert {i["pk"] for i in impressions} <= {f"onboarding#model#{s}" for s in range(8)}
-    assert len(impressions) > 1  # spread over shards
-    [clicks] = [i for i in items if i["sk"] == "clicks"]
-    assert clicks["count"] == Decimal(5)
-    assert set(clicks) == {"pk", "sk", "count"}
+    impressions = [Mark(f"r{i}", "impression", None, ("onboarding", "model", "impressions"))
+                   for i in range(40)]  # fmt: skip
+    for mark in impressions:  # one transaction each: spread over the shards
+        assert store.count_once_each([mark]) == [True]
+    clicks = [Mark("r1", "click", f"s{i}", ("onboarding", "model", "clicks")) for i in range(5)]
+    assert store.count_once_each([*clicks, clicks[0]]) == [True] * 5 + [False]  # once each
+    assert store.count_once_each(clicks[:2]) == [False, False]  # a retry counts nothing again
+    items = [i for i in store.tables["experiments"].scan()["Items"] if "count" in i]
+    impressions_items = [i for i in items if i["sk"] == "impressions"]
+    assert sum(i["count"] for i in impressions_items) == 40
+    assert {i["pk"] for i in impressions_items} <= {f"onboarding#model#{s}" for s in range(8)}
+    assert len(impressions_items) > 1  # spread over shards
+    [clicks_item] = [i for i in items if i["sk"] == "clicks"]
+    assert clicks_item["count"] == Decimal(5)  # one transaction: one shard
+    assert set(clicks_item) == {"pk", "sk", "count"}
+    marked = store.tables["experiments"].get_item(Key=keys.counted("r1", "click", "s0"))["Item"]
+    assert set(marked) == {"pk", "sk", "expires_at"}
+
+
+def test_a_counting_transaction_over_many_marks_is_split(store):
+    marks = [Mark("r", "impression", f"s{i}", ("onboarding", "rules", "impressions"))
+             for i in range(200)]  # fmt: skip
+    assert store.count_once_each(marks) == [True] * 200  # 90 marks and their counter at a time
+    items = [i for i in store.tables["experiments"].scan()["Items"] if "count" in i]
+    assert sum(i["count"] for i in items) == 200
 
 
 def test_cached_values_last_thirty_seconds_by_default(tables, now):
