@@ -80,27 +80,17 @@ def _error(url: str, exc: Exception) -> CognitoError:
 
 
 def _find_pool_id(client: Any) -> str | None:
-    kwargs: dict[str, Any] = {"MaxResults": PAGE}
-    while True:
-        page = client.list_user_pools(**kwargs)
-        for pool in page.get("UserPools", []):
-            if pool["Name"] == POOL_NAME:
-                return str(pool["Id"])
-        if not page.get("NextToken"):
-            return None
-        kwargs["NextToken"] = page["NextToken"]
+    pages = client.get_paginator("list_user_pools").paginate(MaxResults=PAGE)
+    pools = pages.search(f"UserPools[?Name=='{POOL_NAME}'].Id")
+    return next((str(pool_id) for pool_id in pools), None)
 
 
 def _find_client_id(client: Any, pool_id: str) -> str | None:
-    kwargs: dict[str, Any] = {"UserPoolId": pool_id, "MaxResults": PAGE}
-    while True:
-        page = client.list_user_pool_clients(**kwargs)
-        for app in page.get("UserPoolClients", []):
-            if app["ClientName"] == CLIENT_NAME:
-                return str(app["ClientId"])
-        if not page.get("NextToken"):
-            return None
-        kwargs["NextToken"] = page["NextToken"]
+    pages = client.get_paginator("list_user_pool_clients").paginate(
+        UserPoolId=pool_id, MaxResults=PAGE
+    )
+    apps = pages.search(f"UserPoolClients[?ClientName=='{CLIENT_NAME}'].ClientId")
+    return next((str(client_id) for client_id in apps), None)
 
 
 def _create_pool(client: Any) -> str:

@@ -24,7 +24,7 @@ def put_availability(itemId: IdPath, request: AvailabilityRequest) -> dict[str, 
     """Mark a song available or unavailable."""
     svc = services()
     version = batch_version_or_none(svc)
-    if song_known(svc, itemId) is False:  # None: nothing loaded yet to check against
+    if version != "none" and not song_known(svc, itemId, version):  # none: nothing to check
         message = f"itemId: no song {itemId!r} in the catalogue of batch version {version}"
         raise ApiError(404, "not_found", message, "itemId")
     svc.store.set_availability(itemId, request.available)

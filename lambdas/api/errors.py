@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambdas.logic.vocabulary import AnswerError
 from lambdas.store.dynamodb import NoActiveVersionError
 
 logger = Logger(service="musicrec")
@@ -171,6 +172,11 @@ def build_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def api_error(exc: ApiError) -> Response:
         return exc.response()
+
+    @app.exception_handler(AnswerError)
+    def unknown_answer(exc: AnswerError) -> Response:
+        """A genre or region outside the batch version's vocabulary."""
+        return error_response(400, "invalid_request", exc.message, exc.field)
 
     @app.exception_handler(NoActiveVersionError)
     def not_ready(exc: NoActiveVersionError) -> Response:

@@ -85,7 +85,7 @@ class Recorded:
     stored: int = 0
     duplicates: int = 0
     counts: Counter[Group] = field(default_factory=Counter)
-    warnings: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)  # event, field, problem
 
     def acknowledgement(self, accepted: int) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -93,11 +93,9 @@ class Recorded:
             "counted": sum(self.counts.values()),
         }  # fmt: skip
         if self.warnings:
-            answer["warnings"] = self.warnings
+            answer["warnings"] = [{"field": f"events.{i}.{name}", "message": problem}
+                                  for i, name, problem in sorted(self.warnings)]  # fmt: skip
         return answer
-
-    def warn(self, index: int, field: str, problem: str) -> None:
-        self.warnings.append({"field": f"events.{index}.{field}", "message": problem})
 
 
 def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
@@ -122,14 +120,14 @@ def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
             mark = Mark(str(event.recommendation_id), event.type, shown, outcome.group)
             marks.append((i, first_time, mark))
         elif outcome.warning and first_time:
-            recorded.warn(i, *outcome.warning)
+            recorded.warnings.append((i, *outcome.warning))
     counted = svc.store.count_once_each([mark for _, _, mark in marks])
     for (i, first_time, mark), now_counted in zip(marks, counted, strict=True):
         if now_counted:
             recorded.counts[mark.counter] += 1
         elif first_time:
-            recorded.warn(i, "item_id", f"this {mark.event_type} of that answer was counted before")
-    recorded.warnings.sort(key=lambda w: int(w["field"].split(".")[1]))
+            problem = f"this {mark.event_type} of that answer was counted before"
+            recorded.warnings.append((i, "item_id", problem))
     return recorded
 
 

@@ -28,7 +28,6 @@ from lambdas.logic.onboarding import (
 )
 from lambdas.logic.services import services
 from lambdas.logic.vocabulary import (
-    AnswerError,
     Region,
     Vocabulary,
     body_region,
@@ -77,11 +76,8 @@ def onboarding_recommendations(request: OnboardingRequest) -> dict[str, Any]:
     check_answers(request)
     version = active_version(svc)
     vocab = vocabulary(svc, version)
-    try:
-        selected = canonical_genres(vocab, request.selected_genres)
-        found = answer_region(request, vocab, svc.settings.default_region)
-    except AnswerError as exc:
-        raise ApiError(400, "invalid_request", exc.message, exc.field) from None
+    selected = canonical_genres(vocab, request.selected_genres)  # unknown: 400 (AnswerError)
+    found = answer_region(request, vocab, svc.settings.default_region)
     region = found.name
     unit = request.user_id or request.install_id or uuid.uuid4().hex
     variant = svc.variant(unit)

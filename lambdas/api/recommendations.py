@@ -16,7 +16,7 @@ from lambdas.api.paths import path
 from lambdas.logic.content import active_version
 from lambdas.logic.personal import Kind, fans_also_like, personal_list, similar_songs
 from lambdas.logic.services import services
-from lambdas.logic.vocabulary import AnswerError, body_region, vocabulary
+from lambdas.logic.vocabulary import body_region, vocabulary
 
 router = Router()
 
@@ -36,10 +36,7 @@ def personal(
     svc = services()
     version = active_version(svc)
     if region is not None:  # a region asked for by name: known, or a 400 listing what is
-        try:
-            region = body_region(vocabulary(svc, version), region).name
-        except AnswerError as exc:
-            raise ApiError(400, "invalid_request", exc.message, exc.field) from None
+        region = body_region(vocabulary(svc, version), region).name
     payload = personal_list(svc, user_id, kind, limit, per_artist, per_album, region)
     return recommendation(svc, payload, user_id, svc.variant(user_id), version)
 

@@ -30,13 +30,8 @@ def batch_version_or_none(svc: Services) -> str:
         return "none"
 
 
-def song_known(svc: Services, item_id: str) -> bool | None:
-    """Whether a song is in the active batch version's catalogue (available or not); None
-    before the first load, when there is no catalogue to check against."""
-    try:
-        version = svc.store.active_version()
-    except NoActiveVersionError:
-        return None
+def song_known(svc: Services, item_id: str, version: str) -> bool:
+    """Whether a song is in batch version ``version``'s catalogue (available or not)."""
     key = keys.record_key("catalog", {"kind": "item", "id": item_id})
     return svc.store.record("catalog", key, version) is not None
 

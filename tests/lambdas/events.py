@@ -7,9 +7,7 @@ from typing import Any
 
 from lambdas.config import DEFAULT_LISTENER_CLAIM
 from local.gateway import LambdaContext, match, proxy_event
-from local.smoke import acting_for
-
-AUTO = "<the listener the request names>"
+from local.smoke import AUTO, acting_for
 
 
 def api_event(
