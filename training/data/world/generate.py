@@ -175,6 +175,14 @@ def _parameters() -> dict[str, Any]:
                 taste_model.RNB_CONFUSION_LOGIT,
                 taste_model.RNB_CONFUSION_AGE,
             ],
+            "lone_pick_commitment": {
+                "margin_mean_and_sd": [taste_model.COMMITMENT_MARGIN, taste_model.COMMITMENT_SD],
+                "weight_where_not_1": {
+                    g: float(w)
+                    for g, w in zip(GENRES, taste_model.COMMITMENT, strict=True)
+                    if w != 1
+                },
+            },
         },
         "listening": {
             "session_songs": listening_model.SESSION_SONGS,

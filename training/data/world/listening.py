@@ -3,13 +3,16 @@
 Per user: about ``sessions_per_day`` sessions a day while active (the first one right after
 signup), until they go quiet. A session is one genre, drawn from the user's affinity except in the
 first days, when the app still pushes the onboarding picks (a pull that fades with a time constant
-of a few days, so the second month reflects true taste). Each song of a session is by the previous
-song's artist with probability ``SAME_ARTIST``; otherwise a new artist of the genre, drawn by
-popularity, local acts of the user's region boosted ``LOCAL_BOOST``-fold against local acts of
-other regions and national acts of the user's country ``NATIONAL_BOOST``-fold. Within the artist,
-songs are drawn by their weight (a few hits). A song is skipped more when the user cares less for
-its genre and the song's appeal is low; played songs are sometimes liked, and likes sometimes lead
-to following the artist. Everything is drawn with numpy over whole blocks of users.
+of a few days, so the second month reflects true taste). Single-genre pickers stay with their lone
+pick for good because their true taste already holds it (the commitment of
+:func:`training.data.world.taste.commit_lone_picks`), not through a pull of their own here.
+Each song of a session is by the previous song's artist with probability ``SAME_ARTIST``;
+otherwise a new artist of the genre, drawn by popularity, local acts of the user's region boosted
+``LOCAL_BOOST``-fold against local acts of other regions and national acts of the user's country
+``NATIONAL_BOOST``-fold. Within the artist, songs are drawn by their weight (a few hits). A song is
+skipped more when the user cares less for its genre and the song's appeal is low; played songs are
+sometimes liked, and likes sometimes lead to following the artist. Everything is drawn with numpy
+over whole blocks of users.
 """
 
 from __future__ import annotations

@@ -7,13 +7,24 @@ True taste is a softmax over genres of a log-preference::
               + idiosyncratic noise
     affinity[u] = softmax(z[u] / breadth[u])
 
-The latent factors make genres go together (whoever likes Classical also likes World, Public
+(for users who pick a single genre, recomputed after the picks with the pick's ``z`` raised: see
+below). The latent factors make genres go together (whoever likes Classical also likes World, Public
 Radio and International); ``breadth`` (a per-user temperature) makes some users eclectic.
 
 Onboarding picks are drawn from the affinity without replacement (a Gumbel top-k), with
 systematic slips: aspirational genres are over-picked, talk under-picked, eclectic users pick Kids
 & Family and Mix & Variety, many Hip Hop fans (more of them older) pick R&B instead, and users with
 one dominant genre tend to pick just that one.
+
+A lone pick is a commitment: users who pick a single genre end up listening to it. The app has
+nothing else to start them on, so its stations of that genre are where they settle, whether the
+pick was their favourite already or an aspiration (a Jazz pick by a Top 40 listener). After the
+picks, the lone pick's log-preference is raised to the user's highest other log-preference plus a
+margin ``m ~ Normal(COMMITMENT_MARGIN, COMMITMENT_SD)`` (never lowered: a pick already ahead by more
+stays as it was), and the affinity is recomputed; the truth holds the committed affinity. Three
+genres are muted (no commitment, see :data:`COMMITMENT`): a lone Kids & Family pick is made for the
+children, a lone Mix & Variety pick asks for variety rather than a genre, and nine in ten lone R&B
+pickers are Hip Hop fans who call it R&B, so they keep playing what they already did.
 """
 
 from __future__ import annotations
@@ -151,6 +162,11 @@ PICK_NOISE = 1.0
 BROAD_PICKS = genre_vector({"Kids & Family": 0.9, "Mix & Variety": 1.3})
 #: Hip Hop fans who pick "R&B" for it: logit of the share at age 35 and its change per 15 years.
 RNB_CONFUSION_LOGIT, RNB_CONFUSION_AGE = 1.0, 0.8
+#: Commitment of single-genre pickers: the lone pick's log-preference is raised to at least the
+#: user's highest other one plus a margin ~ Normal(COMMITMENT_MARGIN, COMMITMENT_SD), times the
+#: pick's COMMITMENT weight (0: muted, the lone pick does not hold them).
+COMMITMENT_MARGIN, COMMITMENT_SD = 1.0, 0.5
+COMMITMENT = genre_vector({"Kids & Family": 0.0, "Mix & Variety": 0.0, "R&B": 0.0}, default=1.0)
 
 
 @dataclass(frozen=True)
@@ -201,6 +217,9 @@ def draw_taste(pop: Population, regions: Regions, rng: np.random.Generator) -> T
     breadth = np.exp(log_breadth)
     affinity = softmax(z / breadth[:, None])
     selected, confused = draw_selections(pop, affinity, log_breadth, rng)
+    committed = commit_lone_picks(z, selected, rng)
+    if committed.any():
+        affinity[committed] = softmax(z[committed] / breadth[committed, None])
     return Taste(affinity=affinity, breadth=breadth, selected=selected, rnb_confused=confused)
 
 
@@ -235,6 +254,29 @@ def draw_selections(
     np.put_along_axis(ranks, order, np.arange(N_GENRES)[None, :].repeat(n, axis=0), axis=1)
     selected = ranks < k[:, None]
     return selected, confused
+
+
+def commit_lone_picks(z: np.ndarray, selected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Raise, in place, the lone pick's log-preference of single-genre pickers; who was raised.
+
+    ``z[u, pick] = max(z[u, pick], max of z[u, other genres] + COMMITMENT[pick] * m[u])`` with
+    ``m ~ Normal(COMMITMENT_MARGIN, COMMITMENT_SD)`` (drawn for every user, so the stream does not
+    depend on who picked one genre).
+    """
+    n = len(z)
+    margin = rng.normal(COMMITMENT_MARGIN, COMMITMENT_SD, size=n)
+    pick = selected.argmax(axis=1)
+    weight = COMMITMENT[pick]
+    lone = (selected.sum(axis=1) == 1) & (weight > 0)
+    rows = np.flatnonzero(lone)
+    others = z[rows].copy()
+    others[np.arange(len(rows)), pick[rows]] = -np.inf
+    target = others.max(axis=1) + weight[rows] * margin[rows]
+    raised = target > z[rows, pick[rows]]
+    z[rows[raised], pick[rows[raised]]] = target[raised]
+    out = np.zeros(n, dtype=bool)
+    out[rows[raised]] = True
+    return out
 
 
 def selected_lists(selected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

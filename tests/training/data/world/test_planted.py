@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.training.data.world.conftest import WorldData
+from training.data.world.genres import GENRES
 
 OLD_GENRES = ("Classic Rock", "Jazz", "News & Talk", "Oldies", "Public Radio", "International")
 YOUNG_GENRES = ("Top 40 & Pop", "Alternative")
@@ -75,6 +76,40 @@ def test_one_genre_selectors_mostly_play_it(world: WorldData) -> None:
     share = (plays * world.selected[one]).sum(axis=1)[active] / plays.sum(axis=1)[active]
     assert active.sum() >= 200
     assert np.median(share) > 0.5
+
+
+def lone_pick_top_share(world: WorldData, genres: tuple[str, ...]) -> tuple[float, int]:
+    """Of the users who picked exactly one genre, one of ``genres``, and have a label (at least 3
+    second-month plays): the share whose second-month top genre is their pick, and how many."""
+    counts = world.second_month
+    lone = (world.selected.sum(axis=1) == 1) & (counts.sum(axis=1) >= 3)
+    pick = world.selected.argmax(axis=1)
+    users = lone & np.isin(pick, [world.g(genre) for genre in genres])
+    hits = counts[users].argmax(axis=1) == pick[users]
+    return float(hits.mean()), int(users.sum())
+
+
+def test_single_genre_selectors_end_up_playing_it_except_muted_genres(world: WorldData) -> None:
+    muted = ("Kids & Family", "Mix & Variety", "R&B")
+    others = tuple(genre for genre in GENRES if genre not in muted)
+    share, n = lone_pick_top_share(world, others)
+    assert n >= 1000
+    assert share > 0.7
+    # Even aspirational lone picks (picked beyond what their pickers played) hold them.
+    share, n = lone_pick_top_share(world, ("Jazz", "Classical", "International", "World"))
+    assert n >= 50
+    assert share > 0.45
+    share, n = lone_pick_top_share(world, ("Public Radio", "Electronic", "Christian"))
+    assert n >= 50
+    assert share > 0.45
+    # Muted: a lone Kids & Family, Mix & Variety or R&B pick does not hold them.
+    share, n = lone_pick_top_share(world, muted)
+    assert n >= 50
+    assert share < 0.2
+    for genre in muted:
+        share, n = lone_pick_top_share(world, (genre,))
+        assert n >= 15, genre
+        assert share < 0.3, genre
 
 
 def test_kids_and_mix_selectors_play_widely(world: WorldData) -> None:
