@@ -7,16 +7,23 @@ Routes (SageMaker's container contract, plus an alias for boto3's ``invoke_endpo
 - ``GET /execution-parameters``: what batch transform may send at once.
 
 Every error is JSON ``{"code", "message"[, "field"]}``; bad input never yields a 5xx.
+
+With a :class:`~container.metrics.RareValueMetrics`, the app writes the rare answer values its
+predictor counted at most once every ``flush_every_s`` seconds, off the request path, and once
+more at lifespan shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
 
+from container.metrics import FLUSH_EVERY_S, RareValueMetrics
 from container.protocol import (
     JSONLINES,
     MAX_BODY_BYTES,
@@ -53,9 +60,17 @@ class Predictor(Protocol):
 class InferenceApp:
     """ASGI app serving one predictor; the predictor is loaded at lifespan startup."""
 
-    def __init__(self, load: Callable[[], Predictor]) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Predictor],
+        metrics: RareValueMetrics | None = None,
+        flush_every_s: float = FLUSH_EVERY_S,
+    ) -> None:
         self._load = load
         self.predictor: Predictor | None = None
+        self.metrics = metrics
+        self._flush_every_s = flush_every_s
+        self._flusher: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -75,10 +90,31 @@ class InferenceApp:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 self.predictor = predictor
+                if self.metrics is not None:
+                    self._flusher = asyncio.create_task(self._flush_periodically(self.metrics))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self._stop_flushing()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _flush_periodically(self, metrics: RareValueMetrics) -> None:
+        """Every ``flush_every_s``: write what was counted, in a thread (the loop never waits on
+        stdout). :meth:`RareValueMetrics.write` never raises, so the loop never dies."""
+        while True:
+            await asyncio.sleep(self._flush_every_s)
+            counts, notes = metrics.take()
+            if counts or notes:
+                await asyncio.to_thread(metrics.write, counts, notes)
+
+    async def _stop_flushing(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if self.metrics is not None:
+            self.metrics.flush()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from container.metrics import RareValueMetrics
 from container.protocol import Instance
 from container.single_row import SingleRowPredictor
 from training.model.artifact import Artifact, load_artifact
@@ -18,10 +19,16 @@ from training.model.features import encode_instances
 
 
 class GenrePredictor:
-    """Ranks genres for onboarding instances with a loaded model artifact."""
+    """Ranks genres for onboarding instances with a loaded model artifact.
 
-    def __init__(self, artifact: Artifact) -> None:
+    Answers carry the encoder's ``warnings`` (problems with the request); answers the model saw
+    in training too rarely to use are counted in ``metrics`` (if given) instead of being
+    repeated in every answer.
+    """
+
+    def __init__(self, artifact: Artifact, metrics: RareValueMetrics | None = None) -> None:
         self.artifact = artifact
+        self.metrics = metrics
         self.model_version = artifact.model_version
         self._labels = artifact.class_labels
         self._single_row = SingleRowPredictor(artifact.booster, artifact.booster.num_feature())
@@ -29,6 +36,10 @@ class GenrePredictor:
     def rank(self, answers: list[dict[str, Any]], top_k: int) -> list[dict[str, Any]]:
         """Rank genres for plain answer dicts: the top ``top_k`` with scores, and warnings."""
         encoded = encode_instances(self.artifact.spec, answers)
+        if self.metrics is not None:
+            for rare in encoded.rare:
+                if rare:
+                    self.metrics.count(rare)
         if len(answers) == 1:  # the real-time case: LightGBM's prepared single-row predictor
             proba = self._single_row.predict(encoded.matrix[0])[np.newaxis, :]
         else:
@@ -48,6 +59,8 @@ class GenrePredictor:
         return self.rank([instance.answers() for instance in instances], top_k)
 
 
-def load_predictor(model_dir: str | Path) -> GenrePredictor:
+def load_predictor(
+    model_dir: str | Path, metrics: RareValueMetrics | None = None
+) -> GenrePredictor:
     """Load the artifact in ``model_dir`` (unpacked files or model.tar.gz)."""
-    return GenrePredictor(load_artifact(model_dir))
+    return GenrePredictor(load_artifact(model_dir), metrics)

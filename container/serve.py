@@ -4,11 +4,16 @@ This is what the image's ``serve`` command runs. Settings, flags first, then Sag
 environment: the port from ``SAGEMAKER_BIND_TO_PORT`` (default 8080), the number of worker
 processes from ``SAGEMAKER_MODEL_SERVER_WORKERS`` (default one per CPU), the model from
 ``/opt/ml/model``. Each worker loads the model once at start; SIGTERM drains and stops them.
+
+The server's own log lines (logger ``container``, INFO and above: a model that fails to load,
+each rare answer value once) go to stderr; uvicorn's follow ``--log-level``. The rare-value
+metric goes to stdout as EMF lines (:mod:`container.metrics`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -23,10 +28,25 @@ DEFAULT_MODEL_DIR = "/opt/ml/model"
 
 def create_app() -> InferenceApp:
     """The app factory each worker calls; the model directory comes through the environment."""
+    from container.metrics import RareValueMetrics
     from container.predictor import load_predictor  # imported here: workers load, not the master
 
+    configure_logging()
     model_dir = os.environ.get(MODEL_DIR_ENV, DEFAULT_MODEL_DIR)
-    return InferenceApp(lambda: load_predictor(model_dir))
+    metrics = RareValueMetrics()
+    return InferenceApp(lambda: load_predictor(model_dir, metrics), metrics)
+
+
+def configure_logging() -> None:
+    """Send the ``container`` loggers' INFO and above to stderr, once per process (uvicorn
+    configures only its own loggers, and Python's fallback shows nothing below WARNING)."""
+    logger = logging.getLogger("container")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def default_workers() -> int:

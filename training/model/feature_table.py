@@ -6,6 +6,7 @@ and encode whole tables with pyarrow (the vectorised twin of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,7 @@ from training.model.features import (
     CATEGORICAL,
     COUNT,
     DTYPE,
+    MAX_DROPPED_LEVELS,
     MULTI_HOT,
     NUMERIC,
     FeatureBlock,
@@ -48,18 +50,38 @@ def _strings(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return column.cast(pa.string())
 
 
-def frequent_levels(
-    values: pa.ChunkedArray | pa.Array, min_count: int, max_levels: int
-) -> tuple[str, ...]:
-    """The values seen at least ``min_count`` times (the ``max_levels`` most frequent), sorted."""
+class Levels(NamedTuple):
+    """The levels fitted on one input and the values left out of them."""
+
+    levels: tuple[str, ...]
+    dropped: tuple[tuple[str, int], ...]
+    dropped_omitted: int
+
+
+def fit_levels(values: pa.ChunkedArray | pa.Array, min_count: int, max_levels: int) -> Levels:
+    """The values seen at least ``min_count`` times (the ``max_levels`` most frequent), sorted;
+    and the values left out (too rare, or beyond ``max_levels``) with how many times each was
+    seen, the most frequent first (ties by value), at most
+    :data:`~training.model.features.MAX_DROPPED_LEVELS` of them, and how many more there were.
+    """
     counts = pc.value_counts(_strings(values).drop_null())
     if len(counts) == 0:
-        return ()
+        return Levels((), (), 0)
     names = counts.field("values").to_numpy(zero_copy_only=False)
     freq = counts.field("counts").to_numpy()
     order = np.lexsort((names, -freq))
-    keep = [str(names[i]) for i in order if freq[i] >= min_count][:max_levels]
-    return tuple(sorted(keep))
+    frequent = [i for i in order if freq[i] >= min_count][:max_levels]
+    kept = set(frequent)
+    left_out = [(str(names[i]), int(freq[i])) for i in order if i not in kept]
+    return Levels(
+        levels=tuple(sorted(str(names[i]) for i in frequent)),
+        dropped=tuple(left_out[:MAX_DROPPED_LEVELS]),
+        dropped_omitted=max(0, len(left_out) - MAX_DROPPED_LEVELS),
+    )
+
+
+def _block(name: str, encoding: str, fitted: Levels) -> FeatureBlock:
+    return FeatureBlock(name, encoding, fitted.levels, fitted.dropped, fitted.dropped_omitted)
 
 
 def fit_feature_spec(
@@ -72,12 +94,12 @@ def fit_feature_spec(
         raise FeatureSpecError(f"users has no {GENRE_SOURCE!r} column")
     blocks = [FeatureBlock("age", NUMERIC)]
     for name in ("gender", "region"):
-        levels = (
-            frequent_levels(users.column(name), min_level_count, max_levels)
+        fitted = (
+            fit_levels(users.column(name), min_level_count, max_levels)
             if name in users.column_names
-            else ()
+            else Levels((), (), 0)
         )
-        blocks.append(FeatureBlock(name, CATEGORICAL, levels))
+        blocks.append(_block(name, CATEGORICAL, fitted))
     blocks.append(FeatureBlock(GENRE_SOURCE, MULTI_HOT, tuple(genres)))
     blocks.append(FeatureBlock(GENRE_SOURCE, COUNT))
     ignored: dict[str, str] = {}
@@ -93,16 +115,19 @@ def fit_feature_spec(
             blocks.append(FeatureBlock(name, NUMERIC))
         elif _is_string(t) or (_is_list(t) and _is_string(t.value_type)):
             values = pc.list_flatten(column) if _is_list(t) else column
-            levels = frequent_levels(values, min_level_count, max_levels)
-            if not levels:
+            fitted = fit_levels(values, min_level_count, max_levels)
+            if not fitted.levels:
                 ignored[name] = f"no value seen at least {min_level_count} times"
                 continue
-            encoding = MULTI_HOT if _is_list(t) else CATEGORICAL
-            blocks.append(FeatureBlock(name, encoding, levels))
+            blocks.append(_block(name, MULTI_HOT if _is_list(t) else CATEGORICAL, fitted))
         else:
             ignored[name] = f"type {t} is neither a number, a string nor a list of strings"
     return FeatureSpec(
-        blocks=tuple(blocks), genres=tuple(genres), genre_source=GENRE_SOURCE, ignored=ignored
+        blocks=tuple(blocks),
+        genres=tuple(genres),
+        genre_source=GENRE_SOURCE,
+        ignored=ignored,
+        min_level_count=min_level_count,
     )
 
 

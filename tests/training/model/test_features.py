@@ -18,6 +18,7 @@ from training.model.feature_table import encode_table, fit_feature_spec
 from training.model.features import (
     CATEGORICAL,
     COUNT,
+    MAX_DROPPED_LEVELS,
     MULTI_HOT,
     NUMERIC,
     FeatureBlock,
@@ -71,6 +72,57 @@ def test_rare_levels_and_odd_columns_are_left_out():
     assert occupation.levels == ("writer",)
     assert spec.blocks[1].levels == ()  # every gender seen once
     assert set(spec.ignored) == {"signed_at", "empty"}
+
+
+def test_values_left_out_of_the_levels_are_remembered_with_their_counts():
+    users = _users(
+        occupation=["writer", "writer", "x", None],
+        tags=pa.array([["a", "b"], ["a"], ["c", "b"], ["a"]], pa.list_(pa.string())),
+    )
+    spec = fit_feature_spec(users, GENRES, min_level_count=2, max_levels=1)
+    blocks = {b.source: b for b in spec.blocks if b.encoding != COUNT}
+    assert spec.min_level_count == 2
+    assert blocks["occupation"].dropped == (("x", 1),)
+    assert blocks["gender"].dropped == (("f", 1), ("m", 1), ("q", 1))  # ties by value
+    # us-ca and us-tx are both seen twice: the first by value is kept, the other is beyond
+    # max_levels
+    assert (blocks["region"].levels, blocks["region"].dropped) == (("us-ca",), (("us-tx", 2),))
+    assert (blocks["tags"].levels, blocks["tags"].dropped) == (("a",), (("b", 2), ("c", 1)))
+    assert blocks["selected_genres"].dropped == ()
+    encoded = encode_instances(spec, [{"region": "us-tx", "tags": ["c"], "occupation": "x"}])
+    assert encoded.warnings == [[]]
+    assert [note.note for note in encoded.rare[0]] == [
+        "region: 'us-tx' seen 2 times in training, but only the 1 most frequent values are "
+        "kept: treated as missing",
+        "occupation: 'x' seen 1 times in training, fewer than the minimum 2: treated as missing",
+        "tags: 'c' seen 1 times in training, fewer than the minimum 2: ignored",
+    ]
+
+
+def test_at_most_max_dropped_levels_are_remembered_the_most_frequent_first():
+    n = MAX_DROPPED_LEVELS + 5
+    values = ["kept"] * 3 + ["often", "often"] + [f"v{i:05d}" for i in range(n - 1)]
+    users = pa.table(
+        {
+            "user_id": [str(i) for i in range(len(values))],
+            "selected_genres": pa.array([[]] * len(values), pa.list_(pa.string())),
+            "zip_prefix": values,
+        }
+    )
+    spec = fit_feature_spec(users, GENRES, min_level_count=3)
+    block = spec.blocks[-1]
+    assert block.levels == ("kept",)
+    assert len(block.dropped) == MAX_DROPPED_LEVELS
+    assert block.dropped[:2] == (("often", 2), ("v00000", 1))
+    assert block.dropped_omitted == 5
+    assert FeatureSpec.from_json(spec.to_json()) == spec
+    encoded = encode_instances(spec, [{"zip_prefix": f"v{n - 2:05d}"}])
+    assert encoded.rare == [[]]
+    assert encoded.warnings[0] == [
+        f"zip_prefix: 'v{n - 2:05d}' never seen in training, or seen at most 1 times (the model "
+        f"remembers only the {MAX_DROPPED_LEVELS} most frequent of the values it dropped): "
+        "treated as missing"
+    ]
 
 
 def test_batch_and_instance_encoding_are_identical():
@@ -149,8 +201,11 @@ def test_unknown_values_encode_as_missing_and_are_reported():
     assert row["selected_genres=Jazz"] == 1.0
     assert row["n_selected_genres"] == 1.0
     assert encoded.unknown_genres == [["Polka"], [], []]
-    assert any("mars-1" in w for w in encoded.warnings[0])
-    assert any("Polka" in w for w in encoded.warnings[0])
+    assert encoded.warnings[0] == [
+        "region: 'mars-1' never seen in training: treated as missing",
+        "selected_genres: unknown value 'Polka' ignored",
+    ]
+    assert encoded.rare == [[], [], []]
     empty = dict(zip(spec.columns, encoded.matrix[1].tolist(), strict=True))
     assert np.isnan(empty["age"])
     assert np.isnan(empty["gender"])
