@@ -98,7 +98,7 @@ def onboarding_recommendations(request: OnboardingRequest) -> dict[str, Any]:
              "variant": variant, "source": choice.source, "at": int(time.time())},
         )  # fmt: skip
     payload = {"genres": choice.genres, "region": region, "source": choice.source,
-               **onboarding_content(svc, region, names, request.limit),
+               **onboarding_content(svc, region, names, request.limit, vocab),
                "warnings": list(found.warnings)}  # fmt: skip
     listener = request.user_id or caller.listener
     response = recommendation(svc, payload, listener, variant, choice.model_version)

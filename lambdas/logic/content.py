@@ -1,4 +1,4 @@
-"""Content shared by the routes: the active batch version, charts, and songs and artists after
+"""Content shared by the routes: the active batch version, and songs, artists and stations after
 the business rules."""
 
 from __future__ import annotations
@@ -47,23 +47,22 @@ def recent_items(events: list[dict[str, Any]]) -> tuple[set[str], list[str]]:
     return heard, seeds[:RECENT_SEEDS]
 
 
-def charts(svc: Services, region: str, genres: list[str]) -> dict[str, dict[str, Any]]:
-    wanted = [keys.chart_key(region, g) for g in genres] or [keys.chart_key(region, None)]
-    national = [keys.chart_key(keys.NATIONAL, g) for g in genres] or [
-        keys.chart_key(keys.NATIONAL, None)
-    ]
-    found = svc.store.records("regional", [*wanted, *national])
-    return {w: found.get(w) or found.get(n) or {} for w, n in zip(wanted, national, strict=True)}
-
-
 def songs(
     svc: Services, candidates: list[Scored], limit: int, per_artist: int, per_album: int,
     exclude: set[str],
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """The best ``limit`` songs after the business rules. Catalogue entries are looked up a
-    chunk at a time (twice the limit), as far as ``CANDIDATES_PER_RESULT`` x ``limit``, so
-    the usual request reads only the first chunk."""
+    """The best ``limit`` songs after the business rules, from the first ``CANDIDATES_PER_RESULT``
+    x ``limit`` candidates not excluded."""
     pool = [c for c in candidates if c[0] not in exclude][: limit * CANDIDATES_PER_RESULT]
+    return pick(svc, pool, limit, per_artist, per_album)
+
+
+def pick(
+    svc: Services, pool: list[Scored], limit: int, per_artist: int, per_album: int
+) -> list[dict[str, Any]]:
+    """The best ``limit`` songs of ``pool`` after the business rules. Catalogue entries are
+    looked up a chunk at a time (twice the limit), so the usual request reads only the first
+    chunk."""
     overrides = dict.fromkeys(svc.store.unavailable(), False)
     catalog: dict[str, dict[str, Any]] = {}
     chosen: list[dict[str, Any]] = []
@@ -82,8 +81,13 @@ def songs(
 def artists(
     svc: Services, candidates: list[Scored], limit: int, exclude: set[str]
 ) -> list[dict[str, Any]]:
-    pool = [c for c in candidates if c[0] not in exclude][:limit]
-    catalog = svc.store.catalog([artist for artist, _ in pool], kind="artist")
+    """The first ``limit`` artists not excluded, with their names."""
+    return named(svc, [c for c in candidates if c[0] not in exclude][:limit], "artist")
+
+
+def named(svc: Services, pool: list[Scored], kind: str) -> list[dict[str, Any]]:
+    """Artists or stations (``kind``) with their catalogue names and genres."""
+    catalog = svc.store.catalog([entry for entry, _ in pool], kind=kind)
     return [
         {"id": a, "score": round(s, 6), "name": catalog.get(a, {}).get("name"),
          "genre": catalog.get(a, {}).get("genre")}

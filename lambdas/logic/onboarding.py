@@ -3,19 +3,19 @@ in their region: the best stations, songs and artists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas.logic.content import CANDIDATES_PER_RESULT, artists, charts, songs
-from lambdas.logic.rerank import interleave
-from lambdas.logic.rules import ranked
+from lambdas.logic.content import CANDIDATES_PER_RESULT, named, pick
+from lambdas.logic.fallback import ChartKind, chart_levels, fill
+from lambdas.logic.rules import Scored, ranked
 from lambdas.logic.services import Services
+from lambdas.logic.vocabulary import Vocabulary
 from lambdas.store import keys
 from lambdas.store.endpoint import EndpointError, predict_genres
 
 TOP_GENRES = 3
-STATIONS_PER_GENRE = 2
 RULES_VARIANT = "rules"
 # Keys of the model's request body beside the answers (container/protocol.py): an answer named
 # so would change the request itself (``instances`` turns it into a batch the model refuses).
@@ -85,26 +85,22 @@ def choose_genres(
     return GenreChoice(rule_genres(selected, genre_popularity(svc)), "rules", "rules")
 
 
-def onboarding_content(svc: Services, region: str, genres: list[str], limit: int) -> dict[str, Any]:
-    """The best stations, songs and artists of each genre in the region."""
-    found = charts(svc, region, genres)
-    stations = interleave([ranked(c.get("stations"), STATIONS_PER_GENRE) for c in found.values()])
-    # Each genre's chart is cut to what the interleaved pool can use (same answer, less work).
+def onboarding_content(
+    svc: Services, region: str, genres: list[str], limit: int, vocab: Vocabulary | None
+) -> dict[str, Any]:
+    """The best stations, songs and artists of the genres in the region, ``limit`` of each
+    wherever the charts can fill it (:mod:`lambdas.logic.fallback`: the region's charts, then
+    its country's, then the global ones, then all genres'), each item naming its chart."""
     depth = limit * CANDIDATES_PER_RESULT
-    song_charts = [ranked(c.get("songs"), depth) for c in found.values()]
-    station_catalog = svc.store.catalog([s for s, _ in stations], kind="station")
+
+    def filled(
+        kind: ChartKind, choose: Callable[[list[Scored]], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        found = chart_levels(svc, region, genres, vocab, kind, depth)
+        return fill(found, choose, limit, set(), depth)
+
     return {
-        "stations": [
-            {
-                "id": s,
-                "score": round(v, 6),
-                "name": station_catalog.get(s, {}).get("name"),
-                "genre": station_catalog.get(s, {}).get("genre"),
-            }
-            for s, v in stations[:limit]
-        ],
-        "songs": songs(svc, interleave(song_charts), limit, 2, 1, set()),
-        "artists": artists(
-            svc, interleave([ranked(c.get("artists"), limit) for c in found.values()]), limit, set()
-        ),
+        "stations": filled("stations", lambda pool: named(svc, pool[:limit], "station")),
+        "songs": filled("songs", lambda pool: pick(svc, pool, limit, 2, 1)),
+        "artists": filled("artists", lambda pool: named(svc, pool[:limit], "artist")),
     }

@@ -1,17 +1,61 @@
 """Lists for known listeners: their personal songs and artists (batch lists re-ranked by the
-latest plays, else their onboarding genres' charts, else the regional charts), similar songs and
-similar artists."""
+latest plays, else their onboarding genres' charts, else the regional charts, in each case
+filled up from the charts' fallback when short), similar songs and similar artists."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from itertools import chain
 from typing import Any, Literal
 
-from lambdas.logic.content import artists, charts, recent_items, songs
-from lambdas.logic.rerank import blend, interleave
+from lambdas.logic.content import CANDIDATES_PER_RESULT, artists, named, pick, recent_items, songs
+from lambdas.logic.fallback import Tagged, chart_levels, fill, untagged
+from lambdas.logic.rerank import blend
 from lambdas.logic.rules import ranked
 from lambdas.logic.services import Services
+from lambdas.logic.vocabulary import vocabulary
 
 Kind = Literal["songs", "artists"]
+
+
+class Listener:
+    """What the fallback needs of a listener, read when first needed: their profile, and the
+    region and genres whose charts they get."""
+
+    def __init__(self, svc: Services, user_id: str, region: str | None) -> None:
+        self.svc, self.user_id, self.asked = svc, user_id, region
+
+    @cached_property
+    def profile(self) -> dict[str, Any] | None:
+        return self.svc.store.profile(self.user_id)
+
+    @property
+    def region(self) -> str:
+        """``?region=``, else the profile's, else the default (``*``: global)."""
+        stored = (self.profile or {}).get("region")
+        return self.asked or (str(stored) if stored else "") or self.svc.settings.default_region
+
+    @property
+    def genres(self) -> list[str]:
+        return [str(g) for g in (self.profile or {}).get("genres", [])]
+
+    def charts(self, kind: Kind, depth: int) -> Iterator[list[Tagged]]:
+        """The candidates of each level of the fallback, read one level at a time."""
+        vocab = vocabulary(self.svc)
+        yield from chart_levels(self.svc, self.region, self.genres, vocab, kind, depth)
+
+
+def first_found(levels: Iterator[list[Tagged]]) -> list[Tagged]:
+    """The first level with any candidates (the rest stay unread in ``levels``)."""
+    return next((level for level in levels if level), [])
+
+
+def unscored(levels: Iterator[list[Tagged]]) -> Iterator[list[Tagged]]:
+    """The fallback's candidates after the listener's own list: score 0, they were not ranked
+    for the listener (``chart`` says where they came from)."""
+    for level in levels:
+        yield [(item, 0.0, chart) for item, _, chart in level]
 
 
 def personal_list(
@@ -19,27 +63,39 @@ def personal_list(
     region: str | None,
 ) -> dict[str, Any]:  # fmt: skip
     """The listener's songs or artists and where they came from (``source``: ``personal``,
-    ``onboarding`` or ``regional``)."""
+    ``onboarding`` or ``regional``): the batch list, else the first of their charts that has
+    any (their region's charts of their onboarding genres, or of all genres), re-ranked by the
+    latest plays; then, while short, the rest of the charts' fallback."""
     events = svc.store.recent_events(user_id)
     heard, seeds = recent_items(events)
-    family = "personal" if kind == "songs" else "artists"
-    batch = svc.store.record(family, user_id)
-    source = "personal"
-    candidates = ranked(batch)
-    if batch is None:
-        profile = svc.store.profile(user_id)
-        where = region or (profile or {}).get("region") or svc.settings.default_region
-        genres = [str(g) for g in (profile or {}).get("genres", [])]
-        found = charts(svc, where, genres)
-        candidates = interleave([ranked(c.get(kind)) for c in found.values()])
-        source = "onboarding" if profile else "regional"
+    listener = Listener(svc, user_id, region)
+    depth = limit * CANDIDATES_PER_RESULT
+    levels = listener.charts(kind, depth)
+    batch = svc.store.record("personal" if kind == "songs" else "artists", user_id)
+    own: Sequence[Tagged]
+    if batch is not None:
+        source, own = "personal", untagged(ranked(batch))
+    else:
+        source = "onboarding" if listener.profile else "regional"
+        own = first_found(levels)
     if kind == "songs":
         similar = svc.store.records("similar-items", seeds)
-        candidates = blend(candidates, [ranked(similar.get(s)) for s in seeds if s in similar])
-        items = songs(svc, candidates, limit, per_artist, per_album, heard)
+        charted = {item: chart for item, _, chart in own}
+        scored = [(item, score) for item, score, _ in own]
+        mixed = blend(scored, [ranked(similar.get(s)) for s in seeds if s in similar])
+        primary = [(item, score, charted.get(item)) for item, score in mixed]
+        items = fill(
+            chain([primary], unscored(levels)),
+            lambda pool: pick(svc, pool, limit, per_artist, per_album),
+            limit, heard, depth,
+        )  # fmt: skip
     else:
         followed = {str(e["artist_id"]) for e in events if e.get("type") == "follow"}
-        items = artists(svc, candidates, limit, followed)
+        items = fill(
+            chain([list(own)], unscored(levels)),
+            lambda pool: named(svc, pool[:limit], "artist"),
+            limit, followed, depth,
+        )  # fmt: skip
     return {"user_id": user_id, "kind": kind, "source": source, "items": items}
 
 

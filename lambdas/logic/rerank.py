@@ -8,8 +8,11 @@ listener just played are left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from lambdas.logic.rules import Scored
+
+T = TypeVar("T", bound=tuple[Any, ...])  # (id, score, ...)
 
 BATCH_WEIGHT = 0.6
 RECENCY_WEIGHTS = (0.4, 0.25, 0.15)  # the latest play first
@@ -29,10 +32,11 @@ def blend(batch: Sequence[Scored], similar_to_recent: Sequence[Sequence[Scored]]
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
 
 
-def interleave(lists: Sequence[Sequence[Scored]]) -> list[Scored]:
-    """Round-robin over several ranked lists (one per predicted genre), duplicates dropped."""
+def interleave(lists: Sequence[Sequence[T]]) -> list[T]:
+    """Round-robin over several ranked lists (one per predicted genre), duplicates (by id, the
+    first field) dropped."""
     seen: set[str] = set()
-    out: list[Scored] = []
+    out: list[T] = []
     for rank in range(max((len(x) for x in lists), default=0)):
         for ranked_list in lists:
             if rank < len(ranked_list) and ranked_list[rank][0] not in seen:
