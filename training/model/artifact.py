@@ -31,6 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import lightgbm as lgb
 import numpy as np
 
+from training.model.calibration import Calibration, apply_calibration
 from training.model.features import FeatureSpec
 
 ARTIFACT_SCHEMA_VERSION = 1
@@ -54,6 +55,9 @@ class Artifact:
     spec: FeatureSpec
     document: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        self._calibration = Calibration.from_dict(self.document.get("calibration"))
+
     @property
     def model_version(self) -> str:
         return str(self.document["model_version"])
@@ -67,10 +71,17 @@ class Artifact:
     def approved(self) -> bool:
         return self.document.get("status") == APPROVED
 
+    @property
+    def calibration(self) -> Calibration:
+        """How LightGBM's probabilities become the served ones (``none`` for artifacts written
+        before calibration)."""
+        return self._calibration
+
     def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
-        """(n, n_classes) probabilities for an encoded feature matrix."""
+        """(n, n_classes) served probabilities for an encoded feature matrix: LightGBM's,
+        calibrated (and blended with the popularity prior) as model.json says."""
         proba = np.asarray(self.booster.predict(matrix), dtype=np.float64)
-        return proba.reshape(len(matrix), -1)
+        return apply_calibration(proba.reshape(len(matrix), -1), self._calibration)
 
     def scores(self, matrix: np.ndarray, genres: list[str] | tuple[str, ...]) -> np.ndarray:
         """(n, len(genres)) probabilities over ``genres`` (0 for genres that are no class)."""
@@ -136,6 +147,15 @@ def load_artifact(path: str | Path) -> Artifact:
         raise ArtifactError(
             f"{path}: the feature spec has {spec.n_columns} columns, the model "
             f"{booster.num_feature()}"
+        )
+    try:
+        calibration = Calibration.from_dict(document.get("calibration"))
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{path}: {DOC_FILE} has a bad calibration ({exc})") from None
+    if calibration.prior_weight and len(calibration.log_prior) != len(document["class_labels"]):
+        raise ArtifactError(
+            f"{path}: the calibration has {len(calibration.log_prior)} classes, the model "
+            f"{len(document['class_labels'])}"
         )
     return Artifact(booster=booster, spec=spec, document=document)
 

@@ -33,6 +33,30 @@ def per_user_metrics(ranks: np.ndarray) -> np.ndarray:
     return np.column_stack([ranks <= 1, ranks <= 3, 1.0 / ranks]).astype(np.float64)
 
 
+def log_loss(scores: np.ndarray, labels: np.ndarray, floor: float = 1e-15) -> float:
+    """Mean negative log probability of each user's label (scores are probabilities over the
+    genres; a label scored 0 counts as ``floor``)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) == 0:
+        return float("nan")
+    own = scores[np.arange(len(labels)), labels]
+    return float(-np.mean(np.log(np.clip(own, floor, 1.0))))
+
+
+def top_k_same_share(scores: np.ndarray, popularity: np.ndarray, k: int = 3) -> float:
+    """Share of users whose first ``k`` genres (as a set) are global popularity's first ``k``."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) == 0:
+        return float("nan")
+    g = scores.shape[1]
+    popular = set(np.lexsort((np.arange(g), -np.asarray(popularity)))[:k].tolist())
+    ranks = np.lexsort((np.broadcast_to(np.arange(g), scores.shape), -scores), axis=1)[:, :k]
+    target = np.zeros(g, dtype=bool)
+    target[list(popular)] = True
+    return float(target[ranks].all(axis=1).mean())
+
+
 def summarize(per_user: np.ndarray) -> dict[str, float]:
     """Mean of each metric."""
     if len(per_user) == 0:

@@ -17,6 +17,7 @@ from training.model.features import (
     CATEGORICAL,
     COUNT,
     DTYPE,
+    FIRST,
     MAX_DROPPED_LEVELS,
     MULTI_HOT,
     NUMERIC,
@@ -84,12 +85,41 @@ def _block(name: str, encoding: str, fitted: Levels) -> FeatureBlock:
     return FeatureBlock(name, encoding, fitted.levels, fitted.dropped, fitted.dropped_omitted)
 
 
+def selections_ordered(column: pa.ChunkedArray | pa.Array, genres: Sequence[str]) -> bool:
+    """Whether the order of the selected genres can carry information: False when every list
+    follows one fixed order of the genres (e.g. sorted, as a form sends its checked boxes),
+    True when no single order fits them all (the precedences of the lists have a cycle)."""
+    lists = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    codes = _codes(pc.list_flatten(lists), genres)
+    parents = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+    known = ~np.isnan(codes)
+    codes, parents = codes[known].astype(np.int64), parents[known]
+    same = (parents[1:] == parents[:-1]) & (codes[1:] != codes[:-1])
+    g = len(genres)
+    before = np.zeros((g, g), dtype=bool)  # before[a, b]: a was listed right before b
+    before[codes[:-1][same], codes[1:][same]] = True
+    alive = np.ones(g, dtype=bool)
+    while alive.any():  # Kahn: peel genres nothing alive comes before; a cycle is left over
+        free = alive & ~(before & alive[:, None]).any(axis=0)
+        if not free.any():
+            return True
+        alive &= ~free
+    return False
+
+
 def fit_feature_spec(
-    users: pa.Table, genres: Sequence[str], min_level_count: int = 5, max_levels: int = 500
+    users: pa.Table,
+    genres: Sequence[str],
+    min_level_count: int = 5,
+    max_levels: int = 500,
+    selection_order: str = "auto",
 ) -> FeatureSpec:
     """The feature specification for ``users`` (the training users): built-in answers first,
     then every further column (numbers numeric, strings categorical, lists of strings multi-hot).
-    """
+
+    ``selection_order``: "yes" adds the first selected genre as a feature, "no" does not,
+    "auto" adds it when the order of the selections can carry information
+    (:func:`selections_ordered`)."""
     if GENRE_SOURCE not in users.column_names:
         raise FeatureSpecError(f"users has no {GENRE_SOURCE!r} column")
     blocks = [FeatureBlock("age", NUMERIC)]
@@ -102,6 +132,10 @@ def fit_feature_spec(
         blocks.append(_block(name, CATEGORICAL, fitted))
     blocks.append(FeatureBlock(GENRE_SOURCE, MULTI_HOT, tuple(genres)))
     blocks.append(FeatureBlock(GENRE_SOURCE, COUNT))
+    if selection_order == "yes" or (
+        selection_order == "auto" and selections_ordered(users.column(GENRE_SOURCE), genres)
+    ):
+        blocks.append(FeatureBlock(GENRE_SOURCE, FIRST, tuple(genres)))
     ignored: dict[str, str] = {}
     for name in users.column_names:
         if name in USERS.column_names:
@@ -174,6 +208,18 @@ def encode_table(spec: FeatureSpec, users: pa.Table) -> np.ndarray:
             codes = _codes(flat, block.levels)
             known = ~np.isnan(codes)
             out[parents[known], offset + codes[known].astype(np.int64)] = 1.0
+        elif block.encoding == FIRST:
+            out[:, offset] = np.nan
+            if column is None or not block.levels:
+                continue
+            if not _is_list(column.type):
+                raise FeatureSpecError(f"{where}: first-of-list feature of type {column.type}")
+            lists = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            codes = _codes(pc.list_flatten(lists), block.levels)
+            parents = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+            known = ~np.isnan(codes)
+            rows, first = np.unique(parents[known], return_index=True)  # list order is kept
+            out[rows, offset] = codes[known][first]
         else:  # count
             start, width = multi_hot[block.source]
             out[:, offset] = out[:, start : start + width].sum(axis=1, dtype=np.float64)

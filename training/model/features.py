@@ -11,6 +11,9 @@ Encodings (one or more matrix columns each):
   (LightGBM's native categoricals treat NaN as missing).
 - ``multi_hot``: one 0/1 column per level; values not in ``levels`` are ignored and reported.
 - ``count``: how many distinct known levels a ``multi_hot`` source holds.
+- ``first``: the index in ``levels`` of the first value of a list source that is a level (the
+  genre selected first, where the app keeps the order of the selections); none is NaN. A
+  categorical column for LightGBM.
 
 Levels are fitted on the training users: a value seen fewer than ``min_level_count`` times, or
 beyond the ``max_levels`` most frequent, is left out of ``levels``. Such values are remembered in
@@ -40,7 +43,8 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 MULTI_HOT = "multi_hot"
 COUNT = "count"
-ENCODINGS = (NUMERIC, CATEGORICAL, MULTI_HOT, COUNT)
+FIRST = "first"
+ENCODINGS = (NUMERIC, CATEGORICAL, MULTI_HOT, COUNT, FIRST)
 
 #: The matrix dtype, at training and at serve time alike.
 DTYPE = np.float32
@@ -53,6 +57,7 @@ _DESCRIPTIONS = {
     CATEGORICAL: "index of the value in levels; missing or unknown -> NaN (missing)",
     MULTI_HOT: "one 0/1 column per level; unknown values are ignored and reported",
     COUNT: "number of distinct known levels of the multi-hot source",
+    FIRST: "index in levels of the first value of the list that is a level; none -> NaN",
 }
 
 
@@ -90,6 +95,8 @@ class FeatureBlock:
             return [f"{self.source}={level}" for level in self.levels]
         if self.encoding == COUNT:
             return [f"n_{self.source}"]
+        if self.encoding == FIRST:
+            return [f"first_{self.source}"]
         return [self.source]
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +110,8 @@ class FeatureBlock:
             doc["dropped_levels"] = dict(self.dropped)
             if self.dropped_omitted:
                 doc["dropped_levels_omitted"] = self.dropped_omitted
+        elif self.encoding == FIRST:
+            doc["levels"] = list(self.levels)
         return doc
 
     @classmethod
@@ -193,7 +202,7 @@ class FeatureSpec:
         out: list[int] = []
         offset = 0
         for block in self.blocks:
-            if block.encoding == CATEGORICAL:
+            if block.encoding in (CATEGORICAL, FIRST):
                 out.append(offset)
             offset += block.width
         return out
@@ -260,7 +269,7 @@ _NAN = float("nan")
 
 # Plan steps: (op, column, key, lookup, block, dropped): the level codes of the block and how
 # often each of its dropped levels was seen. Ops are small ints for a fast dispatch.
-_OP_NUMERIC, _OP_CATEGORICAL, _OP_MULTI_HOT, _OP_COUNT = range(4)
+_OP_NUMERIC, _OP_CATEGORICAL, _OP_MULTI_HOT, _OP_COUNT, _OP_FIRST = range(5)
 _Step = tuple[int, int, str, dict[str, int], FeatureBlock, dict[str, int]]
 
 
@@ -280,6 +289,9 @@ def _compile(spec: FeatureSpec) -> tuple[list[float], list[_Step]]:
         elif block.encoding == MULTI_HOT:
             template.extend([0.0] * block.width)
             steps.append((_OP_MULTI_HOT, offset, block.source, lookup, block, dropped))
+        elif block.encoding == FIRST:
+            template.append(_NAN)
+            steps.append((_OP_FIRST, offset, block.source, lookup, block, dropped))
         else:
             template.append(0.0)
             steps.append((_OP_COUNT, offset, block.source, lookup, block, dropped))
@@ -348,6 +360,13 @@ def encode_instance_row(
             row[col] = float(counts.get(key, 0))
             continue
         value = instance.get(key)
+        if op == _OP_FIRST:  # problems with the list are reported by its multi-hot block
+            for item in _as_list(value):
+                code = lookup.get(item) if isinstance(item, str) else None
+                if code is not None:
+                    row[col] = float(code)
+                    break
+            continue
         if op == _OP_MULTI_HOT:
             if value is not None and not isinstance(value, (list, tuple, str)):
                 warnings.append(f"{key}: expected a list of strings; ignored")

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from training.model.calibration import METHODS as CALIBRATIONS
 from training.model.labels import LabelWindow
 from training.model.lgbm import DEFAULT_PARAMS
 from training.model.splits import SPLITS
@@ -51,6 +52,9 @@ class Hyperparameters:
     # features
     min_level_count: int = 5  # categorical levels seen fewer times encode as unknown
     max_levels: int = 500
+    # "auto": a first-selected-genre feature when the selections' order carries information
+    # (it is not one fixed order for every user); "yes" / "no" force it
+    selection_order: str = "auto"
     # LightGBM (LGBM_KEYS), defaults from training.model.lgbm.DEFAULT_PARAMS
     learning_rate: float = DEFAULT_PARAMS["learning_rate"]
     num_leaves: int = DEFAULT_PARAMS["num_leaves"]
@@ -61,6 +65,14 @@ class Hyperparameters:
     num_threads: int = DEFAULT_PARAMS["num_threads"]  # 0: all cores
     num_boost_round: int = 500
     early_stopping_rounds: int = 20
+    # hyperparameter search (Optuna TPE on validation log loss; see docs/model.md)
+    search_trials: int = 20  # at most this many trials (0: no search, the parameters above)
+    search_seconds: float = 30.0  # and at most this long (a started trial finishes; 0: no limit)
+    search_max_users: int = 10_000  # fitting users the search fits on (a seeded sample)
+    search_folds: int = 5  # k-fold CV instead of the validation slice when all training users fit
+    # calibration: "auto" (none, temperature or a blend with the popularity prior, whichever
+    # has the lowest cross-validated log loss on the validation users) or one of them
+    calibration: str = "auto"
     # logistic regression
     logistic_c: float = 1.0
     logistic_max_iter: int = 300
@@ -117,6 +129,10 @@ class Hyperparameters:
         """The LightGBM parameters (:data:`LGBM_KEYS`)."""
         return {key: getattr(self, key) for key in LGBM_KEYS}
 
+    def fixed_lgbm_params(self) -> list[str]:
+        """The LightGBM parameters set to anything but their default: the search keeps them."""
+        return [key for key in LGBM_KEYS if getattr(self, key) != DEFAULT_PARAMS[key]]
+
     def to_dict(self) -> dict[str, Any]:
         """Every hyperparameter by name, in declaration order (model.json)."""
         return asdict(self)
@@ -159,6 +175,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": _at_least(0),
     "min_level_count": _at_least(0),
     "max_levels": _at_least(0),
+    "selection_order": (lambda v: v in ("auto", "yes", "no"), "expected auto, yes or no"),
     "learning_rate": _positive(),
     "num_leaves": _at_least(2),
     "max_bin": _at_least(2),
@@ -168,6 +185,14 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "num_threads": _at_least(0),
     "num_boost_round": _at_least(1),
     "early_stopping_rounds": _at_least(1),
+    "search_trials": _at_least(0),
+    "search_seconds": _at_least(0),
+    "search_max_users": _at_least(0),
+    "search_folds": _at_least(0),
+    "calibration": (
+        lambda v: v in ("auto", *CALIBRATIONS),
+        f"expected auto, {', '.join(CALIBRATIONS)}",
+    ),
     "logistic_c": _positive(),
     "logistic_max_iter": _at_least(1),
     "logistic_max_train_users": _at_least(0),

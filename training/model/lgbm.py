@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Before LightGBM loads OpenMP: idle threads sleep instead of spinning. With spinning threads a
@@ -20,6 +20,7 @@ import lightgbm as lgb
 import numpy as np
 from tqdm import tqdm
 
+from training.model.calibration import Calibration, apply_calibration
 from training.model.features import FeatureSpec
 
 NAME = "lightgbm"
@@ -45,17 +46,33 @@ SMALL_DATA_ROWS = 20_000
 
 @dataclass
 class LgbmModel:
-    """A booster and the genre codes of its classes."""
+    """A booster, the genre codes of its classes, and the calibration of its probabilities."""
 
     booster: lgb.Booster
     class_genres: np.ndarray  # genre code of each class
     n_genres: int
     best_iteration: int
+    calibration: Calibration = field(default_factory=Calibration)
+
+    def class_proba(self, x: np.ndarray) -> np.ndarray:
+        """(n, n_classes) LightGBM's own probabilities, before calibration."""
+        proba = np.asarray(self.booster.predict(x), dtype=np.float64)
+        return proba.reshape(len(x), -1)
+
+    def raw_scores(self, x: np.ndarray) -> np.ndarray:
+        """(n, n_genres) LightGBM's own probabilities; genres that are no class get 0."""
+        return expand_scores(self.class_proba(x), self.class_genres, self.n_genres)
 
     def scores(self, x: np.ndarray) -> np.ndarray:
-        """(n, n_genres) class probabilities; genres that are no class get 0."""
-        proba = np.asarray(self.booster.predict(x), dtype=np.float64)
+        """(n, n_genres) the served probabilities (calibrated, or blended with the prior)."""
+        proba = apply_calibration(self.class_proba(x), self.calibration)
         return expand_scores(proba, self.class_genres, self.n_genres)
+
+    def class_index(self, genres: np.ndarray) -> np.ndarray:
+        """The class of each genre code, -1 for genres that are no class."""
+        to_class = np.full(self.n_genres, -1, dtype=np.int64)
+        to_class[self.class_genres] = np.arange(len(self.class_genres))
+        return to_class[np.asarray(genres, dtype=np.int64)]
 
 
 def expand_scores(proba: np.ndarray, class_genres: np.ndarray, n_genres: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from training.model.features import CATEGORICAL, COUNT, MULTI_HOT, NUMERIC, FeatureSpec
+from training.model.features import CATEGORICAL, COUNT, FIRST, MULTI_HOT, NUMERIC, FeatureSpec
 
 NAME = "logistic"
 
@@ -49,9 +49,10 @@ class LinearDesign:
                 if len(seen) < len(column):
                     design.indicators.add(offset)
                     design.names.append(f"{name} missing")
-            elif block.encoding == CATEGORICAL:
-                design.names += [f"{block.source}={level}" for level in block.levels]
-                design.names.append(f"{block.source} unknown")
+            elif block.encoding in (CATEGORICAL, FIRST):
+                prefix = block.column_names[0] if block.encoding == FIRST else block.source
+                design.names += [f"{prefix}={level}" for level in block.levels]
+                design.names.append(f"{prefix} unknown")
             elif block.encoding == MULTI_HOT:
                 design.names += spec.columns[offset : offset + block.width]
         return design
@@ -67,7 +68,7 @@ class LinearDesign:
                 parts.append(np.where(missing, 0.0, z)[:, None])
                 if offset in self.indicators:
                     parts.append(missing[:, None].astype(np.float64))
-            elif block.encoding == CATEGORICAL:
+            elif block.encoding in (CATEGORICAL, FIRST):
                 codes = x[:, offset]
                 width = len(block.levels) + 1
                 onehot = np.zeros((len(x), width))

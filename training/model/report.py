@@ -276,7 +276,7 @@ def _figures(result: Result, out: Path) -> dict[str, str]:
     coef, names, classes = fitted.logistic.coefficients()
     gains = fitted.lightgbm.booster.feature_importance(importance_type="gain")
     sources = [
-        b.source if b.encoding != "count" else f"n_{b.source}"
+        b.source if b.encoding not in ("count", "first") else b.column_names[0]
         for b in fitted.spec.blocks
         for _ in range(b.width)
     ]

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from training.data.dataset_io import DatasetError, read_table
-from training.model import baselines, evaluation, lgbm, logistic
+from training.model import baselines, calibration, evaluation, lgbm, logistic
 from training.model.artifact import Artifact, load_artifact
 from training.model.feature_table import encode_table, fit_feature_spec
 from training.model.features import FeatureSpec
@@ -39,6 +39,7 @@ from training.model.labels import (
 )
 from training.model.lgbm import LgbmModel
 from training.model.logistic import LogisticModel
+from training.model.search import SearchResult, search_lgbm, subsample
 from training.model.splits import Split, make_split
 
 #: The models of the comparison, production model first.
@@ -109,6 +110,7 @@ class Models:
     popularity: np.ndarray
     logistic: LogisticModel
     lightgbm: LgbmModel
+    search: SearchResult | None = None  # the hyperparameter search, when one ran
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ class Evaluation:
     lifts: list[evaluation.Lift]
     segments: list[dict[str, Any]]
     previous: dict[str, Any] | None = None  # the previous model's version and status
+    #: LightGBM on the test users before and after calibration (log loss, ECE, hit@k), and how
+    #: often its top 3 is global popularity's
+    served: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,12 +200,25 @@ def run_pipeline(
     rows = logistic_rows(data.split.train, hp.logistic_max_train_users, hp.seed)
     logistic_model = fit_logistic_model(data, rows, hp)
     clock.done("logistic regression", f"{len(rows):,} users")
-    lightgbm = fit_lightgbm_model(data, hp, progress)
-    clock.done("lightgbm", f"{lightgbm.best_iteration} rounds, {len(data.split.train):,} users")
+    found = search_hyperparameters(data, hp)
+    if found is not None:
+        clock.done(
+            "hyperparameter search",
+            f"{found.n_trials} trials, validation log loss {found.default_value:.4f} "
+            f"(defaults) -> {found.best_value:.4f}",
+        )
     popularity = baseline_popularity(data, labelled)
-    models = Models(data.spec, popularity, logistic_model, lightgbm)
+    lightgbm = fit_lightgbm_model(data, hp, progress, found)
+    lightgbm.calibration = calibrate(data, lightgbm, hp)
+    clock.done(
+        "lightgbm",
+        f"{lightgbm.best_iteration} rounds, {len(data.split.train):,} users, "
+        f"calibration {lightgbm.calibration.method}",
+    )
+    models = Models(data.spec, popularity, logistic_model, lightgbm, found)
     scores = score_test_users(data, models, previous)
     evaluated = evaluate(data, scores, hp, previous_info(previous))
+    evaluated.served.update(served_figures(data, models))
     gate = gate_verdict(evaluated)
     clock.done("evaluation and gate", "passed" if gate.passed else "rejected")
     summary = summarize_data(source, labelled, data, hp)
@@ -324,6 +342,7 @@ def encode_users(source: Source, labels: Labels, split: Split, hp: Hyperparamete
         source.genres,
         min_level_count=hp.min_level_count,
         max_levels=hp.max_levels,
+        selection_order=hp.selection_order,
     )
     return SplitData(split, users, spec, encode_table(spec, users), labels.label)
 
@@ -366,8 +385,39 @@ def fit_logistic_model(data: SplitData, rows: np.ndarray, hp: Hyperparameters) -
     )
 
 
-def fit_lightgbm_model(data: SplitData, hp: Hyperparameters, progress: bool) -> LgbmModel:
-    """LightGBM on the fitting users, early stopping on the validation users."""
+def search_hyperparameters(data: SplitData, hp: Hyperparameters) -> SearchResult | None:
+    """Optuna's search of LightGBM's parameters (None when ``search_trials`` is 0): on a
+    sample of at most ``search_max_users`` fitting users and the validation slice; by k-fold
+    cross-validation over all training users when they are no more than that. LightGBM
+    parameters set to anything but their default are kept as set."""
+    if hp.search_trials <= 0 or len(data.split.valid) == 0:
+        return None
+    split = data.split
+    n_train = len(split.train) + len(split.valid)
+    small = bool(hp.search_max_users) and n_train <= hp.search_max_users
+    return search_lgbm(
+        data.spec,
+        data.x,
+        data.y,
+        subsample(split.train, hp.search_max_users, hp.seed + 3),
+        split.valid,
+        data.n_genres,
+        defaults=hp.lgbm_params(),
+        trials=hp.search_trials,
+        seconds=hp.search_seconds,
+        folds=hp.search_folds if small else 0,
+        fixed=hp.fixed_lgbm_params(),
+        num_boost_round=hp.num_boost_round,
+        early_stopping_rounds=hp.early_stopping_rounds,
+        seed=hp.seed,
+    )
+
+
+def fit_lightgbm_model(
+    data: SplitData, hp: Hyperparameters, progress: bool, found: SearchResult | None = None
+) -> LgbmModel:
+    """LightGBM on the fitting users (with the search's best parameters, when it ran), early
+    stopping on the validation users."""
     fit, valid = data.split.train, data.split.valid
     return lgbm.fit_lgbm(
         data.spec,
@@ -376,11 +426,25 @@ def fit_lightgbm_model(data: SplitData, hp: Hyperparameters, progress: bool) -> 
         data.x[valid],
         data.y[valid],
         data.n_genres,
-        params=hp.lgbm_params(),
+        params=found.best_params if found is not None else hp.lgbm_params(),
         num_boost_round=hp.num_boost_round,
         early_stopping_rounds=hp.early_stopping_rounds,
         seed=hp.seed,
         progress=progress,
+    )
+
+
+def calibrate(data: SplitData, model: LgbmModel, hp: Hyperparameters) -> calibration.Calibration:
+    """The calibration served with ``model``, fitted on the validation users whose genre is a
+    class; the prior is the fitting users' label share of each class."""
+    valid = data.split.valid
+    y = model.class_index(data.y[valid])
+    keep = y >= 0
+    prior_y = model.class_index(data.y[data.split.train])
+    prior = np.bincount(prior_y[prior_y >= 0], minlength=len(model.class_genres))
+    methods = calibration.METHODS if hp.calibration == "auto" else (hp.calibration,)
+    return calibration.choose_calibration(
+        model.class_proba(data.x[valid][keep]), y[keep], prior, methods, seed=hp.seed
     )
 
 
@@ -402,6 +466,26 @@ def score_test_users(
         x = encode_table(previous.spec, data.test_users())
         scores[PREVIOUS] = previous.scores(x, data.spec.genres)
     return scores
+
+
+def served_figures(data: SplitData, models: Models) -> dict[str, Any]:
+    """LightGBM on the test users, uncalibrated and as served: log loss, top-label ECE, hit@1,
+    hit@3; and the share of test users whose served top 3 is global popularity's top 3."""
+    test = data.split.test
+    y = data.y[test]
+    model = models.lightgbm
+    out: dict[str, Any] = {"calibration": model.calibration.method}
+    served = model.scores(data.x[test])
+    for name, scores in (("uncalibrated", model.raw_scores(data.x[test])), ("served", served)):
+        hits = evaluation.summarize(evaluation.per_user_metrics(evaluation.true_ranks(scores, y)))
+        out[name] = {
+            "log_loss": evaluation.log_loss(scores, y),
+            "ece": calibration.expected_calibration_error(scores, y),
+            "hit@1": hits["hit@1"],
+            "hit@3": hits["hit@3"],
+        }
+    out["top3_same_as_global"] = evaluation.top_k_same_share(served, models.popularity, 3)
+    return out
 
 
 def previous_info(previous: Artifact | None) -> dict[str, Any] | None:

@@ -34,7 +34,7 @@ from training.model.hyperparams import HyperparameterError, Hyperparameters
 from training.model.stages import MODELS, DataError, Result, run_pipeline
 
 EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
-LIBRARIES = ("numpy", "pyarrow", "lightgbm", "scikit-learn")
+LIBRARIES = ("numpy", "pyarrow", "lightgbm", "scikit-learn", "optuna")
 
 
 class TrainError(Exception):
@@ -62,6 +62,7 @@ def metrics_document(result: Result) -> dict[str, Any]:
         "intervals": evaluated.intervals,
         "lifts": [lift.to_dict() for lift in evaluated.lifts],
         "segments": evaluated.segments,
+        "served": evaluated.served,
     }
     if evaluated.previous is not None:
         doc["previous_model"] = {**evaluated.previous, **evaluated.metrics["previous_model"]}
@@ -84,8 +85,11 @@ def artifact_document(result: Result, model_text: str, metrics: Mapping[str, Any
         "feature_spec": models.spec.to_dict(),
         "class_labels": classes,
         "best_iteration": models.lightgbm.best_iteration,
+        "calibration": models.lightgbm.calibration.to_dict(),
         "training_data": result.data.training_data,
         "hyperparameters": result.hp.to_dict(),
+        "lightgbm_params": models.search.best_params if models.search else result.hp.lgbm_params(),
+        "search": models.search.to_dict() if models.search else None,
         "library_versions": library_versions(),
         "metrics": metrics,
         "popularity": {g: float(p) for g, p in zip(genres, models.popularity, strict=True)},

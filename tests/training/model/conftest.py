@@ -15,8 +15,13 @@ from training.model.hyperparams import Hyperparameters
 from training.model.stages import Result
 from training.model.train import train
 
-#: Fast settings for tests: fewer resamples, one thread.
-FAST_HP: dict[str, Any] = {"bootstrap": 200, "segment_bootstrap": 50, "num_threads": 1}
+#: Fast settings for tests: fewer resamples, one thread, a short hyperparameter search.
+FAST_HP: dict[str, Any] = {
+    "bootstrap": 200,
+    "segment_bootstrap": 50,
+    "num_threads": 1,
+    "search_trials": 3,
+}
 
 WORLD_USERS = 3000
 

@@ -14,13 +14,16 @@ import pytest
 
 from training.data.dataset_io import read_table
 from training.model.artifact import ArtifactError, load_artifact
+from training.model.calibration import apply_calibration
 from training.model.feature_table import encode_table
 from training.model.features import encode_instances
 
 
 def _same_predictions(artifact, result, users):
     x = encode_table(artifact.spec, users)
-    expected = result.models.lightgbm.booster.predict(x)
+    expected = apply_calibration(
+        result.models.lightgbm.booster.predict(x), result.models.lightgbm.calibration
+    )
     np.testing.assert_allclose(artifact.predict_proba(x), expected, rtol=1e-12, atol=1e-15)
     scores = artifact.scores(x, result.data.genres)
     np.testing.assert_allclose(scores, result.models.lightgbm.scores(x), rtol=1e-12, atol=1e-15)
@@ -60,8 +63,14 @@ def test_tarball_holds_model_and_document(trained):
         "metrics",
         "gate",
         "hyperparameters",
+        "calibration",
+        "lightgbm_params",
+        "search",
     ):
         assert key in doc
+    assert doc["search"]["n_trials"] >= 1
+    assert doc["search"]["trials"][0]["number"] == 0  # the defaults
+    assert doc["calibration"]["method"] in ("none", "temperature", "blend")
     assert doc["training_data"]["label_window_days"] == [30, 60]
     assert set(doc["library_versions"]) >= {"numpy", "lightgbm", "pyarrow", "scikit-learn"}
 
@@ -96,15 +105,58 @@ def test_bad_artifacts(tmp_path, trained):
         load_artifact(future)
 
 
+def _with_calibration(model_dir, tmp_path, calibration):
+    out = tmp_path / "calibrated"
+    shutil.copytree(model_dir, out)
+    (out / "model.tar.gz").unlink()
+    doc = json.loads((out / "model.json").read_text())
+    if calibration is None:
+        doc.pop("calibration", None)
+    else:
+        doc["calibration"] = calibration
+    (out / "model.json").write_text(json.dumps(doc))
+    return out
+
+
+def test_predict_proba_serves_the_calibration_of_model_json(trained, tiny_dir, tmp_path):
+    model_dir, result = trained
+    x = encode_table(result.models.spec, read_table(tiny_dir, "users").slice(0, 100))
+    raw = result.models.lightgbm.booster.predict(x)
+    n = raw.shape[1]
+    log_prior = np.log(np.arange(1, n + 1) / (n * (n + 1) / 2))
+    blend = {"method": "blend", "scale": 0.5, "prior_weight": 2.0, "log_prior": list(log_prior)}
+    served = load_artifact(_with_calibration(model_dir, tmp_path / "b", blend)).predict_proba(x)
+    z = 0.5 * np.log(raw) + 2.0 * log_prior
+    expected = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(served, expected, rtol=1e-9)
+    np.testing.assert_allclose(served.sum(axis=1), 1.0)
+    # an artifact written before calibration serves LightGBM's own probabilities
+    old = load_artifact(_with_calibration(model_dir, tmp_path / "o", None))
+    assert old.calibration.method == "none"
+    np.testing.assert_allclose(old.predict_proba(x), raw, rtol=1e-12)
+
+
+def test_bad_calibrations_are_artifact_errors(trained, tmp_path):
+    model_dir, _ = trained
+    wrong_width = {"method": "blend", "scale": 1.0, "prior_weight": 1.0, "log_prior": [0.0]}
+    with pytest.raises(ArtifactError, match="calibration has 1 classes"):
+        load_artifact(_with_calibration(model_dir, tmp_path / "w", wrong_width))
+    with pytest.raises(ArtifactError, match="bad calibration"):
+        load_artifact(_with_calibration(model_dir, tmp_path / "m", {"method": "isotonic"}))
+
+
 def test_loader_needs_no_pandas_pyarrow_sklearn(trained):
-    """Serving imports numpy, lightgbm (which needs scipy) and the stdlib: hide the rest."""
+    """Serving imports numpy, lightgbm (which needs scipy) and the stdlib: hide the rest,
+    Optuna (training only) included."""
     model_dir, _ = trained
     code = textwrap.dedent(
         f"""
         import sys
         class Block:
             def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("pandas", "pyarrow", "sklearn", "matplotlib"):
+                if name.split(".")[0] in (
+                    "pandas", "pyarrow", "sklearn", "matplotlib", "optuna"
+                ):
                     raise ImportError("blocked " + name)
         sys.meta_path.insert(0, Block())
         from training.model.artifact import load_artifact

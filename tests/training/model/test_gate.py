@@ -1,4 +1,6 @@
-"""The quality gate: pass and reject cases, with and without a previous model."""
+"""The quality gate: hit@1 and hit@3 against the best baseline of each, and the previous model.
+
+Values are multiples of 1/8 (or 1/16) so every difference below is exact in floating point."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import pytest
 
 from training.model.baselines import GLOBAL, RULE
 from training.model.evaluation import Lift
-from training.model.gate import PREVIOUS, quality_gate
+from training.model.gate import PREVIOUS, best_baseline, quality_gate
+
+BETTER = "better than the best baseline beyond noise"
 
 
-def _lift(baseline, model_value, baseline_value, diff_low, diff_high, metric="hit@3"):
+def _lift(baseline, metric, model_value, baseline_value, diff_low, diff_high):
     diff = model_value - baseline_value
     return Lift(
         model="lightgbm",
@@ -28,130 +32,160 @@ def _lift(baseline, model_value, baseline_value, diff_low, diff_high, metric="hi
     )
 
 
-def test_passes_when_better_than_everything():
-    gate = quality_gate(
-        [_lift(RULE, 0.6, 0.5, 0.08, 0.12), _lift(GLOBAL, 0.6, 0.4, 0.18, 0.22)], "lightgbm"
-    )
-    assert gate.passed
-    assert gate.reason.startswith("passed")
-    assert [c["check"] for c in gate.checks] == ["beats rule", "not worse than global popularity"]
-
-
-def test_rejects_when_not_beating_the_rule():
-    gate = quality_gate(
-        [_lift(RULE, 0.5, 0.5, -0.01, 0.01), _lift(GLOBAL, 0.5, 0.4, 0.08, 0.12)], "lightgbm"
-    )
-    assert not gate.passed
-    assert "beats rule failed" in gate.reason
-
-
-def test_global_popularity_only_fails_beyond_noise():
-    noise = [_lift(RULE, 0.6, 0.5, 0.05, 0.15), _lift(GLOBAL, 0.6, 0.61, -0.03, 0.01)]
-    assert quality_gate(noise, "lightgbm").passed
-    worse = [_lift(RULE, 0.6, 0.5, 0.05, 0.15), _lift(GLOBAL, 0.6, 0.65, -0.07, -0.03)]
-    gate = quality_gate(worse, "lightgbm")
-    assert not gate.passed
-    assert "not worse than global popularity failed" in gate.reason
-
-
-def test_previous_model():
-    base = [_lift(RULE, 0.6, 0.5, 0.05, 0.15), _lift(GLOBAL, 0.6, 0.4, 0.15, 0.25)]
-    ok = quality_gate([*base, _lift(PREVIOUS, 0.6, 0.605, -0.02, 0.01)], "lightgbm", True)
-    assert ok.passed
-    assert len(ok.checks) == 3
-    bad = quality_gate([*base, _lift(PREVIOUS, 0.6, 0.66, -0.08, -0.04)], "lightgbm", True)
-    assert not bad.passed
-    assert "not worse than previous model failed" in bad.reason
-    missing = quality_gate(base, "lightgbm", has_previous=True)
-    assert not missing.passed
-
-
-# --- each check exactly at its boundary ------------------------------------------------------
-# Values are multiples of 1/8 so every difference below is exact in floating point.
-
-CLEAR_RULE = (RULE, 0.625, 0.375, 0.125, 0.375)  # ahead by 0.25, interval above zero
-CLEAR_GLOBAL = (GLOBAL, 0.625, 0.25, 0.25, 0.5)
-CLEAR_PREVIOUS = (PREVIOUS, 0.625, 0.5, 0.0625, 0.1875)
+def _world(hit1=(0.5, 0.25, 0.375), hit3=(0.75, 0.5, 0.625), noise=(0.125, 0.125)):
+    """Lifts of a model over both baselines: (model, rule, global) per metric; the model's
+    interval is its difference plus or minus ``noise`` (per metric)."""
+    lifts = []
+    for metric, (model, rule, global_), half in zip(
+        ("hit@1", "hit@3"), (hit1, hit3), noise, strict=True
+    ):
+        for baseline, value in ((RULE, rule), (GLOBAL, global_)):
+            d = model - value
+            lifts.append(_lift(baseline, metric, model, value, d - half, d + half))
+    return lifts
 
 
 def _verdicts(gate):
     return {c["check"]: c["passed"] for c in gate.checks}
 
 
-def _gate(rule=CLEAR_RULE, global_=CLEAR_GLOBAL, previous=None):
-    lifts = [_lift(*rule), _lift(*global_)]
-    if previous is not None:
-        lifts.append(_lift(*previous))
-    return quality_gate(lifts, "lightgbm", has_previous=previous is not None)
+def test_the_best_baseline_is_chosen_per_metric():
+    lifts = _world(hit1=(0.5, 0.375, 0.25), hit3=(0.75, 0.5, 0.625))
+    assert best_baseline(lifts, "lightgbm", "hit@1").baseline == RULE
+    assert best_baseline(lifts, "lightgbm", "hit@3").baseline == GLOBAL
+    tie = _world(hit1=(0.5, 0.25, 0.25))
+    assert best_baseline(tie, "lightgbm", "hit@1").baseline == RULE  # the first of equals
+    assert best_baseline([], "lightgbm", "hit@1") is None
 
 
-def test_beats_the_rule_on_the_point_estimate_even_when_the_interval_crosses_zero():
-    # Ahead of the rule by 0.125, but the 95 % interval (-0.125, +0.375) includes zero: the
-    # check asks for a higher hit@3, not a significant one.
-    gate = _gate(rule=(RULE, 0.625, 0.5, -0.125, 0.375))
-    assert _verdicts(gate) == {"beats rule": True, "not worse than global popularity": True}
+def test_passes_when_better_beyond_noise_on_both():
+    gate = quality_gate(_world(noise=(0.0625, 0.0625)), "lightgbm")
     assert gate.passed
-    assert gate.reason.startswith("passed: beats rule: hit@3 0.6250 vs rule 0.5000")
+    assert list(_verdicts(gate)) == [
+        "hit@1 not worse than the best baseline",
+        "hit@3 not worse than the best baseline",
+        BETTER,
+    ]
+    assert gate.checks[2]["metrics"] == ["hit@1", "hit@3"]
+    assert gate.reason.startswith("passed: hit@1 not worse than the best baseline: hit@1 0.5000")
 
 
-def test_equal_to_the_rule_does_not_beat_it():
-    gate = _gate(rule=(RULE, 0.5, 0.5, -0.125, 0.125))
-    assert _verdicts(gate) == {"beats rule": False, "not worse than global popularity": True}
+def test_passes_when_better_beyond_noise_on_one_and_tied_on_the_other():
+    # hit@3 equals global popularity's exactly (the MovieLens case of issue 19), hit@1 is
+    # better beyond noise: the model uses the answers, so it may ship.
+    lifts = _world(hit1=(0.5, 0.25, 0.25), hit3=(0.625, 0.5, 0.625), noise=(0.125, 0.0))
+    gate = quality_gate(lifts, "lightgbm")
+    assert gate.passed
+    assert gate.checks[2]["metrics"] == ["hit@1"]
+
+
+def test_rejects_a_model_that_equals_global_popularity():
+    # The same ranking as global popularity: every difference against it is exactly zero.
+    lifts = _world(hit1=(0.25, 0.125, 0.25), hit3=(0.625, 0.5, 0.625), noise=(0.0, 0.0))
+    gate = quality_gate(lifts, "lightgbm")
     assert not gate.passed
-    assert gate.reason.startswith("rejected: beats rule failed: hit@3 0.5000 vs rule 0.5000")
+    assert _verdicts(gate) == {
+        "hit@1 not worse than the best baseline": True,
+        "hit@3 not worse than the best baseline": True,
+        BETTER: False,
+    }
+    assert gate.reason == (
+        f"rejected: {BETTER} failed: "
+        "hit@1 0.2500 vs global_popular 0.2500, difference +0.0000 (95% CI +0.0000 to +0.0000); "
+        "hit@3 0.6250 vs global_popular 0.6250, difference +0.0000 (95% CI +0.0000 to +0.0000)"
+    )
 
 
-def test_behind_the_rule_within_noise_does_not_beat_it():
-    # Behind by 0.125 with an interval that includes zero: "not worse beyond noise" would
-    # pass, but beating the rule needs the model ahead.
-    gate = _gate(rule=(RULE, 0.5, 0.625, -0.25, 0.125))
-    assert _verdicts(gate)["beats rule"] is False
+def test_rejects_when_ahead_only_within_noise():
+    # Issue 19's larger dataset: hit@1 +0.010 over the rule with an interval reaching below zero.
+    lifts = _world(hit1=(0.3125, 0.25, 0.1875), hit3=(0.625, 0.5, 0.5625), noise=(0.125, 0.125))
+    gate = quality_gate(lifts, "lightgbm")
+    assert not gate.passed
+    assert _verdicts(gate)[BETTER] is False
+    assert "hit@1 0.3125 vs rule_selected_popular 0.2500" in gate.reason
+    assert "hit@3 0.6250 vs global_popular 0.5625" in gate.reason
+
+
+def test_rejects_when_worse_beyond_noise_on_one_metric_even_if_better_on_the_other():
+    lifts = _world(hit1=(0.5, 0.25, 0.25), hit3=(0.5, 0.375, 0.75), noise=(0.0625, 0.0625))
+    gate = quality_gate(lifts, "lightgbm")
+    assert not gate.passed
+    assert _verdicts(gate) == {
+        "hit@1 not worse than the best baseline": True,
+        "hit@3 not worse than the best baseline": False,
+        BETTER: True,
+    }
+    assert gate.reason == (
+        "rejected: hit@3 not worse than the best baseline failed: hit@3 0.5000 vs "
+        "global_popular 0.7500, difference -0.2500 (95% CI -0.3125 to -0.1875)"
+    )
+    assert gate.checks[1]["baseline"] == GLOBAL
+
+
+def test_not_worse_passes_when_the_interval_reaches_exactly_zero():
+    lifts = _world(hit3=(0.625, 0.5, 0.75), noise=(0.0625, 0.125))  # hit@3: -0.125 +- 0.125
+    gate = quality_gate(lifts, "lightgbm")
+    assert _verdicts(gate)["hit@3 not worse than the best baseline"] is True
+    assert gate.passed  # hit@1 is better beyond noise: +0.125 +- 0.0625
+
+
+def test_not_worse_fails_when_the_interval_is_just_below_zero():
+    lifts = [
+        _lift(RULE, "hit@1", 0.5, 0.25, 0.125, 0.375),
+        _lift(GLOBAL, "hit@1", 0.5, 0.25, 0.125, 0.375),
+        _lift(RULE, "hit@3", 0.5, 0.25, 0.125, 0.375),
+        _lift(GLOBAL, "hit@3", 0.5, 0.625, -0.25, -math.ulp(0.0)),
+    ]
+    gate = quality_gate(lifts, "lightgbm")
+    assert _verdicts(gate)["hit@3 not worse than the best baseline"] is False
     assert not gate.passed
 
 
-NOISE_CHECKS = [
-    pytest.param(GLOBAL, "not worse than global popularity", id="global"),
-    pytest.param(PREVIOUS, "not worse than previous model", id="previous"),
+def test_better_needs_the_whole_interval_above_zero():
+    def gate_with(low):
+        lifts = [
+            _lift(b, m, 0.5, 0.375, low, 0.25) for b in (RULE, GLOBAL) for m in ("hit@1", "hit@3")
+        ]
+        return quality_gate(lifts, "lightgbm")
+
+    assert _verdicts(gate_with(0.0))[BETTER] is False  # touching zero is not above it
+    assert _verdicts(gate_with(math.ulp(0.0)))[BETTER] is True
+
+
+def test_reads_the_interval_not_the_point_estimate():
+    # An inconsistent lift (point ahead, interval below zero) shows which figures the checks
+    # read: the interval's bounds.
+    lifts = _world(noise=(0.0625, 0.0625))
+    lifts[1] = _lift(GLOBAL, "hit@1", 0.5, 0.375, -0.25, -0.125)  # global is best at hit@1
+    gate = quality_gate(lifts, "lightgbm")
+    assert _verdicts(gate)["hit@1 not worse than the best baseline"] is False
+
+
+PREVIOUS_CHECKS = [
+    "hit@1 not worse than the previous model",
+    "hit@3 not worse than the previous model",
 ]
 
 
-def _gate_against(baseline, lift):
-    if baseline == GLOBAL:
-        return _gate(global_=lift, previous=CLEAR_PREVIOUS)
-    return _gate(previous=lift)
-
-
-@pytest.mark.parametrize(("baseline", "check"), NOISE_CHECKS)
-def test_not_worse_passes_when_the_interval_reaches_exactly_zero(baseline, check):
-    # Behind by 0.125 and the interval (-0.25, 0) touches zero: not entirely below zero.
-    gate = _gate_against(baseline, (baseline, 0.5, 0.625, -0.25, 0.0))
-    assert _verdicts(gate)[check] is True
-    assert gate.passed
-
-
-@pytest.mark.parametrize(("baseline", "check"), NOISE_CHECKS)
-def test_not_worse_fails_when_the_interval_is_just_below_zero(baseline, check):
-    # The largest float below zero: any tolerance around zero would let this through.
-    gate = _gate_against(baseline, (baseline, 0.5, 0.625, -0.25, -math.ulp(0.0)))
-    assert _verdicts(gate)[check] is False
+@pytest.mark.parametrize("metric", ["hit@1", "hit@3"])
+def test_previous_model_not_worse_beyond_noise_on_either_metric(metric):
+    base = _world(noise=(0.0625, 0.0625))
+    ok = [_lift(PREVIOUS, m, 0.5, 0.5, -0.125, 0.125) for m in ("hit@1", "hit@3")]
+    assert quality_gate([*base, *ok], "lightgbm", has_previous=True).passed
+    worse = [
+        _lift(PREVIOUS, m, 0.5, 0.75, -0.375, -0.125) if m == metric else lift
+        for m, lift in zip(("hit@1", "hit@3"), ok, strict=True)
+    ]
+    gate = quality_gate([*base, *worse], "lightgbm", has_previous=True)
     assert not gate.passed
-    assert f"{check} failed" in gate.reason
-    assert all(ok for name, ok in _verdicts(gate).items() if name != check)
+    assert [c["check"] for c in gate.checks][3:] == PREVIOUS_CHECKS
+    assert gate.reason == (
+        f"rejected: {metric} not worse than the previous model failed: {metric} 0.5000 vs "
+        "previous_model 0.7500, difference -0.2500 (95% CI -0.3750 to -0.1250)"
+    )
 
 
-@pytest.mark.parametrize(("baseline", "check"), NOISE_CHECKS)
-def test_not_worse_passes_when_behind_within_noise_and_when_equal(baseline, check):
-    behind = _gate_against(baseline, (baseline, 0.5, 0.625, -0.25, 0.125))
-    equal = _gate_against(baseline, (baseline, 0.5, 0.5, 0.0, 0.0))
-    assert _verdicts(behind)[check] is True
-    assert _verdicts(equal)[check] is True
-    assert behind.passed
-    assert equal.passed
-
-
-@pytest.mark.parametrize(("baseline", "check"), NOISE_CHECKS)
-def test_not_worse_fails_when_ahead_on_the_point_but_interval_below_zero(baseline, check):
-    # An inconsistent lift (point ahead, interval below zero) shows which figure the check
-    # reads: the interval's upper bound, not the point estimate.
-    gate = _gate_against(baseline, (baseline, 0.625, 0.5, -0.25, -0.125))
-    assert _verdicts(gate)[check] is False
+def test_a_previous_model_need_not_be_beaten():
+    base = _world(noise=(0.0625, 0.0625))
+    behind = [_lift(PREVIOUS, m, 0.5, 0.5625, -0.125, 0.0) for m in ("hit@1", "hit@3")]
+    assert quality_gate([*base, *behind], "lightgbm", has_previous=True).passed

@@ -19,7 +19,7 @@ def test_defaults_in_model_json_order():
     assert doc["max_train_users"] == 100_000
     assert doc["learning_rate"] == 0.1  # from training.model.lgbm.DEFAULT_PARAMS
     assert doc["num_leaves"] == 7
-    assert len(doc) == 24
+    assert len(doc) == 30
 
 
 def test_strings_become_the_field_types():

@@ -149,12 +149,21 @@ def hits(ml100k_trained: Trained) -> dict[str, dict[str, np.ndarray]]:
     }
 
 
-def test_gate_passes_on_movielens(ml100k_trained):
+def test_gate_on_movielens_fails_only_for_want_of_a_clear_win(ml100k_trained):
+    """The gate never finds LightGBM worse than the best baseline here; with 188 test users its
+    lead at hit@1 (+0.05 over the rule) is about 1.5 standard errors, so whether it is "better
+    beyond noise" is not settled by this test set (docs/model.md, "Results on MovieLens 100K")."""
     gate = ml100k_trained.result.gate
-    assert ml100k_trained.code == 0, gate.reason
-    assert gate.passed, gate.reason
-    assert [c["check"] for c in gate.checks] == ["beats rule", "not worse than global popularity"]
-    assert all(c["passed"] for c in gate.checks)
+    assert ml100k_trained.code == (0 if gate.passed else 1), gate.reason
+    assert [c["check"] for c in gate.checks] == [
+        "hit@1 not worse than the best baseline",
+        "hit@3 not worse than the best baseline",
+        "better than the best baseline beyond noise",
+    ]
+    assert gate.checks[0]["passed"]
+    assert gate.checks[1]["passed"], gate.reason
+    assert gate.checks[0]["baseline"] == "rule_selected_popular"
+    assert gate.checks[1]["baseline"] == "global_popular"
 
 
 def test_pipeline_evaluates_the_same_test_users_and_models(ml100k_trained, hits):
@@ -167,19 +176,31 @@ def test_pipeline_evaluates_the_same_test_users_and_models(ml100k_trained, hits)
             assert got == pytest.approx(per_user.mean(), abs=1e-12), (name, metric)
 
 
-def test_lightgbm_not_below_the_best_baseline_at_hit3_beyond_noise(hits):
-    at3 = hits["hit@3"]
-    best = max(("global_popular", "rule_selected_popular"), key=lambda name: at3[name].mean())
-    # On MovieLens global popularity is the strongest baseline (docs/model.md, "Reading").
-    assert best == "global_popular"
-    assert at3["lightgbm"].mean() > at3["rule_selected_popular"].mean()
-    _, high = _paired_diff_interval(at3["lightgbm"], at3[best])
-    assert high >= 0, f"lightgbm hit@3 below {best} beyond noise (upper bound {high:+.4f})"
+def _best_baseline(per_model: dict[str, np.ndarray]) -> str:
+    return max(("global_popular", "rule_selected_popular"), key=lambda n: per_model[n].mean())
 
 
-def test_lightgbm_puts_the_right_genre_first_more_often_than_popularity(hits):
-    # At hit@3 LightGBM only ties global popularity here, which a model that learnt nothing from
-    # the answers (class priors only) would do too; hit@1 shows that it uses them.
+def test_the_best_baselines_are_the_rule_at_hit1_and_popularity_at_hit3(hits):
+    # On MovieLens "the most popular of the selected genres" is the better first guess, but
+    # global popularity the better top three (docs/model.md, "Reading").
+    assert _best_baseline(hits["hit@1"]) == "rule_selected_popular"
+    assert _best_baseline(hits["hit@3"]) == "global_popular"
+
+
+@pytest.mark.parametrize("metric", ["hit@1", "hit@3"])
+def test_lightgbm_not_below_the_best_baseline(hits, metric):
+    """Issue 19's acceptance on the time split: not below the best baseline of either metric,
+    neither on the point estimate nor beyond noise (the paired interval reaches zero)."""
+    per_model = hits[metric]
+    best = _best_baseline(per_model)
+    assert per_model["lightgbm"].mean() >= per_model[best].mean(), (metric, best)
+    _, high = _paired_diff_interval(per_model["lightgbm"], per_model[best])
+    assert high >= 0, f"lightgbm {metric} below {best} beyond noise (upper bound {high:+.4f})"
+
+
+def test_lightgbm_puts_the_right_genre_first_more_often_than_both_baselines(hits):
+    # A model that learnt nothing from the answers (class priors only) ranks like global
+    # popularity: its hit@1 would be popularity's, below the rule's.
     at1 = hits["hit@1"]
-    low, _ = _paired_diff_interval(at1["lightgbm"], at1["global_popular"])
-    assert low > 0, f"lightgbm hit@1 not above global popularity beyond noise (low {low:+.4f})"
+    assert at1["lightgbm"].mean() > at1["rule_selected_popular"].mean()
+    assert at1["lightgbm"].mean() > at1["global_popular"].mean()

@@ -230,11 +230,11 @@ def test_evaluate_segment_rows():
     assert women[RULE]["hit@1"] == 0.0
 
 
-def _lift(baseline: str, model_value: float, baseline_value: float, diff_high: float) -> Lift:
-    diff = model_value - baseline_value
+def _lift(baseline: str, metric: str, model_value: float, base: float, high: float) -> Lift:
+    diff = model_value - base
     return Lift(
-        "lightgbm", baseline, "hit@3", model_value, baseline_value,
-        diff / baseline_value, 0.0, 0.0, diff, diff - 0.05, diff_high,
+        "lightgbm", baseline, metric, model_value, base,
+        diff / base, 0.0, 0.0, diff, diff - 0.05, high,
     )  # fmt: skip
 
 
@@ -242,25 +242,32 @@ def _evaluation(lifts: list[Lift], models: list[str]) -> Evaluation:
     return Evaluation({m: {} for m in models}, {}, lifts, [])
 
 
-LIFTS = [_lift(RULE, 0.6, 0.5, 0.15), _lift(GLOBAL, 0.6, 0.4, 0.25)]
+LIFTS = [
+    _lift(b, m, 0.6, v, 0.25) for b, v in ((RULE, 0.5), (GLOBAL, 0.4)) for m in ("hit@1", "hit@3")
+]
 
 
 def test_gate_passes_without_a_previous_model():
     gate = gate_verdict(_evaluation(LIFTS, ["lightgbm", RULE, GLOBAL]))
     assert gate.passed
-    assert [c["check"] for c in gate.checks] == ["beats rule", "not worse than global popularity"]
+    assert [c["check"] for c in gate.checks] == [
+        "hit@1 not worse than the best baseline",
+        "hit@3 not worse than the best baseline",
+        "better than the best baseline beyond noise",
+    ]
 
 
 def test_gate_checks_the_previous_model_when_it_was_scored():
     models = ["lightgbm", RULE, GLOBAL, PREVIOUS]
     missing = gate_verdict(_evaluation(LIFTS, models))
     assert not missing.passed
-    assert "not worse than previous model failed: no hit@3 comparison" in missing.reason
-    worse = gate_verdict(_evaluation([*LIFTS, _lift(PREVIOUS, 0.6, 0.65, -0.01)], models))
-    assert not worse.passed
-    assert "not worse than previous model failed" in worse.reason
-    noise = gate_verdict(_evaluation([*LIFTS, _lift(PREVIOUS, 0.6, 0.62, 0.01)], models))
-    assert noise.passed
+    assert "hit@1 not worse than the previous model failed: no hit@1 comparison" in missing.reason
+    worse = [_lift(PREVIOUS, m, 0.6, 0.65, -0.01) for m in ("hit@1", "hit@3")]
+    rejected = gate_verdict(_evaluation([*LIFTS, *worse], models))
+    assert not rejected.passed
+    assert "hit@3 not worse than the previous model failed" in rejected.reason
+    noise = [_lift(PREVIOUS, m, 0.6, 0.62, 0.01) for m in ("hit@1", "hit@3")]
+    assert gate_verdict(_evaluation([*LIFTS, *noise], models)).passed
 
 
 # --- summaries --------------------------------------------------------------------------------
