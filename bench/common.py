@@ -4,6 +4,7 @@ one started there for the run)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from bench.report import REPO_ROOT
 from local import launch
 from local.stack import Stack
 from training.data.dataset_io import has_table
+from training.data.world.generate import planted_parameters
+from training.data.world.truth import TRUTH_DIR
 
 #: The bench worlds, shared by bench.world (``--out``), bench.train, bench.batch, bench.inference,
 #: bench.dynamodb_load and bench.quality: each generates what it needs once and the others reuse it.
@@ -28,13 +31,24 @@ def world_dir(users: int, seed: int = DEFAULT_SEED) -> Path:
 
 
 def ensure_world(users: int, seed: int = DEFAULT_SEED) -> Path:
-    """The cached world of ``users`` listeners, generated if missing or incomplete."""
+    """The cached world of ``users`` listeners, generated if missing, incomplete or made by a
+    generator whose planted effects differ from today's."""
     out = world_dir(users, seed)
-    if not all(has_table(out, name) for name in ("users", "items", "interactions")):
+    complete = all(has_table(out, name) for name in ("users", "items", "interactions"))
+    if not (complete and is_current(out)):
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "training.data.world", "--users", str(users)]
         subprocess.run([*cmd, "--seed", str(seed), "--out", str(out)], check=True, cwd=REPO_ROOT)
     return out
+
+
+def is_current(world: Path) -> bool:
+    """Whether the world in ``world`` was made with the planted effects the generator has now."""
+    try:
+        recorded = json.loads((world / TRUTH_DIR / "world.json").read_text())["parameters"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return bool(recorded == json.loads(json.dumps(planted_parameters())))
 
 
 @contextmanager

@@ -148,7 +148,7 @@ def _blocks(world: World, workers: int) -> Iterator[BlockTables]:
             yield result
 
 
-def _parameters() -> dict[str, Any]:
+def planted_parameters() -> dict[str, Any]:
     """The planted effects, for world.json (genre vectors as {genre: value})."""
 
     def by_genre(vector: Any) -> dict[str, float]:
@@ -252,7 +252,7 @@ def generate_world(
             "regions": len(world.regions.codes),
             "counts": counts,
             "click_model": click_model_json(),
-            "parameters": _parameters(),
+            "parameters": planted_parameters(),
         },
     )
     return counts
