@@ -1,8 +1,11 @@
 """``python -m bench.ab``: the simulated A/B test of the onboarding model against the rule.
 
 Starts a local stack (or uses the one running in ``--dir``), runs simulated listeners through
-its API for ``--days`` simulated days, runs ``python -m lambdas.ops.experiments report`` on the
-stack's experiments table and writes the ``ab`` section of docs/benchmarks.md with a plot.
+its API for ``--days`` simulated days in the experiment's arms (``--arms``: all by default, the
+first the control; see :mod:`bench.ab.arms`), runs ``python -m lambdas.ops.experiments report``
+on the stack's experiments table and writes the ``ab`` section of docs/benchmarks.md with a plot
+of the learning curve (CTR by simulated day per arm), and with ``--json`` the run's figures as
+JSON (:mod:`bench.ab.output`).
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ import uuid
 from pathlib import Path
 
 from bench.ab import listeners as sources
+from bench.ab import output
+from bench.ab.arms import ArmsError, experiments_path, parse_arms, restricted, shares
 from bench.ab.client import GatewayClient
-from bench.ab.experiment_report import parse_report, run_report, run_rows
-from bench.ab.section import RunSummary, body, plot
-from bench.ab.simulate import RunConfig, days_until_now, simulate
-from bench.ab.stats import bootstrap_lift, cumulative_lift, totals
+from bench.ab.experiment_report import ReportRow, parse_report, run_report, run_rows
+from bench.ab.section import REFERENCE_ARMS, RunSummary, body, plot
+from bench.ab.simulate import ListenerResult, RunConfig, days_until_now, simulate
+from bench.ab.stats import bootstrap_lift, by_day, totals
 from bench.common import local_stack
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, repo_relative, write_section
-from lambdas.config import DEFAULT_EXPERIMENTS
-from lambdas.logic.experiments import load
+from lambdas.logic.experiments import Experiment, load
+from lambdas.logic.services import ONBOARDING_EXPERIMENT
 from local import deployment
 from local.stack import Stack
 from training.data.world import WorldTruth
@@ -36,6 +41,12 @@ PLOT = REPO_ROOT / "docs" / "img" / "ab_lift.png"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--arms",
+        help="the experiment's variants taking part, comma-separated, the first the control of "
+        "the lifts (default: every variant, the configured control first)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the run's figures here as JSON")
     parser.add_argument("--listeners", type=int, default=400, help="simulated new listeners")
     parser.add_argument("--days", type=int, default=10, help="simulated days they arrive over")
     parser.add_argument("--seed", type=int, default=1, help="seed of the listeners and clicks")
@@ -62,7 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--note", default="", help="a sentence on the run's conditions")
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="benchmarks document")
-    parser.add_argument("--plot", type=Path, default=PLOT, help="PNG of the lift by day")
+    parser.add_argument("--plot", type=Path, default=PLOT, help="PNG of the CTR and lift by day")
     args = parser.parse_args(argv)
     if args.listeners < 2 or args.days < 1:
         parser.error("--listeners must be at least 2 and --days at least 1")
@@ -94,19 +105,24 @@ def draw_listeners(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = "python -m bench.ab " + shlex.join(argv if argv is not None else sys.argv[1:])
+    experiment_spec = load(experiments_path())[ONBOARDING_EXPERIMENT]
+    try:
+        arms = parse_arms(args.arms, experiment_spec)
+    except ArmsError as exc:
+        print(f"python -m bench.ab: error: --arms: {exc}", file=sys.stderr)
+        return 2
     load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    experiment_spec = load(DEFAULT_EXPERIMENTS)["onboarding"]
-    control = experiment_spec.control
-    treatment = next(v for v in experiment_spec.variants if v != control)
     run_id = uuid.uuid4().hex[:8]
-    config = RunConfig(run_id, args.seed, f"ab{args.seed}-", days_until_now(args.days))
+    config = RunConfig(run_id, args.seed, f"ab{args.seed}-", days_until_now(args.days),
+                       experiment_spec, arms)  # fmt: skip
     with local_stack(args.dir, args.world_users, args.world_seed) as (stack, started):
         listeners, truth, source = draw_listeners(stack, args)
         world = WorldTruth(stack.dir / "world").document["config"]
         stack_text = f"`python -m local.up --users {world['users']} --seed {world['seed']}` " + (
             "started by the bench" if started else f"already running in {repo_relative(stack.dir)}"
         )
-        print(f"{len(listeners):,} listeners, run {run_id}", file=sys.stderr)
+        print(f"{len(listeners):,} listeners, run {run_id}, arms {', '.join(arms)}",
+              file=sys.stderr)  # fmt: skip
         before, _ = run_report(stack)
         began = time.monotonic()
         client = GatewayClient(stack)
@@ -115,14 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         after, report_args = run_report(stack)
         report_s = time.monotonic() - began
-    report_text, report = run_rows(parse_report(before), parse_report(after), experiment_spec)
+    before_rows, after_rows = parse_report(before), parse_report(after)
+    compared = restricted(experiment_spec, arms)
+    report_text, report = run_rows(before_rows, after_rows, compared)
     print(report_text)
-    variants = [totals(results, v) for v in experiment_spec.variants]
-    lift_by_day = cumulative_lift(results, args.days, control, treatment)
-    daily = {
-        v: [totals([r for r in results if r.day == d], v).ctr for d in range(args.days)]
-        for v in experiment_spec.variants
-    }
+    variants = [totals(results, arm) for arm in arms]
+    days = by_day(results, args.days, arms)
     summary = RunSummary(
         command=command,
         date=dt.date.today().isoformat(),
@@ -133,15 +147,18 @@ def main(argv: list[str] | None = None) -> int:
         listeners=len(listeners),
         days=args.days,
         shown_limit=args.limit,
+        seed=args.seed,
         experiment=experiment_spec.name,
-        control=control,
-        treatment=treatment,
+        arms=arms,
+        defined=tuple(experiment_spec.variants),
+        configured_control=experiment_spec.control,
         variants=variants,
-        weights=experiment_spec.variants,
+        weights=shares(experiment_spec, arms),
         report_command=_report_command(report_args),
         report_text=report_text,
         report=report,
-        bootstrap=bootstrap_lift(results, control, treatment, args.seed),
+        bootstrap={arm: bootstrap_lift(results, arms[0], arm, args.seed) for arm in arms[1:]},
+        days_detail=days,
         posted=sum(r.posted for r in results),
         stored=sum(r.stored for r in results),
         duplicates=sum(r.duplicates for r in results),
@@ -149,18 +166,45 @@ def main(argv: list[str] | None = None) -> int:
         retries=client.retries,
         simulate_s=simulate_s,
         report_s=report_s,
-        plot=str(plot(args.plot, lift_by_day, daily)),
+        plot=str(plot(args.plot, days, reference=_reference_run(arms))),
         note=args.note,
     )
     write_section(SECTION, body(summary), args.doc)
-    counted = {v.variant: (v.impressions, v.clicks) for v in variants}
-    reported = {name: (row.impressions, row.clicks) for name, row in report.items()}
+    counted, reported = counts_against_report(results, experiment_spec, before_rows, after_rows)
+    if args.json:
+        document = output.document(summary, run_id, counted == reported)
+        print(f"wrote {output.write(args.json, document)}", file=sys.stderr)
     if summary.errors or summary.duplicates or counted != reported:
         first = [e for r in results for e in r.errors][:5]
         print(f"errors: {summary.errors} (first: {first}); duplicates: {summary.duplicates}; "
               f"counted {counted}, reported {reported}", file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def counts_against_report(
+    results: list[ListenerResult],
+    experiment: Experiment,
+    before: dict[str, ReportRow],
+    after: dict[str, ReportRow],
+) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """(impressions, clicks) per variant of the experiment as the run posted them and as the
+    report's counters grew over the run: every variant, so counts landing in an arm outside the
+    run's show as a difference."""
+    empty = ReportRow("", 0, 0)
+    counted, reported = {}, {}
+    for variant in experiment.variants:
+        mine = totals(results, variant)
+        counted[variant] = (mine.impressions, mine.clicks)
+        new, old = after.get(variant, empty), before.get(variant, empty)
+        reported[variant] = (new.impressions - old.impressions, new.clicks - old.clicks)
+    return counted, reported
+
+
+def _reference_run(arms: tuple[str, ...]) -> bool:
+    """Whether the run compares the reference deployment's arms as it did (its +8.7 %)."""
+    control, treatment = REFERENCE_ARMS
+    return arms[0] == control and treatment in arms[1:]
 
 
 def _machine_text() -> str:

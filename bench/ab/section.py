@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.ab.experiment_report import ReportRow
-from bench.ab.stats import VariantTotals
+from bench.ab.stats import Day, VariantTotals
 
 REFERENCE_LIFT = 0.087  # the CTR lift the reference deployment reported
+REFERENCE_ARMS = ("rules", "model")  # ... of its model over the rule
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,18 @@ class RunSummary:
     listeners: int
     days: int
     shown_limit: int
+    seed: int
     experiment: str
-    control: str
-    treatment: str
-    variants: list[VariantTotals]
-    weights: dict[str, int]
+    arms: tuple[str, ...]  # the variants taking part, the first the control of the lifts
+    defined: tuple[str, ...]  # every variant the experiment defines
+    configured_control: str  # the experiment's control in its configuration
+    variants: list[VariantTotals]  # the arms' totals, in the order of ``arms``
+    weights: dict[str, float]  # each arm's expected share of the listeners (among the arms)
     report_command: str
     report_text: str
     report: dict[str, ReportRow]
-    bootstrap: tuple[float, float]
+    bootstrap: dict[str, tuple[float, float] | None]  # per arm but the control
+    days_detail: list[Day]
     posted: int
     stored: int
     duplicates: int
@@ -43,6 +47,22 @@ class RunSummary:
     plot: str
     note: str = ""
 
+    @property
+    def control(self) -> str:
+        return self.arms[0]
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        return self.arms[1:]
+
+    def totals(self, arm: str) -> VariantTotals:
+        return next(v for v in self.variants if v.variant == arm)
+
+    def expected_lift(self, arm: str) -> float | None:
+        """The lift the truth expects for what ``arm`` and the control showed (no click noise)."""
+        control, mine = self.totals(self.control).expected_ctr, self.totals(arm).expected_ctr
+        return mine / control - 1 if control else None
+
 
 def _pct(x: float | None, signed: bool = False) -> str:
     if x is None:
@@ -51,16 +71,18 @@ def _pct(x: float | None, signed: bool = False) -> str:
 
 
 def variants_table(summary: RunSummary) -> list[str]:
-    weight_sum = sum(summary.weights.values())
+    share = "configured share" + (
+        "" if set(summary.arms) >= set(summary.defined) else " of the arms"
+    )
     lines = [
-        "| variant | configured share | listeners | share | impressions | clicks | CTR "
+        f"| variant | {share} | listeners | share | impressions | clicks | CTR "
         "| CTR the truth expects | station CTR | song CTR | model fell back to the rule |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for v in summary.variants:
         kinds = [c / n if n else 0.0 for n, c in (v.by_kind["stations"], v.by_kind["songs"])]
         lines.append(
-            f"| {v.variant} | {summary.weights.get(v.variant, 0) / weight_sum:.0%} "
+            f"| {v.variant} | {summary.weights.get(v.variant, 0):.0%} "
             f"| {v.listeners:,} | {v.listeners / max(summary.listeners, 1):.1%} "
             f"| {v.impressions:,} | {v.clicks:,} | {_pct(v.ctr)} | {_pct(v.expected_ctr)} "
             f"| {_pct(kinds[0])} | {_pct(kinds[1])} | {v.fallbacks:,} |"
@@ -95,14 +117,49 @@ def comparison(row: ReportRow | None) -> str:
     )
 
 
+def arms_sentence(summary: RunSummary) -> str:
+    """Which variants took part, and how listeners were kept to them."""
+    named = ", ".join(f"`{arm}`" for arm in summary.arms)
+    if set(summary.arms) >= set(summary.defined):
+        return f"Arms: {named} (every variant of the experiment; the first is the control)."
+    return (
+        f"Arms: {named} of the experiment's {', '.join(f'`{v}`' for v in summary.defined)} (the "
+        "first is the control); each listener's API id is the first of `<id>`, `<id>.1`, ... the "
+        "experiment's hash assigns to one of these arms, so they keep their configured relative "
+        "shares."
+    )
+
+
+def lift_lines(summary: RunSummary, arm: str) -> list[str]:
+    """The sentence on ``arm``'s lift over the control: the report's, the bootstrap's, the
+    truth's."""
+    row = summary.report.get(arm)
+    boot = summary.bootstrap.get(arm)
+    resampled = f"{boot[0]:+.1%} to {boot[1]:+.1%}" if boot else "n/a (an arm without listeners)"
+    return [
+        f"**Lift of `{arm}` over `{summary.control}`: {_pct(row.lift if row else None, True)}** "
+        f"(95 % interval {_pct(row.ci_low if row else None, True)} to "
+        f"{_pct(row.ci_high if row else None, True)}, the report's, which treats impressions as "
+        f"independent); resampling listeners instead (bootstrap, 2,000 draws): {resampled}. The "
+        "lift the truth expects for these listeners and answers (no click noise): "
+        f"{_pct(summary.expected_lift(arm), True)}.",
+        "",
+    ]
+
+
+def reference_paragraph(summary: RunSummary) -> str:
+    """The comparison with the reference deployment's lift of its model over the rule."""
+    control, treatment = REFERENCE_ARMS
+    if summary.control != control or treatment not in summary.treatments:
+        return (
+            f"The reference's +8.7 % is the lift of `{treatment}` over `{control}`; this run "
+            "does not compare those two arms that way, so no comparison."
+        )
+    return comparison(summary.report.get(treatment))
+
+
 def body(summary: RunSummary) -> str:
     """The section's Markdown."""
-    row = summary.report.get(summary.treatment)
-    control = next(v for v in summary.variants if v.variant == summary.control)
-    treatment = next(v for v in summary.variants if v.variant == summary.treatment)
-    expected_lift = (
-        treatment.expected_ctr / control.expected_ctr - 1 if control.expected_ctr else None
-    )
     per_day = summary.listeners / summary.days
     lines = [
         "## Simulated A/B test: onboarding model against the rule",
@@ -118,25 +175,25 @@ def body(summary: RunSummary) -> str:
         "the probability the world's hidden truth gives; impressions and clicks are posted to "
         "`POST /v1/events` with the listener's own token and the answer's `recommendation_id`, "
         f"and the server counts them under the variant it recorded for that answer (experiment "
-        f"`{summary.experiment}`). Details: [experiments.md](experiments.md).",
+        f"`{summary.experiment}`). {arms_sentence(summary)} Details: "
+        "[experiments.md](experiments.md).",
         "",
         *variants_table(summary),
         "",
         f"The run's counts: `{summary.report_command}` before and after the run, the "
-        "difference compared by the report's own arithmetic:",
+        "difference compared by the report's own arithmetic"
+        + (
+            ""
+            if summary.control == summary.configured_control
+            else f" with `{summary.control}`, the first arm, as the control"
+        )
+        + (":" if set(summary.arms) >= set(summary.defined) else ", on the run's arms:"),
         "",
         "```text",
         summary.report_text.rstrip(),
         "```",
         "",
-        f"**Lift of `{summary.treatment}` over `{summary.control}`: "
-        f"{_pct(row.lift if row else None, True)}** (95 % interval "
-        f"{_pct(row.ci_low if row else None, True)} to {_pct(row.ci_high if row else None, True)},"
-        " the report's, which treats impressions as independent); resampling listeners instead "
-        f"(bootstrap, 2,000 draws): {summary.bootstrap[0]:+.1%} to {summary.bootstrap[1]:+.1%}. "
-        f"The lift the truth expects for these listeners and answers (no click noise): "
-        f"{_pct(expected_lift, True)}.",
-        "",
+        *(line for arm in summary.treatments for line in lift_lines(summary, arm)),
         f"Events posted: {summary.posted:,}; stored: {summary.stored:,}; answered as stored "
         f"before: {summary.duplicates:,}; errors: {summary.errors:,}; requests repeated after "
         f"a timeout: {summary.retries:,}. "
@@ -146,38 +203,52 @@ def body(summary: RunSummary) -> str:
         f"{summary.report_s:.1f} s.",
         "",
         *([f"Note: {summary.note}", ""] if summary.note else []),
-        f"![Cumulative CTR lift by simulated day](img/{Path(summary.plot).name})",
+        f"![CTR by simulated day per arm, and the cumulative lift](img/{Path(summary.plot).name})",
         "",
-        "**Against the reference deployment.** " + comparison(row),
+        "**Against the reference deployment.** " + reference_paragraph(summary),
     ]
     return "\n".join(lines)
 
 
-def plot(
-    path: Path,
-    lift_by_day: list[tuple[int, float, float, float] | None],
-    daily_ctr: dict[str, list[float]],
-) -> Path:
-    """Cumulative lift with its interval, and each variant's CTR, by simulated day."""
+def plot(path: Path, days: list[Day], reference: bool = True) -> Path:
+    """The learning curve: each arm's CTR by simulated day (that day's listeners; all so far),
+    and the cumulative lift of every arm over the control with its 95 % interval."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    points = [p for p in lift_by_day if p is not None]
-    days = [p[0] + 1 for p in points]
-    left.fill_between(days, [100 * p[2] for p in points], [100 * p[3] for p in points],
-                      alpha=0.25, label="95 % interval")  # fmt: skip
-    left.plot(days, [100 * p[1] for p in points], marker="o", label="lift so far")
-    left.axhline(100 * REFERENCE_LIFT, color="grey", linestyle="--", label="reference +8.7 %")
-    left.axhline(0, color="black", linewidth=0.8)
-    left.set(xlabel="simulated day", ylabel="CTR lift (%)", title="Cumulative lift")
-    left.legend(fontsize=8)
-    for variant, ctrs in daily_ctr.items():
-        right.plot(range(1, len(ctrs) + 1), [100 * c for c in ctrs], marker="o", label=variant)
-    right.set(xlabel="simulated day", ylabel="CTR (%)", title="CTR of the day's listeners")
-    right.legend(fontsize=8)
+    fig, (daily, cumulative, lift) = plt.subplots(1, 3, figsize=(14, 3.8))
+    x = [d.day + 1 for d in days]
+    arms = list(days[0].arms) if days else []
+    for panel, attr in ((daily, "arms"), (cumulative, "cumulative")):
+        for i, arm in enumerate(arms):
+            ctrs = [getattr(d, attr)[arm] for d in days]
+            y = [100 * t.ctr if t.impressions else float("nan") for t in ctrs]
+            label = arm + (" (control)" if i == 0 else "")
+            panel.plot(x, y, marker="o", color=f"C{i}", label=label)
+        panel.set(xlabel="simulated day", ylabel="CTR (%)")
+        if arms:
+            panel.legend(fontsize=8)
+    daily.set_title("CTR of the day's listeners")
+    cumulative.set_title("CTR of the listeners so far")
+    for i, arm in enumerate(arms[1:], start=1):
+        points = [(d.day + 1, figures) for d in days if (figures := d.lift[arm]) is not None]
+        xs = [p[0] for p in points]
+        lift.fill_between(xs, [100 * p[1][1] for p in points], [100 * p[1][2] for p in points],
+                          color=f"C{i}", alpha=0.2)  # fmt: skip
+        lift.plot(xs, [100 * p[1][0] for p in points], marker="o", color=f"C{i}",
+                  label=f"{arm} (band: 95 % interval)")  # fmt: skip
+    if reference:
+        lift.axhline(100 * REFERENCE_LIFT, color="grey", linestyle="--", label="reference +8.7 %")
+    lift.axhline(0, color="black", linewidth=0.8)
+    control = arms[0] if arms else "the control"
+    lift.set(xlabel="simulated day", ylabel="CTR lift (%)", title=f"Lift over {control} so far")
+    if lift.get_legend_handles_labels()[0]:
+        lift.legend(fontsize=8)
+    for panel in (daily, cumulative, lift):
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

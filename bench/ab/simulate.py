@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from bench.ab.arms import api_user_id
 from bench.ab.listeners import Listener
+from lambdas.logic.experiments import Experiment
 from training.data.world import WorldTruth
 
 DAY_MS = 86_400_000
@@ -38,12 +40,24 @@ Api = Callable[[str, str, Any, str], tuple[int, dict[str, Any]]]
 class RunConfig:
     """What names a run: a prefix making its event ids unique, the seed of the clicks, the prefix
     of its listeners' API ids, and when its simulated day 0 starts (ms since the epoch; the API
-    takes events of the last 30 days, so a run's days end about now: :func:`days_until_now`)."""
+    takes events of the last 30 days, so a run's days end about now: :func:`days_until_now`).
+
+    With ``experiment`` and ``arms``, only those arms take part: each listener's API id is the
+    first the experiment's hash assigns to one of them (:mod:`bench.ab.arms`), and an answer of
+    another variant (a stack reading another experiments file) is an error, its items not
+    posted."""
 
     run_id: str
     seed: int
     user_prefix: str
     start_ms: int
+    experiment: Experiment | None = None
+    arms: tuple[str, ...] = ()
+
+    def user_id(self, world_id: str) -> str:
+        if self.experiment is None or not self.arms:
+            return f"{self.user_prefix}{world_id}"
+        return api_user_id(self.user_prefix, world_id, self.experiment, self.arms)
 
 
 def days_until_now(days: int) -> int:
@@ -98,12 +112,16 @@ def simulate_one(
 ) -> ListenerResult:
     """Onboard one listener, draw their clicks, post the impressions and clicks."""
     rng = np.random.default_rng([config.seed, index])
-    user_id = f"{config.user_prefix}{listener.world_id}"
+    user_id = config.user_id(listener.world_id)
     result = ListenerResult(listener.world_id, user_id, listener.day)
     try:
         status, answer = api("POST", ONBOARDING, {"user_id": user_id, **listener.answers}, user_id)
         if status != 200:
             result.errors.append(f"onboarding {status}: {answer.get('message')}")
+            return result
+        if config.arms and answer.get("variant") not in config.arms:
+            result.variant = str(answer.get("variant"))
+            result.errors.append(f"variant {result.variant} answered, not one of the run's arms")
             return result
         events = feedback(truth, listener, answer, rng, config, result)
         post_events(api, events, result)

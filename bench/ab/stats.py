@@ -1,6 +1,8 @@
 """Figures of a simulated run computed from what each listener saw and clicked: totals per
-variant, the CTR the truth expects (no click noise), cumulative lift by day, and a listener-level
-bootstrap interval (a listener's impressions are not independent: they share one answer)."""
+variant, the CTR the truth expects (no click noise), the learning curve (each arm's CTR by
+simulated day, that day's listeners and all so far, with the cumulative lift of every arm over the
+control), and a listener-level bootstrap interval (a listener's impressions are not independent:
+they share one answer)."""
 
 from __future__ import annotations
 
@@ -53,17 +55,55 @@ def totals(results: Sequence[ListenerResult], variant: str) -> VariantTotals:
     )
 
 
+Lift = tuple[float, float, float]  # lift, 95 % low, high (the report's statistics)
+
+
+@dataclass(frozen=True)
+class Day:
+    """One simulated day (0-based) of a run: per arm, the totals of that day's listeners and of
+    every listener so far, and each arm but the control's lift over the control so far (None
+    while either has no click)."""
+
+    day: int
+    arms: dict[str, VariantTotals]
+    cumulative: dict[str, VariantTotals]
+    lift: dict[str, Lift | None]
+
+
+def lift_of(control: VariantTotals, arm: VariantTotals) -> Lift | None:
+    """``arm``'s CTR lift over ``control`` with the report's 95 % interval (Katz)."""
+    figures = compare((control.impressions, control.clicks), (arm.impressions, arm.clicks))
+    return None if figures is None else figures[:3]
+
+
+def by_day(results: Sequence[ListenerResult], days: int, arms: Sequence[str]) -> list[Day]:
+    """The learning curve of ``arms`` (the first the control) over ``days`` simulated days."""
+    out = []
+    for day in range(days):
+        today = [r for r in results if r.day == day]
+        so_far = [r for r in results if r.day <= day]
+        cumulative = {arm: totals(so_far, arm) for arm in arms}
+        control = cumulative[arms[0]]
+        out.append(
+            Day(
+                day=day,
+                arms={arm: totals(today, arm) for arm in arms},
+                cumulative=cumulative,
+                lift={arm: lift_of(control, cumulative[arm]) for arm in arms[1:]},
+            )
+        )
+    return out
+
+
 def cumulative_lift(
     results: Sequence[ListenerResult], days: int, control: str, treatment: str
 ) -> list[tuple[int, float, float, float] | None]:
     """After each day: (day, lift, 95 % low, high) of ``treatment`` over ``control`` on the
     impressions and clicks so far (the report's statistics), None while a variant has no click."""
     out: list[tuple[int, float, float, float] | None] = []
-    for day in range(days):
-        so_far = [r for r in results if r.day <= day]
-        a, b = totals(so_far, control), totals(so_far, treatment)
-        figures = compare((a.impressions, a.clicks), (b.impressions, b.clicks))
-        out.append(None if figures is None else (day, *figures[:3]))
+    for d in by_day(results, days, [control, treatment]):
+        figures = d.lift[treatment]
+        out.append(None if figures is None else (d.day, *figures))
     return out
 
 
@@ -73,8 +113,11 @@ def bootstrap_lift(
     treatment: str,
     seed: int,
     n_boot: int = 2000,
-) -> tuple[float, float]:
-    """95 % percentile interval of the CTR lift, resampling listeners within each variant."""
+) -> tuple[float, float] | None:
+    """95 % percentile interval of the CTR lift, resampling listeners within each variant
+    (None when a variant has no listener)."""
+    if not all(any(r.variant == v for r in results) for v in (control, treatment)):
+        return None
     rng = np.random.default_rng(seed)
 
     def ctrs(variant: str) -> np.ndarray:

@@ -60,7 +60,9 @@ def test_totals_lift_by_day_and_bootstrap() -> None:
     assert rules.by_kind == {"stations": (400, 80), "songs": (0, 0)}
     lifts = cumulative_lift(results, 2, "rules", "model")
     assert all(point is not None and abs(point[1] - 0.5) < 1e-9 for point in lifts)
-    low, high = bootstrap_lift(results, "rules", "model", seed=1)
+    interval = bootstrap_lift(results, "rules", "model", seed=1)
+    assert interval is not None
+    low, high = interval
     assert abs(low - 0.5) < 1e-9
     assert abs(high - 0.5) < 1e-9
 
