@@ -1,6 +1,7 @@
 """Lists for known listeners: their personal songs and artists (batch lists re-ranked by the
-latest plays, else their onboarding genres' charts, else the regional charts, in each case
-filled up from the charts' fallback when short), similar songs and similar artists."""
+latest events, else their onboarding genres' charts, else the regional charts, in each case
+filled up from the charts' fallback when short), similar songs (re-ranked for a listener) and
+similar artists. How much the latest events move a list is :mod:`lambdas.logic.rerank`'s."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from typing import Any, Literal
 
 from lambdas.logic.content import CANDIDATES_PER_RESULT, artists, named, pick, recent_items, songs
 from lambdas.logic.fallback import Tagged, chart_levels, fill, untagged
-from lambdas.logic.rerank import blend
+from lambdas.logic.rerank import (
+    artist_seeds,
+    rerank_artists,
+    rerank_similar,
+    rerank_songs,
+    similar_seeds,
+    song_seeds,
+)
 from lambdas.logic.rules import ranked
 from lambdas.logic.services import Services
 from lambdas.logic.vocabulary import vocabulary
@@ -67,7 +75,7 @@ def personal_list(
     any (their region's charts of their onboarding genres, or of all genres), re-ranked by the
     latest plays; then, while short, the rest of the charts' fallback."""
     events = svc.store.recent_events(user_id)
-    heard, seeds = recent_items(events)
+    heard, _ = recent_items(events)
     listener = Listener(svc, user_id, region)
     depth = limit * CANDIDATES_PER_RESULT
     levels = listener.charts(kind, depth)
@@ -78,11 +86,12 @@ def personal_list(
     else:
         source = "onboarding" if listener.profile else "regional"
         own = first_found(levels)
+    charted = {item: chart for item, _, chart in own}
+    scored = [(item, score) for item, score, _ in own]
     if kind == "songs":
+        seeds = song_seeds(events)
         similar = svc.store.records("similar-items", seeds)
-        charted = {item: chart for item, _, chart in own}
-        scored = [(item, score) for item, score, _ in own]
-        mixed = blend(scored, [ranked(similar.get(s)) for s in seeds if s in similar])
+        mixed = rerank_songs(scored, events, {s: ranked(r) for s, r in similar.items()})
         primary = [(item, score, charted.get(item)) for item, score in mixed]
         items = fill(
             chain([primary], unscored(levels)),
@@ -90,25 +99,52 @@ def personal_list(
             limit, heard, depth,
         )  # fmt: skip
     else:
+        artist_of = song_artists(svc, events)
+        seeds = artist_seeds(events, artist_of.get)
+        similar = svc.store.records("similar-artists", seeds)
+        mixed = rerank_artists(scored, events, {a: ranked(r) for a, r in similar.items()},
+                               artist_of.get)  # fmt: skip
+        primary = [(item, score, charted.get(item)) for item, score in mixed]
         followed = {str(e["artist_id"]) for e in events if e.get("type") == "follow"}
         items = fill(
-            chain([list(own)], unscored(levels)),
+            chain([primary], unscored(levels)),
             lambda pool: named(svc, pool[:limit], "artist"),
             limit, followed, depth,
         )  # fmt: skip
     return {"user_id": user_id, "kind": kind, "source": source, "items": items}
 
 
+def song_artists(svc: Services, events: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The artists of the songs of the listener's recent events (one catalogue read)."""
+    items = list(dict.fromkeys(str(e["item_id"]) for e in events if e.get("item_id")))
+    if not items:
+        return {}
+    return {
+        item: str(entry["artist_id"])
+        for item, entry in svc.store.catalog(items).items()
+        if entry.get("artist_id")
+    }
+
+
 def similar_songs(
     svc: Services, item_id: str, user_id: str | None, limit: int, per_artist: int
 ) -> list[dict[str, Any]] | None:
-    """Songs similar to ``item_id`` without what the listener (if given) just heard; None when
-    the batch lists have none for it."""
+    """Songs similar to ``item_id``; for a listener, re-ranked by their other latest plays and
+    their batch list, without what they just heard. None when the batch lists have none for it."""
     record = svc.store.record("similar-items", item_id)
     if record is None:
         return None
-    heard = recent_items(svc.store.recent_events(user_id))[0] if user_id else set()
-    return songs(svc, ranked(record), limit, per_artist, 100, heard | {item_id})
+    candidates = ranked(record)
+    if not user_id:
+        return songs(svc, candidates, limit, per_artist, 100, {item_id})
+    events = svc.store.recent_events(user_id)
+    heard, _ = recent_items(events)
+    seeds = similar_seeds(item_id, events)
+    similar = svc.store.records("similar-items", seeds) if seeds else {}
+    personal = ranked(svc.store.record("personal", user_id))
+    mixed = rerank_similar(item_id, candidates, events,
+                           {s: ranked(r) for s, r in similar.items()}, personal)  # fmt: skip
+    return songs(svc, mixed, limit, per_artist, 100, heard | {item_id})
 
 
 def fans_also_like(svc: Services, artist_id: str, limit: int) -> list[dict[str, Any]] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lambdas.handlers import events, onboarding, recommendations
+from lambdas.logic.rerank import SONGS as SONGS_REACTION
 from tests.lambdas.api.loaded import ONBOARDING, FakeModel, Loaded, call, loaded, user_with
 from tests.lambdas.logic.chart_world import PLAYS, REGIONS, SONGS, catalog, charts
 from tests.lambdas.store.small_batch import write_version
@@ -93,7 +94,8 @@ def test_a_listener_without_a_batch_list_gets_the_charts_of_their_stored_region(
         ("s015", "*#Jazz"), ("s000", "*#Jazz"), ("s018", "*#Jazz"), ("s021", "*#Jazz"),
         ("s024", "*#Jazz"), ("s027", "*#Jazz"),
     ]  # fmt: skip
-    assert [i["score"] for i in answer["items"]] == [0.6, 0.4, 0.2, *[0.0] * 7]
+    scaled = [round(SONGS_REACTION.base_weight * x, 6) for x in (1.0, 2 / 3, 1 / 3)]
+    assert [i["score"] for i in answer["items"]] == [*scaled, *[0.0] * 7]
     artists = personal(user, "limit=4", "artists")
     assert listing(artists) == [("a006", "xx-c#Jazz"), ("a009", "xx-c#Jazz"),
                                 ("a012", "xx-c#Jazz"), ("a003", "xx#Jazz")]  # fmt: skip
@@ -120,7 +122,8 @@ def test_a_short_batch_list_is_filled_from_the_charts(stack):
     assert answer["source"] == "personal"
     assert listing(answer) == [("s001", None), ("s004", None), ("s002", "xx-a#*"),
                                ("s005", "xx-a#*"), ("s006", "xx#*")]  # fmt: skip
-    assert [i["score"] for i in answer["items"]] == [0.6, 0.3, 0.0, 0.0, 0.0]
+    weight = SONGS_REACTION.base_weight  # the batch scores scaled to their best
+    assert [i["score"] for i in answer["items"]] == [weight, weight / 2, 0.0, 0.0, 0.0]
     # without a region (no profile either): the global chart (s001 9, s015 9, s002 8, s004 7, ...)
     answer = personal(SHORT, "limit=4")
     assert listing(answer) == [("s001", None), ("s004", None), ("s015", "*#*"), ("s002", "*#*")]
