@@ -59,14 +59,18 @@ class LgbmModel:
         proba = np.asarray(self.booster.predict(x), dtype=np.float64)
         return proba.reshape(len(x), -1)
 
-    def raw_scores(self, x: np.ndarray) -> np.ndarray:
-        """(n, n_genres) LightGBM's own probabilities; genres that are no class get 0."""
-        return expand_scores(self.class_proba(x), self.class_genres, self.n_genres)
-
-    def scores(self, x: np.ndarray) -> np.ndarray:
-        """(n, n_genres) the served probabilities (calibrated, or blended with the prior)."""
-        proba = apply_calibration(self.class_proba(x), self.calibration)
+    def raw_scores(self, x: np.ndarray, proba: np.ndarray | None = None) -> np.ndarray:
+        """(n, n_genres) LightGBM's own probabilities; genres that are no class get 0.
+        ``proba``: :meth:`class_proba` of ``x`` when already computed (predicting is the cost)."""
+        proba = self.class_proba(x) if proba is None else proba
         return expand_scores(proba, self.class_genres, self.n_genres)
+
+    def scores(self, x: np.ndarray, proba: np.ndarray | None = None) -> np.ndarray:
+        """(n, n_genres) the served probabilities (calibrated, or blended with the prior);
+        ``proba`` as for :meth:`raw_scores`."""
+        proba = self.class_proba(x) if proba is None else proba
+        return expand_scores(apply_calibration(proba, self.calibration), self.class_genres,
+                             self.n_genres)  # fmt: skip
 
     def class_index(self, genres: np.ndarray) -> np.ndarray:
         """The class of each genre code, -1 for genres that are no class."""

@@ -216,9 +216,10 @@ def run_pipeline(
         f"calibration {lightgbm.calibration.method}",
     )
     models = Models(data.spec, popularity, logistic_model, lightgbm, found)
-    scores = score_test_users(data, models, previous)
+    test_proba = lightgbm.class_proba(data.x[data.split.test])  # predicted once, used twice
+    scores = score_test_users(data, models, previous, test_proba)
     evaluated = evaluate(data, scores, hp, previous_info(previous))
-    evaluated.served.update(served_figures(data, models))
+    evaluated.served.update(served_figures(data, models, test_proba))
     gate = gate_verdict(evaluated)
     clock.done("evaluation and gate", "passed" if gate.passed else "rejected")
     summary = summarize_data(source, labelled, data, hp)
@@ -452,15 +453,16 @@ def calibrate(data: SplitData, model: LgbmModel, hp: Hyperparameters) -> calibra
 
 
 def score_test_users(
-    data: SplitData, models: Models, previous: Artifact | None
+    data: SplitData, models: Models, previous: Artifact | None, lgbm_proba: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """Every model's scores over the genres for the test users (baselines first)."""
+    """Every model's scores over the genres for the test users (baselines first);
+    ``lgbm_proba``: LightGBM's class probabilities of the test users, when already predicted."""
     test = data.split.test
     scores = {
         baselines.RULE: baselines.rule_scores(data.test_selected_genres(), models.popularity),
         baselines.GLOBAL: baselines.global_popular_scores(models.popularity, len(test)),
         logistic.NAME: models.logistic.scores(data.x[test]),
-        lgbm.NAME: models.lightgbm.scores(data.x[test]),
+        lgbm.NAME: models.lightgbm.scores(data.x[test], lgbm_proba),
     }
     if previous is not None:
         x = encode_table(previous.spec, data.test_users())
@@ -468,15 +470,20 @@ def score_test_users(
     return scores
 
 
-def served_figures(data: SplitData, models: Models) -> dict[str, Any]:
+def served_figures(
+    data: SplitData, models: Models, proba: np.ndarray | None = None
+) -> dict[str, Any]:
     """LightGBM on the test users, uncalibrated and as served: log loss, top-label ECE, hit@1,
-    hit@3; and the share of test users whose served top 3 is global popularity's top 3."""
+    hit@3; and the share of test users whose served top 3 is global popularity's top 3.
+    ``proba``: LightGBM's class probabilities of the test users, when already predicted."""
     test = data.split.test
     y = data.y[test]
     model = models.lightgbm
+    x = data.x[test]
+    proba = model.class_proba(x) if proba is None else proba
     out: dict[str, Any] = {"calibration": model.calibration.method}
-    served = model.scores(data.x[test])
-    for name, scores in (("uncalibrated", model.raw_scores(data.x[test])), ("served", served)):
+    served = model.scores(x, proba)
+    for name, scores in (("uncalibrated", model.raw_scores(x, proba)), ("served", served)):
         hits = evaluation.summarize(evaluation.per_user_metrics(evaluation.true_ranks(scores, y)))
         out[name] = {
             "log_loss": evaluation.log_loss(scores, y),
