@@ -45,7 +45,10 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         f"{prefix}-Monitoring",
         settings,
         api.api.rest_api_name,
-        [fn.function_name for fn in [*api.functions.values(), pipeline.loader]],
+        [
+            fn.function_name
+            for fn in [*api.functions.values(), *api.scheduled.values(), pipeline.loader]
+        ],
         [t.table_name for t in data.tables.values()],
         pipeline.state_machine.state_machine_arn,
         pipeline.failures,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -18,7 +20,7 @@ from infra.functions import live_alias, make_function
 from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, skip_checkov
 from infra.network_stack import NetworkStack
 from infra.waf import ApiFirewall
-from lambdas.routes import FUNCTIONS, ROUTES, Route
+from lambdas.routes import FUNCTIONS, ROUTES, SCHEDULED, Function, Route
 from lambdas.store.tables import TableName
 
 # cdk-nag findings of the REST API, with the reasons they are acceptable (COG4, a method without
@@ -42,7 +44,8 @@ BODY_METHODS = ("POST", "PUT")
 
 
 class ApiStack(Stack):
-    """REST API, functions, keys and usage plan."""
+    """REST API, functions, keys and usage plan; the functions the API's state needs on a
+    schedule (the home bandit's refresh)."""
 
     def __init__(
         self,
@@ -66,6 +69,10 @@ class ApiStack(Stack):
             name: live_alias(self, fn) if settings.snapstart else fn
             for name, fn in self.functions.items()
         }
+        self.scheduled = {
+            fn.name: self._scheduled(settings, fn, schedule, tables, endpoint_arn, network)
+            for fn, schedule in SCHEDULED
+        }
         self.api = self._rest_api(settings)
         # listener mode: the listeners' user pool and its authoriser on every app route
         self.listeners = (
@@ -84,6 +91,26 @@ class ApiStack(Stack):
         if self.firewall is None:
             acknowledge_all(self.api, NO_WAF_FINDINGS)
         skip_checkov(self.api.deployment_stage, STAGE_CHECKS)
+
+    def _scheduled(
+        self,
+        settings: Settings,
+        fn: Function,
+        schedule: str,
+        tables: dict[TableName, dynamodb.TableV2],
+        endpoint_arn: str,
+        network: NetworkStack | None,
+    ) -> lambda_.Function:
+        """A function EventBridge invokes on ``schedule`` (no retry: the next run catches up)."""
+        handler = make_function(self, settings, fn, tables, endpoint_arn, network=network)
+        events.Rule(
+            self,
+            f"Schedule-{fn.name}",
+            description=f"{settings.prefix}: {fn.description}",
+            schedule=events.Schedule.expression(schedule),
+            targets=[targets.LambdaFunction(handler, retry_attempts=0)],
+        )
+        return handler
 
     def _rest_api(self, settings: Settings) -> apigw.RestApi:
         """The regional REST API and its stage: tracing, metrics, access logs, throttling."""

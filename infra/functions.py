@@ -24,7 +24,7 @@ from lambdas.config import (
     EVENT_MAX_AGE_DAYS_ENV,
     LISTENER_CLAIM_ENV,
 )
-from lambdas.routes import FUNCTIONS, Function
+from lambdas.routes import FUNCTIONS, SCHEDULED, Function
 from lambdas.store.tables import TABLES, TableName
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -38,6 +38,15 @@ FUNCTION_CHECKS = {
     "queue never receives anything: failures go back to the caller or the state's catch",
     "CKV_AWS_173": "The environment holds resource names and Powertools settings, no secret; "
     "Lambda encrypts it at rest with its service key",
+}
+# The same findings of a function EventBridge invokes on a schedule (asynchronously).
+SCHEDULED_CHECKS = {
+    "CKV_AWS_115": "No reserved concurrency: it would come out of the account's unreserved pool; "
+    "the schedule invokes it once a minute, and overlapping runs are harmless (a conditional "
+    "write on the state's version)",
+    "CKV_AWS_116": "Invoked by a schedule every minute: a failed run changes nothing and the next "
+    "run folds what it would have (from the watermark), so a dead-letter queue would hold "
+    "nothing worth replaying",
 }
 # The same finding of the presets without a VPC (``vpc``: in prod the functions are in one).
 OUTSIDE_VPC_CHECKS = {
@@ -71,7 +80,8 @@ def make_function(
         _grant_batch_bucket(handler, batch_bucket)
     if fn.invokes_endpoint:
         _grant_endpoint(handler, endpoint_arn)
-    acknowledge_lambda(handler, in_vpc=network is not None)
+    scheduled = any(fn is other for other, _ in SCHEDULED)
+    acknowledge_lambda(handler, in_vpc=network is not None, scheduled=scheduled)
     return handler
 
 
@@ -131,8 +141,11 @@ def grant_tables(
             table.grant_read_write_data(handler)
 
 
-def acknowledge_lambda(handler: lambda_.Function, in_vpc: bool = False) -> None:
-    """The cdk-nag and checkov findings every one of our functions has, with their reasons."""
+def acknowledge_lambda(
+    handler: lambda_.Function, in_vpc: bool = False, scheduled: bool = False
+) -> None:
+    """The cdk-nag and checkov findings every one of our functions has, with their reasons
+    (``scheduled``: invoked by a schedule, not by API Gateway or Step Functions)."""
     acknowledge(handler, "AwsSolutions-IAM5[Resource::*]", XRAY)
     acknowledge(
         handler,
@@ -151,7 +164,8 @@ def acknowledge_lambda(handler: lambda_.Function, in_vpc: bool = False) -> None:
             "The AWS-managed VPC access policy only lets Lambda manage the function's network "
             "interfaces in the VPC (and write its logs)",
         )
-    skip_checkov(handler, FUNCTION_CHECKS if in_vpc else {**FUNCTION_CHECKS, **OUTSIDE_VPC_CHECKS})
+    checks = {**FUNCTION_CHECKS, **(SCHEDULED_CHECKS if scheduled else {})}
+    skip_checkov(handler, checks if in_vpc else {**checks, **OUTSIDE_VPC_CHECKS})
 
 
 def _create_function(

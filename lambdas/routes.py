@@ -56,8 +56,9 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="recommendations",
         handler="lambdas.handlers.recommendations.lambda_handler",
-        description="Personal songs and artists, similar songs and similar artists",
-        tables={"lists": "read", "state": "read", "events": "read", "experiments": "write"},
+        description="Personal songs and artists, similar songs and artists, the home screen",
+        # experiments: the issued answers (write) and the home bandit's state (read)
+        tables={"lists": "read", "state": "read", "events": "read", "experiments": "readwrite"},
     ),
     Function(
         name="events",
@@ -84,6 +85,18 @@ LOADER = Function(
     timeout_s=900,
 )
 
+# Not behind the API either: EventBridge invokes it every minute (``schedule``).
+BANDIT_REFRESH = Function(
+    name="bandit-refresh",
+    handler="lambdas.handlers.bandit_refresh.lambda_handler",
+    description="Fold the home bandit's newly logged impressions and clicks into its state",
+    tables={"experiments": "readwrite"},
+    memory_mb=512,
+    timeout_s=60,
+)
+# the scheduled functions and their schedules (EventBridge expressions)
+SCHEDULED: tuple[tuple[Function, str], ...] = ((BANDIT_REFRESH, "rate(1 minute)"),)
+
 ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
@@ -102,6 +115,12 @@ ROUTES: tuple[Route, ...] = (
         f"{API_PREFIX}/users/{{userId}}/artists",
         "recommendations",
         "Artists for a listener",
+    ),
+    Route(
+        "GET",
+        f"{API_PREFIX}/users/{{userId}}/home",
+        "recommendations",
+        "The listener's home screen: carousels in a contextual bandit's order",
     ),
     Route(
         "GET",
@@ -133,7 +152,7 @@ ROUTES: tuple[Route, ...] = (
 
 def function(name: str) -> Function:
     """The function called ``name`` (a route group or the loader)."""
-    for candidate in (*FUNCTIONS, LOADER):
+    for candidate in (*FUNCTIONS, LOADER, BANDIT_REFRESH):
         if candidate.name == name:
             return candidate
     raise KeyError(name)

@@ -106,6 +106,7 @@ def curl_commands(stack: Stack, found: Ids) -> list[str]:
         f"curl -s {new} '{base}/v1/users/{NEW_LISTENER}/recommendations?limit=5'",
         f"curl -s {known} '{base}/v1/users/{found.listener}/recommendations?kind=songs&limit=5'",
         f"curl -s {known} '{base}/v1/users/{found.listener}/artists?limit=5'",
+        f"curl -s {known} '{base}/v1/users/{found.listener}/home?limit=5&carousels=4'",
         f"curl -s {known} '{base}/v1/items/{found.song}/similar?limit=5'",
         f"curl -s {known} '{base}/v1/artists/{found.artist}/similar?limit=5'",
         f"curl -s {known} -X POST {base}/v1/events -d {body(play)}",

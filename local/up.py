@@ -3,8 +3,9 @@
 Dataset (a synthetic world, or ``--data DIR``) → onboarding model → batch lists → local AWS
 (moto on 127.0.0.1:4566, or the LocalStack already there) with the tables and bucket of the CDK
 stacks → lists loaded → the inference server (127.0.0.1:8080) → the local API Gateway
-(127.0.0.1:3000). Runs in the foreground; Ctrl-C stops everything. A second run reuses what is
-built unless ``--rebuild``.
+(127.0.0.1:3000), and the scheduled functions on their schedules (:mod:`local.schedules`). Runs
+in the foreground; Ctrl-C stops everything. A second run reuses what is built unless
+``--rebuild``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from container.serve import command as serve_command
 from lambdas.config import ACCESS_MODES
-from local import aws, aws_calls, build, cognito, deployment, examples
+from local import aws, aws_calls, build, cognito, deployment, examples, schedules
 from local.gateway import Gateway, GatewayServer, serve
 from local.processes import Child, StartupError, port_answers
 from local.stack import PREFIX, Stack
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     children: list[Child] = []
     gateway: GatewayServer | None = None
+    stopping = threading.Event()
     # Ctrl-C and SIGTERM stop everything, at any step (also when started with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -240,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_ready(stack, server)
         _write_pids(stack, children)
         gateway = start_gateway(stack, pool)  # shut down on the way out (once it is serving)
+        schedules.start(stopping)  # the scheduled functions, in this process (the handlers' env)
         stack.save()
         print(f"\nready in {time.monotonic() - started:.0f} s: API at {stack.gateway_url} "
               f"(x-api-key: {stack.api_key}; {examples.access_note(stack)}); Ctrl-C stops "
@@ -255,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make local: {exc}", file=sys.stderr)
         return 1
     finally:
+        stopping.set()
         if gateway is not None:
             gateway.shutdown()
             gateway.server_close()

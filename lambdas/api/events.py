@@ -117,7 +117,8 @@ def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
         recorded.duplicates += not first_time
         if outcome.group:
             shown = event.item_id or event.artist_id
-            mark = Mark(str(event.recommendation_id), event.type, shown, outcome.group)
+            mark = Mark(str(event.recommendation_id), event.type, shown, outcome.group,
+                        outcome.observed)  # fmt: skip
             marks.append((i, first_time, mark))
         elif outcome.warning and first_time:
             recorded.warnings.append((i, *outcome.warning))

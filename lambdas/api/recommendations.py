@@ -1,24 +1,35 @@
 """Routes of the ``recommendations`` function: personal songs and artists re-ranked by the latest
-plays, similar songs and similar artists (:mod:`lambdas.logic.personal`)."""
+plays, similar songs and similar artists (:mod:`lambdas.logic.personal`), and the home screen's
+carousels in a contextual bandit's order (:mod:`lambdas.logic.home`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import random
 from typing import Annotated, Any
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.api.access import Caller, caller_of
-from lambdas.api.common import recommendation
-from lambdas.api.errors import ApiError
+from lambdas.api.common import envelope, recommendation
+from lambdas.api.errors import ApiError, logger
 from lambdas.api.params import Cap, IdPath, IdQuery, Limit, RegionQuery
 from lambdas.api.paths import path
+from lambdas.logic import home
+from lambdas.logic.attribution import issue_many, issued_record
 from lambdas.logic.content import active_version
+from lambdas.logic.home_state import policy_state
 from lambdas.logic.personal import Kind, fans_also_like, personal_list, similar_songs
 from lambdas.logic.services import services
 from lambdas.logic.vocabulary import body_region, vocabulary
+from lambdas.store.dynamodb import RequestStore
 
 router = Router()
+metrics = Metrics(namespace="musicrec", service="recommendations")
+Carousels = Annotated[int | None, Query(ge=1, le=len(home.KINDS))]
 
 DEFAULT_MAX_PER_ARTIST = 2
 DEFAULT_MAX_PER_ALBUM = 1
@@ -98,3 +109,48 @@ def similar_artists(artistId: IdPath, limit: Limit = 20) -> dict[str, Any]:  # n
         )
     payload = {"artist_id": artistId, "items": items}
     return recommendation(svc, payload, who.listener, "none", version)
+
+
+@router.get(path("GET", "/v1/users/{userId}/home"))
+def user_home(
+    userId: IdPath,  # noqa: N803
+    limit: Annotated[int, Query(ge=1, le=50)] = home.DEFAULT_LIMIT,
+    carousels: Carousels = None,
+    region: RegionQuery = None,
+) -> dict[str, Any]:
+    """The listener's home screen: the carousels that have something to show (at most
+    ``carousels``), up to ``limit`` items each, in the order of a contextual bandit, each
+    recorded with its position and propensity."""
+    caller().require(userId, "userId")
+    svc = services()
+    version = active_version(svc)
+    if region is not None:
+        region = body_region(vocabulary(svc, version), region).name
+    request = dataclasses.replace(svc, store=RequestStore(svc.store))
+    found, context = home.candidates(request, userId, limit, region)
+    state = policy_state(svc)
+    if state.problem:
+        logger.warning("home bandit state unusable, ranking by the prior",
+                       extra={"problem": state.problem})  # fmt: skip
+        metrics.add_metric(name="HomePolicyFallback", unit=MetricUnit.Count, value=1)
+    screen = home.order(state.posterior, found, context, random.Random(), carousels)
+    records = [
+        issued_record(userId, home.POLICY_NAME, version, {"items": p.carousel.items}, home.BANDIT,
+                      home.decision(screen, p, state.version))
+        for p in screen.placed
+    ]  # fmt: skip
+    ids = issue_many(svc, records) if records else []
+    shown = [
+        {"kind": p.carousel.kind, "title": p.carousel.title, "seed": p.carousel.seed,
+         "items": p.carousel.items, "recommendation_id": rid, "position": p.position,
+         "propensity": round(p.propensity, 6)}
+        for p, rid in zip(screen.placed, ids, strict=True)
+    ]  # fmt: skip
+    warnings = []
+    if carousels is not None and len(shown) < carousels:
+        warnings.append({"field": "carousels", "message": f"carousels: {len(shown)} of the "
+                         f"{carousels} asked for have something to show"})  # fmt: skip
+    payload = {"user_id": userId, "carousels": shown,
+               "policy": {"name": home.POLICY_NAME, "version": state.version},
+               "warnings": warnings}  # fmt: skip
+    return envelope(payload, home.POLICY_NAME, version)

@@ -7,25 +7,31 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lambdas.logic.services import ONBOARDING_EXPERIMENT, Services
+from lambdas.store.dynamodb import Observed
 
 COUNTED = {"impression": "impressions", "click": "clicks"}
 Group = tuple[str, str, str]  # experiment, variant, metric
 # what identifies a shown thing in an answer's lists (songs, stations, artists, genres)
 SHOWN_KEYS = ("id", "genre")
+# what a bandit's log keeps of a decision (the rest, e.g. the other candidates, stays on the
+# issued record for off-policy evaluation)
+OBSERVED_FIELDS = ("features", "kind", "position", "propensity", "policy_version")
 
 
 @dataclass(frozen=True)
 class Attribution:
     """Where an impression or click counts (``group``), or why it does not: the request field
-    at fault and the problem (``warning``)."""
+    at fault and the problem (``warning``); for an answer a bandit ranked, what that bandit
+    learns from it (``observed``: the decision as recorded when the answer was issued)."""
 
     group: Group | None = None
     warning: tuple[str, str] | None = None
+    observed: Observed | None = None
 
 
 def shown_ids(payload: Mapping[str, Any]) -> list[str]:
@@ -41,6 +47,26 @@ def shown_ids(payload: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(shown))
 
 
+def issued_record(
+    listener: str | None,
+    variant: str,
+    model_version: str,
+    payload: Mapping[str, Any],
+    experiment: str = ONBOARDING_EXPERIMENT,
+    decision: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What is recorded of an answer when it is issued: the listener, experiment, variant, model
+    version, the ids it shows, when; for an answer a bandit ranked, its ``decision`` (the
+    bandit's name under ``bandit``, the features, position and propensity it was shown with)."""
+    record: dict[str, Any] = {
+        "user_id": listener, "experiment": experiment, "variant": variant,
+        "model_version": model_version, "items": shown_ids(payload), "at": int(time.time()),
+    }  # fmt: skip
+    if decision is not None:
+        record["decision"] = dict(decision)
+    return record
+
+
 def issue(
     svc: Services,
     listener: str | None,
@@ -51,12 +77,27 @@ def issue(
 ) -> str:
     """Record an answer as issued and return its ``recommendation_id``."""
     recommendation_id = uuid.uuid4().hex
-    svc.store.put_issued(
-        recommendation_id,
-        {"user_id": listener, "experiment": experiment, "variant": variant,
-         "model_version": model_version, "items": shown_ids(payload), "at": int(time.time())},
-    )  # fmt: skip
+    record = issued_record(listener, variant, model_version, payload, experiment)
+    svc.store.put_issued(recommendation_id, record)
     return recommendation_id
+
+
+def issue_many(svc: Services, records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Record several answers (:func:`issued_record`) as issued at once; their
+    ``recommendation_id`` in the same order."""
+    ids = [uuid.uuid4().hex for _ in records]
+    svc.store.put_issued_many(dict(zip(ids, records, strict=True)))
+    return ids
+
+
+def observed(issued: Mapping[str, Any]) -> Observed | None:
+    """What the bandit that ranked an answer learns from its impression or click (None: no
+    bandit ranked it)."""
+    decision = issued.get("decision")
+    if not isinstance(decision, Mapping) or not decision.get("bandit"):
+        return None
+    fields = {k: v for k, v in decision.items() if k in OBSERVED_FIELDS}
+    return Observed(str(decision["bandit"]), fields)
 
 
 def attribute(
@@ -73,4 +114,4 @@ def attribute(
     if shown_id is not None and items and shown_id not in items:
         return Attribution(warning=("item_id", "not in that recommendation: not counted"))
     group = (str(issued["experiment"]), str(issued["variant"]), COUNTED[event_type])
-    return Attribution(group=group)
+    return Attribution(group=group, observed=observed(issued))

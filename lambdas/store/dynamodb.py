@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -28,7 +30,8 @@ RECORD_CACHE_SIZE = 20_000  # batch records kept per container (immutable: keys 
 RERANK_FIELDS = ("type", "item_id", "artist_id")
 
 
-MARKS_PER_TRANSACTION = 90  # and up to 10 counters: DynamoDB takes 100 items a transaction
+# marks and their log entries per transaction, and up to 10 counters: DynamoDB takes 100 items
+MARKS_PER_TRANSACTION = 90
 COUNT_ATTEMPTS = 4
 # cancellation reasons a counting transaction is written again after (a mark counted before is
 # left out; a conflict is another request's transaction on the same counter shard)
@@ -36,18 +39,49 @@ _RETRIED_CANCELLATIONS = {"None", "ConditionalCheckFailed", "TransactionConflict
 
 
 @dataclass(frozen=True)
+class Observed:
+    """What a bandit learns from one counted impression or click: the answer it ranked, as
+    recorded when it was issued (its features, position, propensity), logged for the bandit
+    called ``bandit``'s refresh."""
+
+    bandit: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Mark:
-    """One impression or click of one item (None: the whole answer) of an issued answer, and the
-    counter (experiment, variant, metric) it adds to."""
+    """One impression or click of one item (None: the whole answer) of an issued answer, the
+    counter (experiment, variant, metric) it adds to and, for an answer a bandit ranked, what
+    that bandit observes (logged with the mark, once)."""
 
     recommendation_id: str
     event_type: str
     item_id: str | None
     counter: tuple[str, str, str]
+    observed: Observed | None = None
 
     @property
     def key(self) -> tuple[str, str, str | None]:
         return self.recommendation_id, self.event_type, self.item_id
+
+    @property
+    def items(self) -> int:
+        """Transaction items it needs besides its counter: the mark and the log entry, if any."""
+        return 1 + (self.observed is not None)
+
+
+def dynamo_value(value: Any) -> Any:
+    """``value`` as boto3 writes it: floats as Decimals (rounded to 9 significant digits),
+    recursively; a float that is not finite is refused."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value}")
+        return Decimal(f"{value:.9g}")
+    if isinstance(value, Mapping):
+        return {str(k): dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [dynamo_value(v) for v in value]
+    return value
 
 
 def _counter_update(table: str, counter: tuple[str, str, str], n: int) -> dict[str, Any]:
@@ -58,6 +92,20 @@ def _counter_update(table: str, counter: tuple[str, str, str], n: int) -> dict[s
     return {"Update": {"TableName": table, "Key": keys.counter(experiment, variant, shard, metric),
                        "UpdateExpression": "ADD #c :n", "ExpressionAttributeNames": {"#c": "count"},
                        "ExpressionAttributeValues": {":n": n}}}  # fmt: skip
+
+
+def _chunks(indices: list[int], marks: Sequence[Mark]) -> list[list[int]]:
+    """``indices`` of ``marks`` in order, cut where a transaction's marks and log entries would
+    exceed ``MARKS_PER_TRANSACTION``."""
+    chunks: list[list[int]] = []
+    size = MARKS_PER_TRANSACTION
+    for i in indices:
+        if size + marks[i].items > MARKS_PER_TRANSACTION:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(i)
+        size += marks[i].items
+    return chunks
 
 
 class NoActiveVersionError(LookupError):
@@ -269,11 +317,19 @@ class Store:
 
     def put_issued(self, recommendation_id: str, issued: Mapping[str, Any]) -> None:
         """Record an answer as issued: who got it, under which experiment and variant, what."""
+        self.tables["experiments"].put_item(Item=self._issued_item(recommendation_id, issued))
+
+    def put_issued_many(self, answers: Mapping[str, Mapping[str, Any]]) -> None:
+        """Record several answers as issued (by ``recommendation_id``), in BatchWriteItem calls
+        (unprocessed items retried by boto3)."""
+        with self.tables["experiments"].batch_writer() as writer:
+            for recommendation_id, issued in answers.items():
+                writer.put_item(Item=self._issued_item(recommendation_id, issued))
+
+    def _issued_item(self, recommendation_id: str, issued: Mapping[str, Any]) -> dict[str, Any]:
         expires_at = int(self.clock()) + ISSUED_TTL_DAYS * 86400
-        item = {k: v for k, v in issued.items() if v is not None and v != []}
-        self.tables["experiments"].put_item(
-            Item={**keys.issued(recommendation_id), **item, "expires_at": expires_at}
-        )
+        item = {k: dynamo_value(v) for k, v in issued.items() if v is not None and v != []}
+        return {**keys.issued(recommendation_id), **item, "expires_at": expires_at}
 
     def issued(self, recommendation_id: str) -> dict[str, Any] | None:
         """What was recorded when an answer was issued, or None (unknown or expired)."""
@@ -288,11 +344,9 @@ class Store:
         earlier in ``marks``)."""
         first = {mark.key: i for i, mark in reversed(list(enumerate(marks)))}
         counted = [False] * len(marks)
-        unique = sorted(first.values())
-        for start in range(0, len(unique), MARKS_PER_TRANSACTION):
-            chunk = [marks[i] for i in unique[start : start + MARKS_PER_TRANSACTION]]
-            done = set(self._count_chunk(chunk))
-            for i in unique[start : start + MARKS_PER_TRANSACTION]:
+        for chunk in _chunks(sorted(first.values()), marks):
+            done = set(self._count_chunk([marks[i] for i in chunk]))
+            for i in chunk:
                 counted[i] = marks[i].key in done
         return counted
 
@@ -309,10 +363,13 @@ class Store:
             puts = [{"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)",
                              "Item": {**keys.counted(*mark.key), "expires_at": expires_at}}}
                     for mark in pending]  # fmt: skip
+            # after the marks, so that the cancellation reasons of the marks come first
+            logs = [{"Put": {"TableName": name, "Item": self._observed_item(mark, expires_at)}}
+                    for mark in pending if mark.observed is not None]  # fmt: skip
             adds = Counter(mark.counter for mark in pending)
             updates = [_counter_update(name, counter, n) for counter, n in adds.items()]
             try:
-                client.transact_write_items(TransactItems=[*puts, *updates])
+                client.transact_write_items(TransactItems=[*puts, *logs, *updates])
                 return [mark.key for mark in pending]
             except ClientError as exc:
                 codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
@@ -327,6 +384,64 @@ class Store:
             return []
         raise last or RuntimeError("unreachable: every attempt failed")  # 503: nothing written
 
+    def _observed_item(self, mark: Mark, expires_at: int) -> dict[str, Any]:
+        """The log entry of what a bandit observes from a counted mark: its minute's shard."""
+        assert mark.observed is not None
+        now_ms = int(self.clock() * 1000)
+        rec, event_type, item = mark.key
+        return {
+            "pk": keys.bandit_log_pk(mark.observed.bandit, now_ms // 60_000,
+                                     keys.bandit_log_shard(rec)),
+            "sk": keys.bandit_log_sk(now_ms, rec, event_type, item),
+            **dynamo_value(dict(mark.observed.fields)),
+            "type": event_type,
+            "expires_at": expires_at,
+        }  # fmt: skip
+
+    # bandits -----------------------------------------------------------------------------------
+
+    def bandit_state(self, name: str, cached: bool = True) -> dict[str, Any] | None:
+        """The state item of the bandit ``name`` (None: none yet): cached for ``cache_seconds``
+        for the API; ``cached=False`` reads it afresh, consistently (the refresh)."""
+
+        def load() -> dict[str, Any] | None:
+            table = self.tables["experiments"]
+            found = table.get_item(Key=keys.bandit_state(name), ConsistentRead=not cached)
+            item = found.get("Item")
+            return dict(item) if item else None
+
+        if not cached:
+            return load()
+        return self._cached(f"bandit#{name}", load)
+
+    def put_bandit_state(
+        self, name: str, state: Mapping[str, Any], version: int, previous: int | None
+    ) -> bool:
+        """Write the bandit's state as ``version`` if the stored one is still ``previous`` (None:
+        there is none): False when another writer got there first (nothing written)."""
+        item = {**keys.bandit_state(name), **dynamo_value(dict(state)), "version": version}
+        if previous is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {"ConditionExpression": "version = :v",
+                         "ExpressionAttributeValues": {":v": previous}}  # fmt: skip
+        try:
+            self.tables["experiments"].put_item(Item=item, **condition)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        self._cache.pop(f"bandit#{name}", None)
+        return True
+
+    def bandit_log(self, name: str, minute: int) -> list[dict[str, Any]]:
+        """What the bandit ``name`` observed in one minute (since the epoch): every shard."""
+        found: list[dict[str, Any]] = []
+        for shard in range(keys.BANDIT_LOG_SHARDS):
+            pk = keys.bandit_log_pk(name, minute, shard)
+            found += self._query("experiments", Key("pk").eq(pk))
+        return found
+
     def _query(self, table: str, condition: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
@@ -336,3 +451,32 @@ class Store:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class RequestStore(Store):
+    """The store of one request that composes several lists of one listener: their latest events
+    and profile are read once, not once per list; everything else is the container's store's
+    (the same tables and caches)."""
+
+    def __init__(self, store: Store) -> None:  # shares the store's state, by reference
+        self.__dict__.update(store.__dict__)
+        self._events_read: dict[tuple[str, int, tuple[str, ...]], list[dict[str, Any]]] = {}
+        self._profiles_read: dict[str, dict[str, Any] | None] = {}
+
+    def recent_events(
+        self, user_id: str, limit: int = 50, fields: Sequence[str] = RERANK_FIELDS
+    ) -> list[dict[str, Any]]:
+        key = (user_id, limit, tuple(fields))
+        if key not in self._events_read:
+            self._events_read[key] = super().recent_events(user_id, limit, fields)
+        return [dict(e) for e in self._events_read[key]]
+
+    def profile(self, user_id: str) -> dict[str, Any] | None:
+        if user_id not in self._profiles_read:
+            self._profiles_read[user_id] = super().profile(user_id)
+        found = self._profiles_read[user_id]
+        return dict(found) if found is not None else None
+
+    def put_profile(self, user_id: str, profile: dict[str, Any]) -> None:
+        self._profiles_read.pop(user_id, None)
+        super().put_profile(user_id, profile)

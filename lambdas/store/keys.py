@@ -10,11 +10,16 @@ events (pk, sk): a listener's recent events, ``user#<id>`` / ``<ts ms, 13 digits
     ``event``: ids never contain ``|``, so two listeners' ids cannot meet).
 experiments (pk, sk): counters ``<experiment>#<variant>#<shard>`` / ``<metric>``; each issued
     answer (``rec#<recommendation_id>`` / ``issued``: listener, experiment, variant, items) and
-    what of it was counted (``counted#<recommendation_id>|<type>|<item id or *>`` / ``counted``).
+    what of it was counted (``counted#<recommendation_id>|<type>|<item id or *>`` / ``counted``);
+    a bandit's state (``bandit#<name>`` / ``state``: statistics, version, watermark) and the log
+    of what it observed, one item per counted impression or click of an answer it ranked
+    (``bandit#<name>#log#<minute>#<shard>`` / ``<ts ms>#<recommendation_id>|<type>|<item or *>``,
+    the minute since the epoch when it was counted: the refresh reads a minute's shards).
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 NATIONAL = "*"
@@ -22,6 +27,7 @@ ALL_GENRES = "*"
 
 
 COUNTER_SHARDS = 8  # counters per variant and metric, so one hot variant cannot throttle a key
+BANDIT_LOG_SHARDS = 8  # a minute's observation log is spread over this many partition keys
 
 
 def record_key(family: str, record: dict[str, Any]) -> str:
@@ -91,3 +97,22 @@ def counted(recommendation_id: str, event_type: str, item_id: str | None) -> dic
 
 def counter(experiment: str, variant: str, shard: int, metric: str) -> dict[str, str]:
     return {"pk": f"{experiment}#{variant}#{shard}", "sk": metric}
+
+
+def bandit_state(name: str) -> dict[str, str]:
+    """A bandit's state: its sufficient statistics, version and watermark (one item)."""
+    return {"pk": f"bandit#{name}", "sk": "state"}
+
+
+def bandit_log_pk(name: str, minute: int, shard: int) -> str:
+    """One shard of one minute of a bandit's observation log (``minute``: since the epoch)."""
+    return f"bandit#{name}#log#{minute}#{shard}"
+
+
+def bandit_log_shard(recommendation_id: str) -> int:
+    """The log shard of an answer's observations (stable: the same answer, the same shard)."""
+    return zlib.crc32(recommendation_id.encode()) % BANDIT_LOG_SHARDS
+
+
+def bandit_log_sk(ts_ms: int, recommendation_id: str, event_type: str, item_id: str | None) -> str:
+    return f"{ts_ms:013d}#{recommendation_id}|{event_type}|{item_id or '*'}"

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambdas.routes import FUNCTIONS, LOADER
+from lambdas.routes import BANDIT_REFRESH, FUNCTIONS, LOADER
 from lambdas.store.tables import TABLES
 from tests.iam.policies import ACCOUNT, PARTITION, REGION, Grant, Request, Templates, dumps
 from training.pipeline.steps import STEPS
@@ -829,9 +829,12 @@ def unused_grants(
 
 
 def roles_in_scope(app: App) -> dict[str, str]:
-    """Role ARN -> what uses it: the functions of the route table, the loader, the state
-    machine, the SageMaker execution role."""
-    roles = {app.functions[fn.name][1]: f"function {fn.name}" for fn in (*FUNCTIONS, LOADER)}
+    """Role ARN -> what uses it: the functions of the route table, the loader, the bandit's
+    refresh, the state machine, the SageMaker execution role."""
+    roles = {
+        app.functions[fn.name][1]: f"function {fn.name}"
+        for fn in (*FUNCTIONS, LOADER, BANDIT_REFRESH)
+    }
     roles[app.state_machine_role] = "state machine"
     roles[app.sagemaker_role] = "SageMaker execution role"
     return roles

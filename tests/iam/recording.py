@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from lambdas.routes import FUNCTIONS, LOADER
+from lambdas.routes import BANDIT_REFRESH, FUNCTIONS, LOADER
 from local import aws_calls
 
 MARKER = "after_recording"
@@ -73,7 +73,7 @@ def _attribute_direct_calls() -> Callable[[], None]:
     AWS calls are its function's; returns what undoes it. (Modules imported later are not
     wrapped: the local gateway and pipeline name the function themselves.)"""
     undo: list[Callable[[], None]] = []
-    for fn in (*FUNCTIONS, LOADER):
+    for fn in (*FUNCTIONS, LOADER, BANDIT_REFRESH):
         module_name, _, attribute = fn.handler.rpartition(".")
         module = sys.modules.get(module_name)
         if module is None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import from_context
-from lambdas.routes import FUNCTIONS, LOADER
+from lambdas.routes import BANDIT_REFRESH, FUNCTIONS, LOADER
 from tests.iam.needs import (
     App,
     Need,
@@ -118,7 +118,9 @@ def _report(env: str, app: App, recorded: list[Need], used) -> list[str]:
     for who, requests in calls.items():
         lines += [f"  {who}"] + [f"    {r}" for r in requests]
     silent = [
-        f"function:{fn.name}" for fn in (*FUNCTIONS, LOADER) if f"function:{fn.name}" not in calls
+        f"function:{fn.name}"
+        for fn in (*FUNCTIONS, LOADER, BANDIT_REFRESH)
+        if f"function:{fn.name}" not in calls
     ]
     if silent:
         lines.append(f"  no call recorded for: {', '.join(silent)}")

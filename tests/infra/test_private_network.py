@@ -12,7 +12,7 @@ from infra.config import Settings
 from infra.contracts.sfn import state_machine_definitions
 from infra.functions import ALIAS
 from infra.network_stack import SAGEMAKER_VPC_ACTIONS
-from lambdas.routes import FUNCTIONS, LOADER
+from lambdas.routes import BANDIT_REFRESH, FUNCTIONS, LOADER
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +26,9 @@ def _all(synth, kind: str) -> dict[str, dict]:
 
 
 def _our_functions(synth, env: str) -> dict[str, dict]:
-    """Our functions (the route table's and the loader) by name, not CDK's own handlers."""
-    names = {f"musicrec-{env}-{fn.name}": fn.name for fn in (*FUNCTIONS, LOADER)}
+    """Our functions (the route table's, the loader, the scheduled one) by name, not CDK's own
+    handlers."""
+    names = {f"musicrec-{env}-{fn.name}": fn.name for fn in (*FUNCTIONS, LOADER, BANDIT_REFRESH)}
     return {
         names[props["FunctionName"]]: props
         for res in _all(synth, "AWS::Lambda::Function").values()
@@ -119,7 +120,7 @@ def test_prod_sagemaker_role_may_create_the_network_interfaces(prod):
 
 def test_prod_functions_are_in_the_vpc(prod):
     functions = _our_functions(prod, "prod")
-    assert set(functions) == {fn.name for fn in (*FUNCTIONS, LOADER)}
+    assert set(functions) == {fn.name for fn in (*FUNCTIONS, LOADER, BANDIT_REFRESH)}
     roles = {
         **prod.resources("api", "AWS::IAM::Role"),
         **prod.resources("pipeline", "AWS::IAM::Role"),
@@ -166,10 +167,15 @@ def _api_function_ids(synth) -> dict[str, str]:
     }
 
 
+EVENTS = "events.amazonaws.com"
+
+
 def test_prod_api_functions_use_snapstart_through_an_alias(prod):
     ids = _api_function_ids(prod)
-    assert set(ids) == {fn.name for fn in FUNCTIONS}
+    assert set(ids) == {fn.name for fn in FUNCTIONS} | {BANDIT_REFRESH.name}
     functions = prod.resources("api", "AWS::Lambda::Function")
+    scheduled = ids.pop(BANDIT_REFRESH.name)  # EventBridge invokes it, warm every minute
+    assert "SnapStart" not in functions[scheduled]["Properties"]
     versions = prod.resources("api", "AWS::Lambda::Version")
     aliases = prod.resources("api", "AWS::Lambda::Alias")
     methods = prod.resources("api", "AWS::ApiGateway::Method")
@@ -188,8 +194,12 @@ def test_prod_api_functions_use_snapstart_through_an_alias(prod):
         uris = [json.dumps(m["Properties"]["Integration"]["Uri"]) for m in methods.values()]
         assert any(json.dumps({"Ref": alias}) in uri for uri in uris), name
         assert not any(json.dumps({"Fn::GetAtt": [logical, "Arn"]}) in uri for uri in uris), name
-    permissions = prod.resources("api", "AWS::Lambda::Permission").values()
-    assert all("Ref" in p["Properties"]["FunctionName"] for p in permissions)
+    permissions = [
+        p["Properties"] for p in prod.resources("api", "AWS::Lambda::Permission").values()
+    ]
+    assert all("Ref" in p["FunctionName"] for p in permissions if p["Principal"] != EVENTS)
+    (schedule,) = [p for p in permissions if p["Principal"] == EVENTS]
+    assert schedule["FunctionName"] == {"Fn::GetAtt": [scheduled, "Arn"]}
     (loader,) = [v for v in prod.resources("pipeline", "AWS::Lambda::Function").values()
                  if v["Properties"].get("FunctionName") == "musicrec-prod-loader"]  # fmt: skip
     assert "SnapStart" not in loader["Properties"]  # Step Functions invokes it, not the API

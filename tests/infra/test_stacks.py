@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
-from lambdas.routes import FUNCTIONS, LOADER, ROUTES
+from lambdas.routes import BANDIT_REFRESH, FUNCTIONS, LOADER, ROUTES
 from lambdas.store.tables import TABLES
 from tests.conftest import REPO_ROOT
 from training.pipeline.steps import step_names
@@ -48,10 +48,14 @@ WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 READS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
 
 
-@pytest.mark.parametrize("fn", [*FUNCTIONS, LOADER], ids=lambda f: f.name)
+@pytest.mark.parametrize("fn", [*FUNCTIONS, LOADER, BANDIT_REFRESH], ids=lambda f: f.name)
 def test_functions_touch_only_their_tables_with_their_access(prod, fn):
     stack = "pipeline" if fn is LOADER else "api"
-    policy = next(v for k, v in _statements(prod, stack).items() if k.startswith(f"Fn{fn.name}"))
+    policy = next(
+        v
+        for k, v in _statements(prod, stack).items()
+        if k.startswith(f"Fn{fn.name.replace('-', '')}")
+    )
     dynamo = [s for s in policy if any(a.startswith("dynamodb:") for a in _actions(s))]
     for spec in TABLES:
         actions = {a for s in dynamo if f"Table{spec.name}" in json.dumps(s["Resource"])
@@ -67,7 +71,11 @@ def test_functions_touch_only_their_tables_with_their_access(prod, fn):
     assert bool(reads_bucket) == fn.reads_batch_bucket
     assert not [a for s in policy for a in _actions(s) if a.startswith("s3:Put")]
     functions = prod.resources(stack, "AWS::Lambda::Function")
-    function = next(v["Properties"] for k, v in functions.items() if k.startswith(f"Fn{fn.name}"))
+    function = next(
+        v["Properties"]
+        for k, v in functions.items()
+        if k.startswith(f"Fn{fn.name.replace('-', '')}")
+    )
     env = function["Environment"]["Variables"]
     assert (BATCH_BUCKET_ENV in env) == fn.reads_batch_bucket
     assert (ENDPOINT_NAME_ENV in env) == fn.invokes_endpoint

@@ -30,14 +30,14 @@ def printed_commands(stack, timeout_s: float = 60) -> list[str]:
     while True:
         printed = (stack.dir / "up.log").read_text().splitlines()
         commands = [line for line in printed if line.startswith("curl -s ")]
-        if len(commands) == 8 or time.monotonic() > deadline:
+        if len(commands) == 9 or time.monotonic() > deadline:
             return commands
         time.sleep(0.2)
 
 
 def test_every_curl_command_make_local_prints_answers_200(stack):
     commands = printed_commands(stack)
-    assert len(commands) == 8
+    assert len(commands) == 9
     for command in commands:
         done = subprocess.run(["bash", "-c", command + " -w '\\n%{http_code}'"], cwd=REPO_ROOT,
                               capture_output=True, text=True, timeout=120)  # fmt: skip

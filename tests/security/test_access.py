@@ -41,6 +41,7 @@ def post(listener: str, *batch: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     [
         (recommendations, "GET", "/v1/users/victim/recommendations", "", None, "userId"),
         (recommendations, "GET", "/v1/users/victim/artists", "", None, "userId"),
+        (recommendations, "GET", "/v1/users/victim/home", "", None, "userId"),
         (recommendations, "GET", "/v1/items/SONG/similar", "user_id=victim", None, "user_id"),
         (onboarding, "POST", ONBOARDING, "", {"user_id": "victim"}, "user_id"),
         (events, "POST", "/v1/events",
@@ -183,3 +184,17 @@ def test_a_backend_in_server_mode_acts_for_any_listener(handlers: Loaded) -> Non
     finally:
         handlers.mp.delenv("ACCESS_MODE")
         services.cache_clear()
+
+
+def test_another_listeners_home_carousel_teaches_the_home_bandit_nothing(handlers: Loaded) -> None:
+    """A click on another listener's carousel is stored but neither counted nor logged for the
+    bandit's refresh: only the listener a carousel was shown to moves its order."""
+    _, answer = call(recommendations, "GET", "/v1/users/victim/home")
+    carousel = answer["carousels"][0]
+    click = {"event_id": "h1", "user_id": ATTACKER, "type": "click",
+             "recommendation_id": carousel["recommendation_id"]}  # fmt: skip
+    status, ack = post(ATTACKER, click)
+    assert (status, ack["stored"], ack["counted"]) == (200, 1, 0)
+    minute = int(time.time() // 60)
+    logged = [e for m in (minute - 1, minute) for e in services().store.bandit_log("home", m)]
+    assert not [e for e in logged if carousel["recommendation_id"] in e["sk"]]

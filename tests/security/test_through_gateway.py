@@ -34,6 +34,7 @@ def test_another_listeners_token_gets_403_on_every_route_naming_a_listener(stack
     requests: list[tuple[str, str, Any, str]] = [
         ("GET", f"/v1/users/{victim}/recommendations", None, "userId"),
         ("GET", f"/v1/users/{victim}/artists", None, "userId"),
+        ("GET", f"/v1/users/{victim}/home?limit=2", None, "userId"),
         ("GET", f"/v1/items/{song}/similar?user_id={victim}", None, "user_id"),
         ("POST", "/v1/onboarding/recommendations", {"user_id": victim}, "user_id"),
         ("POST", "/v1/events", {"events": [play]}, "events.0.user_id"),
