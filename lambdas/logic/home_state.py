@@ -14,6 +14,7 @@ twice. Why a schedule and not a write per event: docs/experiments.md.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -40,17 +41,21 @@ class PolicyState:
     problem: str | None = None
 
 
-_posteriors: dict[int, bandit.Posterior] = {}  # the posterior of the latest version seen
+#: The posterior of the latest state seen, by its version and a digest of its statistics (a
+#: version alone could name another state: one started afresh, or another table's).
+_posteriors: dict[tuple[int, bytes], bandit.Posterior] = {}
 
 
 def posterior_of(item: Mapping[str, Any]) -> tuple[int, bandit.Posterior]:
-    """The version and posterior of a stored state (computed once per version and container)."""
+    """The version and posterior of a stored state (computed once per state and container)."""
     version = int(item["version"])
-    found = _posteriors.get(version)
+    stats = bytes(item["stats"])
+    key = (version, hashlib.blake2b(stats, digest_size=16).digest())
+    found = _posteriors.get(key)
     if found is None:
-        found = bandit.posterior(MODEL, bandit.loads(bytes(item["stats"])))
+        found = bandit.posterior(MODEL, bandit.loads(stats))
         _posteriors.clear()
-        _posteriors[version] = found
+        _posteriors[key] = found
     return version, found
 
 

@@ -337,6 +337,32 @@ class Store:
         item = table.get_item(Key=keys.issued(recommendation_id), ConsistentRead=True).get("Item")
         return dict(item) if item else None
 
+    def issued_many(self, recommendation_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What was recorded of several answers when they were issued, by ``recommendation_id``
+        (BatchGetItem, 100 keys a call, unprocessed keys retried with backoff); unknown or
+        expired ones are absent (as are any still unanswered after the retries)."""
+        table = self.tables["experiments"]
+        found: dict[str, dict[str, Any]] = {}
+
+        def read(wanted: list[str]) -> list[str]:
+            left: list[str] = []
+            for start in range(0, len(wanted), MAX_BATCH_GET):
+                chunk = wanted[start : start + MAX_BATCH_GET]
+                wanted_keys = [keys.issued(rec) for rec in chunk]
+                response = table.meta.client.batch_get_item(
+                    RequestItems={table.name: {"Keys": wanted_keys, "ConsistentRead": True}}
+                )
+                unprocessed = response.get("UnprocessedKeys", {}).get(table.name, {})
+                left += [str(k["pk"]).removeprefix("rec#") for k in unprocessed.get("Keys", [])]
+                for item in response["Responses"].get(table.name, []):
+                    found[str(item["pk"]).removeprefix("rec#")] = dict(item)
+            return left
+
+        with contextlib.suppress(GaveUpError):  # keys still unanswered are left out
+            until_done(read, list(dict.fromkeys(recommendation_ids)),
+                       Backoff(max_attempts=1 + BATCH_GET_RETRIES, base_s=0.01))  # fmt: skip
+        return found
+
     def count_once_each(self, marks: Sequence[Mark]) -> list[bool]:
         """Count each impression or click of an answer's item once: its mark (that it was
         counted) and the counter it adds to are written in one transaction, so a failure writes

@@ -10,21 +10,19 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lambdas.handlers import bandit_refresh, events, onboarding, recommendations
+from lambdas.handlers import bandit_refresh, events, recommendations
 from lambdas.logic import bandit, home
 from lambdas.logic.home_state import refresh
 from lambdas.logic.services import services
 from lambdas.routes import BANDIT_REFRESH
 from local import schedules
-from tests.lambdas.api.loaded import ONBOARDING, FakeModel, Loaded, call, loaded
+from tests.lambdas.api.home_world import home_world
+from tests.lambdas.api.loaded import Loaded, call
 from tests.lambdas.events import FakeContext
-from tests.lambdas.logic.chart_world import PLAYS, SONGS, catalog, charts
-from tests.lambdas.store.small_batch import write_version
 
 KNOWN = "u-home"  # a batch list, onboarded (Jazz, Rock), plays s001 before the tests
 LIMIT = 5
@@ -33,23 +31,7 @@ EVERY_KIND = set(home.KINDS)
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    root = tmp_path_factory.mktemp("home")
-    songs = [f"s{i:03d}" for i in range(20, 40)]
-    version = write_version(root, "h1", {
-        "catalog": [catalog(SONGS)],
-        "regional": [charts(PLAYS)],
-        "personal": [[{"user_id": KNOWN, "ids": songs, "scores": [1 - i / 40 for i in range(20)]}]],
-        "artists": [[{"user_id": KNOWN, "ids": ["a001", "a002"], "scores": [1.0, 0.5]}]],
-        "similar-items": [[{"item_id": "s001", "ids": [f"s{i:03d}" for i in range(40, 55)],
-                            "scores": [0.9] * 15}]],
-        "similar-artists": [[{"artist_id": "a001", "ids": ["a005", "a006", "a007"],
-                              "scores": [0.9, 0.8, 0.7]}]],
-    })  # fmt: skip
-    with loaded(Path(version), FakeModel(["Jazz", "Rock"])) as found:
-        body = {"user_id": KNOWN, "region": "xx-b", "selected_genres": ["Jazz", "Rock"]}
-        assert call(onboarding, "POST", ONBOARDING, body)[0] == 200
-        play = {"event_id": "p1", "user_id": KNOWN, "type": "play", "item_id": "s001"}
-        assert call(events, "POST", "/v1/events", {"events": [play]})[0] == 200
+    with home_world(tmp_path_factory.mktemp("home"), "h1", KNOWN) as found:
         yield found
 
 
