@@ -83,7 +83,20 @@ def precheck(event: dict[str, Any]) -> dict[str, Any] | None:
     if not event.get("isBase64Encoded") and json_depth(event.get("body") or "") > MAX_JSON_DEPTH:
         message = f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
         return _proxy(400, "invalid_request", message, "body")
+    if not _is_object_or_empty(event):
+        # Powertools validates a JSON array body's first element as the model: refuse it here
+        return _proxy(400, "invalid_request", "body: expected a JSON object", "body")
     return None
+
+
+def _is_object_or_empty(event: dict[str, Any]) -> bool:
+    """Whether the body is empty or starts as a JSON object does (every body this API takes is
+    an object; an empty one is left to the route's validation)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8")  # checked by _is_utf8 above
+    text = body.lstrip(" \t\r\n")
+    return not text or text.startswith("{")
 
 
 def json_depth(text: str) -> int:

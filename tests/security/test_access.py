@@ -165,6 +165,17 @@ def test_json_nested_deeply_is_a_400_not_a_crash(handlers: Loaded) -> None:
     assert "deeper than 32" in error["message"]
 
 
+@pytest.mark.parametrize("body", ["[{}]", ' [{"events": []}]', '"text"', "3", "null", "true"])
+@pytest.mark.parametrize(("handler", "path"), [(events, "/v1/events"), (onboarding, ONBOARDING)])
+def test_a_body_that_is_not_a_json_object_is_a_400(
+    handlers: Loaded, handler: Any, path: str, body: str
+) -> None:
+    # Fuzzing found an array body answered 200: Powertools validated its first element.
+    status, error = call(handler, "POST", path, raw_body=body, listener=ATTACKER)
+    assert (status, error["code"], error["field"]) == (400, "invalid_request", "body")
+    assert error["message"] == "body: expected a JSON object"
+
+
 def test_media_types_compare_case_insensitively(handlers: Loaded) -> None:
     play = {"event_id": "m", "user_id": ATTACKER, "type": "play", "item_id": a_song(handlers)}
     status, ack = call(events, "POST", "/v1/events", {"events": [play]},
