@@ -77,8 +77,14 @@ def first(pool: list[tuple[str, float]], limit: int) -> list[dict[str, Any]]:
 def test_fill_reads_the_next_segment_only_while_short():
     read: list[int] = []
 
+    chunks: list[list[tuple[str, float, str | None]]] = [
+        [("a", 1.0, None)],
+        [("b", 2.0, "x#*")],
+        [("c", 3.0, "*#*")],
+    ]
+
     def segments() -> Iterator[list[tuple[str, float, str | None]]]:
-        for n, segment in enumerate([[("a", 1.0, None)], [("b", 2.0, "x#*")], [("c", 3.0, "*#*")]]):
+        for n, segment in enumerate(chunks):
             read.append(n)
             yield segment
 

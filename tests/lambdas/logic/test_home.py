@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -101,7 +102,9 @@ def test_the_fold_equals_an_update_with_each_click_on_its_impression():
 def svc(tables) -> Callable[[float], Services]:
     """Services on the moto tables whose store's clock reads the given time."""
     resource = boto3.resource("dynamodb")
-    physical = {spec.name: resource.Table(spec.physical_name(PREFIX)) for spec in TABLES}
+    physical: dict[str, Any] = {
+        spec.name: resource.Table(spec.physical_name(PREFIX)) for spec in TABLES
+    }
 
     def at(now: float) -> Services:
         store = Store(physical, cache_seconds=0, clock=lambda: now)
