@@ -85,11 +85,6 @@ def levels(
     return found
 
 
-def label(place: str, genre: str | None) -> str:
-    """What an item says of the chart it came from."""
-    return keys.chart_key(place, genre)
-
-
 def summed(charts: Iterable[Sequence[tuple[str, float]]], depth: int) -> list[tuple[str, float]]:
     """Several charts as one: each id's scores (play counts) added up, best first (ties in the
     order of first appearance), the first ``depth``."""
@@ -110,7 +105,7 @@ def read_level(svc: Services, level: Level, kind: ChartKind, depth: int) -> list
     for genre in level.genres:
         charts = [ranked(found.get(keys.chart_key(r, genre), {}).get(kind)) for r in regions]
         merged = charts[0][:depth] if len(charts) == 1 else summed(charts, depth)
-        tag = label(level.place.name, genre)
+        tag = keys.chart_key(level.place.name, genre)  # what an item says of its chart
         per_genre.append([(item, score, tag) for item, score in merged])
     return interleave(per_genre)
 

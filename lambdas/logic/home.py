@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from lambdas.logic import bandit
 from lambdas.logic.content import CANDIDATES_PER_RESULT, named, pick, recent_items
@@ -45,10 +45,7 @@ CarouselKind = Literal[
     "for_you", "because_you_played", "region_chart", "artists_for_you", "genre_station",
     "fans_also_like",
 ]  # fmt: skip
-KINDS: tuple[CarouselKind, ...] = (
-    "for_you", "because_you_played", "region_chart", "artists_for_you", "genre_station",
-    "fans_also_like",
-)  # fmt: skip
+KINDS: tuple[CarouselKind, ...] = get_args(CarouselKind)
 BANDIT = "home"  # the bandit's name: its state and log keys, the experiment its answers count in
 POLICY_NAME = "softmax"  # the answers' variant and the policy's name
 # The hand-made order as the prior's click rates per carousel impression: 5 points apart, 2.5

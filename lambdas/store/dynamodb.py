@@ -3,7 +3,6 @@ events, availability and experiment counters. Keys come from :mod:`lambdas.store
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import random
@@ -12,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -189,33 +188,41 @@ class Store:
 
     def _batch_get(self, pending: list[str]) -> dict[str, dict[str, Any] | None]:
         """Records by partition key, read with BatchGetItem; every key DynamoDB answered maps to
-        its record or None (absent). Unprocessed keys are retried with backoff, at most
-        ``BATCH_GET_RETRIES`` times; keys still unanswered then are left out (and not cached)."""
-        answered: dict[str, dict[str, Any] | None] = {}
-
-        def read(wanted: list[str]) -> list[str]:
-            chunks = (wanted[i : i + MAX_BATCH_GET] for i in range(0, len(wanted), MAX_BATCH_GET))
-            return [pk for chunk in chunks for pk in self._read_chunk(chunk, answered)]
-
-        with contextlib.suppress(GaveUpError):  # keys still unanswered are left out
-            until_done(read, pending, Backoff(max_attempts=1 + BATCH_GET_RETRIES, base_s=0.01))
+        its record or None (absent). Keys still unanswered after the retries are left out (and
+        not cached)."""
+        items, unanswered = self._batch_get_items("lists", [{"pk": pk} for pk in pending])
+        answered: dict[str, dict[str, Any] | None] = dict.fromkeys(
+            set(pending) - {str(key["pk"]) for key in unanswered}
+        )
+        for item in items:
+            answered[str(item["pk"])] = json.loads(item["doc"])
         return answered
 
-    def _read_chunk(
-        self, chunk: list[str], answered: dict[str, dict[str, Any] | None]
-    ) -> list[str]:
-        """One BatchGetItem of ``chunk``'s keys, its answers put in ``answered``; the keys it
-        left unprocessed."""
-        lists = self.tables["lists"]
-        response = lists.meta.client.batch_get_item(
-            RequestItems={lists.name: {"Keys": [{"pk": pk} for pk in chunk]}}
-        )
-        unprocessed = response.get("UnprocessedKeys", {}).get(lists.name, {}).get("Keys", [])
-        left = [str(key["pk"]) for key in unprocessed]
-        answered.update(dict.fromkeys(set(chunk) - set(left)))
-        for item in response["Responses"].get(lists.name, []):
-            answered[str(item["pk"])] = json.loads(item["doc"])
-        return left
+    def _batch_get_items(
+        self, table: str, wanted: list[dict[str, Any]], consistent: bool = False
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The items of ``table`` at the ``wanted`` keys (BatchGetItem, ``MAX_BATCH_GET`` keys a
+        call; unprocessed keys retried with backoff, at most ``BATCH_GET_RETRIES`` times), and the
+        keys still unanswered after that. An absent item is simply not among the items."""
+        found = self.tables[table]
+        items: list[dict[str, Any]] = []
+
+        def read(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            left: list[dict[str, Any]] = []
+            for start in range(0, len(pending), MAX_BATCH_GET):
+                request: dict[str, Any] = {"Keys": pending[start : start + MAX_BATCH_GET]}
+                if consistent:
+                    request["ConsistentRead"] = True
+                response = found.meta.client.batch_get_item(RequestItems={found.name: request})
+                left += response.get("UnprocessedKeys", {}).get(found.name, {}).get("Keys", [])
+                items.extend(response["Responses"].get(found.name, []))
+            return left
+
+        try:
+            until_done(read, wanted, Backoff(max_attempts=1 + BATCH_GET_RETRIES, base_s=0.01))
+        except GaveUpError as exc:  # the keys still unanswered are the caller's to leave out
+            return items, cast("list[dict[str, Any]]", exc.left)
+        return items, []
 
     def catalog(self, item_ids: Iterable[str], kind: str = "item") -> dict[str, dict[str, Any]]:
         """Catalogue entries (title, artist, album, genre, available) by id."""
@@ -339,29 +346,11 @@ class Store:
 
     def issued_many(self, recommendation_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """What was recorded of several answers when they were issued, by ``recommendation_id``
-        (BatchGetItem, 100 keys a call, unprocessed keys retried with backoff); unknown or
-        expired ones are absent (as are any still unanswered after the retries)."""
-        table = self.tables["experiments"]
-        found: dict[str, dict[str, Any]] = {}
-
-        def read(wanted: list[str]) -> list[str]:
-            left: list[str] = []
-            for start in range(0, len(wanted), MAX_BATCH_GET):
-                chunk = wanted[start : start + MAX_BATCH_GET]
-                wanted_keys = [keys.issued(rec) for rec in chunk]
-                response = table.meta.client.batch_get_item(
-                    RequestItems={table.name: {"Keys": wanted_keys, "ConsistentRead": True}}
-                )
-                unprocessed = response.get("UnprocessedKeys", {}).get(table.name, {})
-                left += [str(k["pk"]).removeprefix("rec#") for k in unprocessed.get("Keys", [])]
-                for item in response["Responses"].get(table.name, []):
-                    found[str(item["pk"]).removeprefix("rec#")] = dict(item)
-            return left
-
-        with contextlib.suppress(GaveUpError):  # keys still unanswered are left out
-            until_done(read, list(dict.fromkeys(recommendation_ids)),
-                       Backoff(max_attempts=1 + BATCH_GET_RETRIES, base_s=0.01))  # fmt: skip
-        return found
+        (consistent BatchGetItem, see :meth:`_batch_get_items`); unknown or expired ones are
+        absent (as are any still unanswered after the retries)."""
+        wanted = [keys.issued(rec) for rec in dict.fromkeys(recommendation_ids)]
+        items, _ = self._batch_get_items("experiments", wanted, consistent=True)
+        return {str(item["pk"]).removeprefix("rec#"): dict(item) for item in items}
 
     def count_once_each(self, marks: Sequence[Mark]) -> list[bool]:
         """Count each impression or click of an answer's item once: its mark (that it was
