@@ -2,9 +2,12 @@
 
 Each trial fits LightGBM with one setting of the searched parameters on (a seeded subsample of)
 the fitting users, stopping early on the validation users' log loss; its score is that best
-validation log loss. The search is bounded twice: at most ``trials`` trials and at most
-``seconds`` seconds (a trial that has started finishes). The first trial is always the current
-defaults, so the search can only keep them or find a lower validation log loss.
+validation log loss. The search is bounded twice: ``trials`` trials, and at most ``seconds``
+seconds (a trial that has started finishes) as a safety cap. Bounded by trials alone, the same
+data and seed give the same search (Optuna's seeded TPE, one trial at a time), so a retraining on
+unchanged data gives the same model; a search stopped by time depends on the machine's speed.
+The first trial is always the current defaults, so the search can only keep them or find a
+lower validation log loss.
 
 Only training imports this module: serving (:mod:`training.model.artifact`,
 :mod:`training.model.features`) never needs Optuna.

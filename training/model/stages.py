@@ -202,10 +202,16 @@ def run_pipeline(
     clock.done("logistic regression", f"{len(rows):,} users")
     found = search_hyperparameters(data, hp)
     if found is not None:
+        timed_out = found.stopped_by == "time"
         clock.done(
             "hyperparameter search",
             f"{found.n_trials} trials, validation log loss {found.default_value:.4f} "
-            f"(defaults) -> {found.best_value:.4f}",
+            f"(defaults) -> {found.best_value:.4f}"
+            + (
+                ", stopped by search_seconds: not reproducible from the seed alone"
+                if timed_out
+                else ""
+            ),
         )
     popularity = baseline_popularity(data, labelled)
     lightgbm = fit_lightgbm_model(data, hp, progress, found)

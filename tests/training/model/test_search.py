@@ -71,3 +71,17 @@ def test_search_by_cross_validation_and_its_bounds(tmp_path):
     skipped = search_lgbm(*args, DEFAULT_PARAMS, trials=0)
     assert skipped.stopped_by == "skipped"
     assert skipped.best_params == DEFAULT_PARAMS
+
+
+def test_a_search_bounded_by_trials_is_reproducible(tmp_path):
+    """Same data and seed, same trials and best settings: a scheduled retraining on unchanged
+    data must not get another model (the gate compares it with the previous one)."""
+    data = _data(tmp_path)
+    args = (data.spec, data.x, data.y, data.split.train, data.split.valid, data.n_genres)
+    defaults = {**DEFAULT_PARAMS, "num_threads": 1}
+    first, again = (search_lgbm(*args, defaults, trials=10, seconds=0, seed=3) for _ in range(2))
+    assert [t["params"] for t in first.trials] == [t["params"] for t in again.trials]
+    assert [t["value"] for t in first.trials] == [t["value"] for t in again.trials]
+    assert first.best_params == again.best_params
+    other = search_lgbm(*args, defaults, trials=10, seconds=0, seed=4)
+    assert [t["params"] for t in other.trials] != [t["params"] for t in first.trials]
