@@ -16,10 +16,11 @@ SEED  ?= 7
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): pyproject.toml package-lock.json
+$(STAMP): pyproject.toml package-lock.json clients/python/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(PY) -m pip install --quiet -e './clients/python[sigv4]'   # the Python SDK (tests/clients)
 	npm ci --silent --no-audit --no-fund   # the CDK CLI, pinned in package.json (run: npx cdk)
 	@touch $(STAMP)
 
@@ -36,7 +37,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/mypy training container lambdas infra local tests bench
+	$(VENV)/bin/mypy training container lambdas infra local tests bench clients/python
 
 # Mutation testing of the core modules against their own area's unit tests (docs/testing.md):
 # a fresh mutants/ each run, 2 workers, then the score per module; fails below MUTATE_MIN %.
