@@ -50,7 +50,8 @@ FUNCTIONS: tuple[Function, ...] = (
         name="onboarding",
         handler="lambdas.handlers.onboarding.lambda_handler",
         description="Genre, station, song and artist recommendations for a new listener",
-        tables={"lists": "read", "state": "readwrite", "experiments": "write"},
+        # experiments: the issued answers (write) and the onboarding bandit's state (read)
+        tables={"lists": "read", "state": "readwrite", "experiments": "readwrite"},
         invokes_endpoint=True,
     ),
     Function(

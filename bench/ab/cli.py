@@ -26,7 +26,7 @@ from bench.ab.client import GatewayClient
 from bench.ab.experiment_report import ReportRow, parse_report, run_report, run_rows
 from bench.ab.section import REFERENCE_ARMS, RunSummary, body, plot
 from bench.ab.simulate import ListenerResult, RunConfig, days_until_now, simulate
-from bench.ab.stats import bootstrap_lift, by_day, totals
+from bench.ab.stats import Lift, VariantTotals, bootstrap_lift, by_day, lift_of, totals
 from bench.common import local_stack
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, repo_relative, write_section
 from lambdas.logic.experiments import Experiment, load
@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         report_text=report_text,
         report=report,
         bootstrap={arm: bootstrap_lift(results, arms[0], arm, args.seed) for arm in arms[1:]},
+        pairwise=pairwise(results, variants, arms, args.seed),
         days_detail=days,
         posted=sum(r.posted for r in results),
         stored=sum(r.stored for r in results),
@@ -180,6 +181,24 @@ def main(argv: list[str] | None = None) -> int:
               f"counted {counted}, reported {reported}", file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def pairwise(
+    results: list[ListenerResult], variants: list[VariantTotals], arms: tuple[str, ...], seed: int
+) -> dict[str, dict[str, tuple[Lift | None, tuple[float, float] | None]]]:
+    """Each arm but the control against each earlier one but the control: the lift with the
+    report's interval on the two arms' counts, and the listener bootstrap's."""
+    by_arm = {v.variant: v for v in variants}
+    treatments = arms[1:]
+    found: dict[str, dict[str, tuple[Lift | None, tuple[float, float] | None]]] = {}
+    for i, later in enumerate(treatments):
+        for earlier in treatments[:i]:
+            lift = lift_of(by_arm[earlier], by_arm[later])
+            found.setdefault(later, {})[earlier] = (
+                lift,
+                bootstrap_lift(results, earlier, later, seed),
+            )
+    return found
 
 
 def counts_against_report(

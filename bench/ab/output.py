@@ -11,6 +11,9 @@ computed are null)::
                        "lift": null for the control, else
                                {"estimate", "ci95_report": [low, high], "p_value",
                                 "ci95_bootstrap": [low, high], "truth_expected"}}},
+     "pairwise": [{"treatment", "control", "estimate", "ci95": [low, high],
+                   "ci95_bootstrap": [low, high]}]  (each arm but the control over each earlier
+                                                     one, e.g. bandit over model),
      "per_day": [{"day", "arms": {arm: {"listeners", "impressions", "clicks", "ctr"}},
                   "cumulative": {arm: {...the same...}},
                   "cumulative_lift": {arm but the control: {"estimate", "ci95": [low, high]}}}],
@@ -109,6 +112,16 @@ def document(summary: RunSummary, run_id: str = "", counts_match: bool = True) -
         "source": summary.source,
         "limit": summary.shown_limit,
         "per_arm": {arm: arm_entry(summary, summary.totals(arm)) for arm in summary.arms},
+        "pairwise": [
+            {
+                "treatment": treatment,
+                "control": control,
+                **(_lift(lift) or {"estimate": None, "ci95": None}),
+                "ci95_bootstrap": _interval(boot),
+            }
+            for treatment, against in summary.pairwise.items()
+            for control, (lift, boot) in against.items()
+        ],
         "per_day": [day_entry(day) for day in summary.days_detail],
         "checks": {
             "posted": summary.posted,

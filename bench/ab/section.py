@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.ab.experiment_report import ReportRow
-from bench.ab.stats import Day, VariantTotals
+from bench.ab.stats import Day, Lift, VariantTotals
 
 REFERENCE_LIFT = 0.087  # the CTR lift the reference deployment reported
 REFERENCE_ARMS = ("rules", "model")  # ... of its model over the rule
@@ -46,6 +46,11 @@ class RunSummary:
     report_s: float
     plot: str
     note: str = ""
+    # treatment -> control -> (lift, 95 % low, high; the bootstrap's low, high) for every pair of
+    # arms but the control's (the later arm over the earlier): e.g. bandit over model
+    pairwise: dict[str, dict[str, tuple[Lift | None, tuple[float, float] | None]]] = field(
+        default_factory=dict
+    )
 
     @property
     def control(self) -> str:
@@ -147,6 +152,26 @@ def lift_lines(summary: RunSummary, arm: str) -> list[str]:
     ]
 
 
+def pairwise_lines(summary: RunSummary) -> list[str]:
+    """The lift of each arm but the control over each earlier one (bandit over model)."""
+    lines = []
+    for treatment, against in summary.pairwise.items():
+        for control, (lift, boot) in against.items():
+            mine, theirs = summary.totals(treatment), summary.totals(control)
+            truth = mine.expected_ctr / theirs.expected_ctr - 1 if theirs.expected_ctr else None
+            resampled = f"{boot[0]:+.1%} to {boot[1]:+.1%}" if boot else "n/a"
+            low, high = (lift[1], lift[2]) if lift else (None, None)
+            lines += [
+                f"**Lift of `{treatment}` over `{control}`: "
+                f"{_pct(lift[0] if lift else None, True)}** (95 % interval {_pct(low, True)} to "
+                f"{_pct(high, True)}, the report's arithmetic on the two arms' counts); "
+                f"resampling listeners: {resampled}. The lift the truth expects: "
+                f"{_pct(truth, True)}.",
+                "",
+            ]
+    return lines
+
+
 def reference_paragraph(summary: RunSummary) -> str:
     """The comparison with the reference deployment's lift of its model over the rule."""
     control, treatment = REFERENCE_ARMS
@@ -162,7 +187,8 @@ def body(summary: RunSummary) -> str:
     """The section's Markdown."""
     per_day = summary.listeners / summary.days
     lines = [
-        "## Simulated A/B test: onboarding model against the rule",
+        "## Simulated A/B test: onboarding model against the rule"
+        + (", and the bandit" if "bandit" in summary.arms else ""),
         "",
         f"Command: `{summary.command}`.",
         f"Date: {summary.date}. Machine: {summary.machine}. Load average before the run: "
@@ -194,6 +220,7 @@ def body(summary: RunSummary) -> str:
         "```",
         "",
         *(line for arm in summary.treatments for line in lift_lines(summary, arm)),
+        *pairwise_lines(summary),
         f"Events posted: {summary.posted:,}; stored: {summary.stored:,}; answered as stored "
         f"before: {summary.duplicates:,}; errors: {summary.errors:,}; requests repeated after "
         f"a timeout: {summary.retries:,}. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from lambdas.logic.attribution import issue
@@ -25,11 +26,17 @@ def envelope(
 
 
 def recommendation(
-    svc: Services, payload: dict[str, Any], listener: str | None, variant: str, model_version: str
+    svc: Services,
+    payload: dict[str, Any],
+    listener: str | None,
+    variant: str,
+    model_version: str,
+    decision: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A recommendation answer, recorded as issued to ``listener`` under ``variant`` (what its
-    impressions and clicks will be attributed by)."""
-    recommendation_id = issue(svc, listener, variant, model_version, payload)
+    impressions and clicks will be attributed by; with a bandit's ``decision``, what it
+    learns from them)."""
+    recommendation_id = issue(svc, listener, variant, model_version, payload, decision=decision)
     return envelope(payload, variant, model_version, recommendation_id)
 
 

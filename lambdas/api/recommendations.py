@@ -20,8 +20,8 @@ from lambdas.api.params import Cap, IdPath, IdQuery, Limit, RegionQuery
 from lambdas.api.paths import path
 from lambdas.logic import home
 from lambdas.logic.attribution import issue_many, issued_record
+from lambdas.logic.bandit_state import policy_state
 from lambdas.logic.content import active_version
-from lambdas.logic.home_state import policy_state
 from lambdas.logic.personal import Kind, fans_also_like, personal_list, similar_songs
 from lambdas.logic.services import services
 from lambdas.logic.vocabulary import body_region, vocabulary
@@ -128,7 +128,7 @@ def user_home(
         region = body_region(vocabulary(svc, version), region).name
     request = dataclasses.replace(svc, store=RequestStore(svc.store))
     found, context = home.candidates(request, userId, limit, region)
-    state = policy_state(svc)
+    state = policy_state(svc, home.SPEC)
     if state.problem:
         logger.warning("home bandit state unusable, ranking by the prior",
                        extra={"problem": state.problem})  # fmt: skip

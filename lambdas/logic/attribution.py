@@ -20,7 +20,7 @@ Group = tuple[str, str, str]  # experiment, variant, metric
 SHOWN_KEYS = ("id", "genre")
 # what a bandit's log keeps of a decision (the rest, e.g. the other candidates, stays on the
 # issued record for off-policy evaluation)
-OBSERVED_FIELDS = ("features", "kind", "position", "propensity", "policy_version")
+OBSERVED_FIELDS = ("features", "kind", "key", "position", "propensity", "policy_version")
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,12 @@ def issue(
     model_version: str,
     payload: Mapping[str, Any],
     experiment: str = ONBOARDING_EXPERIMENT,
+    decision: Mapping[str, Any] | None = None,
 ) -> str:
-    """Record an answer as issued and return its ``recommendation_id``."""
+    """Record an answer as issued (with the bandit's ``decision``, when one ranked it) and
+    return its ``recommendation_id``."""
     recommendation_id = uuid.uuid4().hex
-    record = issued_record(listener, variant, model_version, payload, experiment)
+    record = issued_record(listener, variant, model_version, payload, experiment, decision)
     svc.store.put_issued(recommendation_id, record)
     return recommendation_id
 
@@ -90,12 +92,20 @@ def issue_many(svc: Services, records: Sequence[Mapping[str, Any]]) -> list[str]
     return ids
 
 
-def observed(issued: Mapping[str, Any]) -> Observed | None:
+def observed(issued: Mapping[str, Any], shown_id: str | None = None) -> Observed | None:
     """What the bandit that ranked an answer learns from its impression or click (None: no
-    bandit ranked it)."""
+    bandit ranked it). A decision with ``items`` ranked several things of one answer (the
+    onboarding bandit's stations): the event's item's own decision, None for an item the bandit
+    did not choose (a song of the same answer)."""
     decision = issued.get("decision")
     if not isinstance(decision, Mapping) or not decision.get("bandit"):
         return None
+    per_item = decision.get("items")
+    if isinstance(per_item, Mapping):
+        mine = per_item.get(shown_id) if shown_id is not None else None
+        if not isinstance(mine, Mapping):
+            return None
+        decision = {**decision, **mine}
     fields = {k: v for k, v in decision.items() if k in OBSERVED_FIELDS}
     return Observed(str(decision["bandit"]), fields)
 
@@ -114,4 +124,4 @@ def attribute(
     if shown_id is not None and items and shown_id not in items:
         return Attribution(warning=("item_id", "not in that recommendation: not counted"))
     group = (str(issued["experiment"]), str(issued["variant"]), COUNTED[event_type])
-    return Attribution(group=group, observed=observed(issued))
+    return Attribution(group=group, observed=observed(issued, shown_id))

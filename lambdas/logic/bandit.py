@@ -42,7 +42,7 @@ import math
 import random
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
 FORMAT = b"MRB1"  # the serialised state's magic and version
@@ -468,6 +468,38 @@ class Policy:
             raise BanditError(f"unknown policy {self.kind!r}")
         if self.temperature <= 0 or not 0.0 <= self.epsilon <= 1.0 or self.draws < 1:
             raise BanditError("temperature > 0, epsilon in [0, 1], draws >= 1")
+
+
+@dataclass(frozen=True)
+class Annealing:
+    """Exploration that shrinks as evidence grows: after ``n`` observations, ``epsilon``,
+    ``optimism`` and ``temperature`` are the policy's times ``half_life / (half_life + n)``
+    (halved at ``half_life`` observations), never below their floors. The factor is a function of
+    the state a decision is made with, so the propensities stay exact, and ``epsilon_floor``
+    keeps every importance weight of off-policy evaluation bounded (by candidates /
+    ``epsilon_floor``). Measured in docs/experiments.md (annealing)."""
+
+    half_life: float = 500.0
+    epsilon_floor: float = 0.01
+    temperature_floor: float = 0.002
+
+    def __post_init__(self) -> None:
+        if (
+            self.half_life <= 0
+            or not 0.0 < self.epsilon_floor <= 1.0
+            or self.temperature_floor <= 0
+        ):
+            raise BanditError("half_life > 0, epsilon_floor in (0, 1], temperature_floor > 0")
+
+    def policy(self, base: Policy, n: float) -> Policy:
+        """``base`` after ``n`` observations."""
+        factor = self.half_life / (self.half_life + max(n, 0.0))
+        return replace(
+            base,
+            epsilon=max(self.epsilon_floor, base.epsilon * factor),
+            optimism=base.optimism * factor,
+            temperature=max(self.temperature_floor, base.temperature * factor),
+        )
 
 
 @dataclass(frozen=True)

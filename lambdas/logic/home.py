@@ -30,10 +30,9 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal, get_args
 
-from lambdas.logic import bandit
+from lambdas.logic import bandit, bandit_state
 from lambdas.logic.content import CANDIDATES_PER_RESULT, named, pick, recent_items
 from lambdas.logic.fallback import fill, levels, read_level
 from lambdas.logic.personal import Listener, fans_also_like, personal_list, similar_songs
@@ -68,6 +67,7 @@ MODEL = bandit.Model(
     noise=0.15,
 )
 POLICY = bandit.Policy("softmax", temperature=0.02, optimism=1.0, epsilon=0.05)
+SPEC = bandit_state.Spec(BANDIT, MODEL)
 DEFAULT_LIMIT = 10
 TITLES: Mapping[CarouselKind, str] = {
     "for_you": "Recommended for you",
@@ -146,10 +146,9 @@ class Screen:
     scores: tuple[float, ...] = field(default=())
 
 
-@cache
 def prior() -> bandit.Posterior:
     """The posterior with no observations: the hand-made order."""
-    return bandit.posterior(MODEL, bandit.empty(FEATURES))
+    return bandit_state.prior(SPEC)
 
 
 def order(

@@ -4,7 +4,7 @@ in their region: the best stations, songs and artists."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas.logic.content import CANDIDATES_PER_RESULT, named, pick
@@ -16,6 +16,7 @@ from lambdas.store import keys
 from lambdas.store.endpoint import EndpointError, predict_genres
 
 TOP_GENRES = 3
+EVERY_GENRE = 100  # the top_k that asks the model for every genre's probability (its maximum)
 RULES_VARIANT = "rules"
 # Keys of the model's request body beside the answers (container/protocol.py): an answer named
 # so would change the request itself (``instances`` turns it into a batch the model refuses).
@@ -44,6 +45,7 @@ class GenreChoice:
     source: str
     model_version: str
     error: str | None = None  # the model's failure, for the fallback
+    probabilities: list[dict[str, Any]] = field(default_factory=list)  # all the model ranked
 
 
 def rule_genres(selected: list[str], genre_order: list[str]) -> list[dict[str, Any]]:
@@ -66,21 +68,27 @@ def genre_popularity(svc: Services) -> list[str]:
 
 
 def choose_genres(
-    svc: Services, variant: str, instance: dict[str, Any], selected: list[str]
+    svc: Services,
+    variant: str,
+    instance: dict[str, Any],
+    selected: list[str],
+    top_k: int = TOP_GENRES,
 ) -> GenreChoice:
-    """The model's genres for the onboarding answers in ``instance``; the rule's in the rules
-    variant, and when the model fails (``source="fallback"``)."""
+    """The model's genres for the onboarding answers in ``instance`` (its first
+    :data:`TOP_GENRES`; ``probabilities``: the ``top_k`` it was asked for); the rule's in the
+    rules variant, and when the model fails (``source="fallback"``)."""
     if variant != RULES_VARIANT:
         try:
-            genres, model_version = predict_genres(
-                svc.runtime, svc.settings.endpoint_name, instance, TOP_GENRES,
+            ranked_genres, model_version = predict_genres(
+                svc.runtime, svc.settings.endpoint_name, instance, max(top_k, TOP_GENRES),
                 svc.settings.endpoint_timeout_s,
             )  # fmt: skip
         except EndpointError as exc:
             rule = rule_genres(selected, genre_popularity(svc))
             return GenreChoice(rule, "fallback", "rules", type(exc).__name__)
-        if genres:
-            return GenreChoice(genres, "model", model_version)
+        if ranked_genres:
+            top = ranked_genres[:TOP_GENRES]
+            return GenreChoice(top, "model", model_version, probabilities=ranked_genres)
         return GenreChoice(rule_genres(selected, genre_popularity(svc)), "model", model_version)
     return GenreChoice(rule_genres(selected, genre_popularity(svc)), "rules", "rules")
 

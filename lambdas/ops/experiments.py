@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.logic import home_evaluation
+from lambdas.logic.bandit_state import PRIOR_VERSION, posterior_of
 from lambdas.logic.experiments import Experiment, load
-from lambdas.logic.home import BANDIT, prior
-from lambdas.logic.home_state import PRIOR_VERSION, posterior_of
+from lambdas.logic.home import BANDIT, SPEC, prior
 from lambdas.store import keys
 from lambdas.store.dynamodb import MAX_BATCH_GET, Store
 
@@ -180,7 +180,7 @@ def off_policy(
     if state is None:
         post, version = prior(), PRIOR_VERSION
     else:
-        number, post = posterior_of(state)
+        number, post = posterior_of(state, SPEC)
         version = str(number)
     return home_evaluation.evaluate(found, post, version, skipped, resamples=resamples,
                                     level=level, seed=seed)  # fmt: skip

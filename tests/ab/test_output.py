@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench.ab.arms import restricted, shares
-from bench.ab.cli import main
+from bench.ab.cli import main, pairwise
 from bench.ab.experiment_report import ReportRow
 from bench.ab.output import document
 from bench.ab.section import RunSummary, body, plot
@@ -25,8 +25,8 @@ from local.stack import Stack
 THREE = Experiment("onboarding", "salt-3", "rules", {"rules": 2, "model": 1, "bandit": 1})
 ARMS = ("rules", "model", "bandit")
 TOP = {"command", "date", "seed", "run_id", "experiment", "defined_variants", "arms", "control",
-       "listeners", "days", "source", "limit", "per_arm", "per_day", "checks", "seconds",
-       "plot"}  # fmt: skip
+       "listeners", "days", "source", "limit", "per_arm", "pairwise", "per_day", "checks",
+       "seconds", "plot"}  # fmt: skip
 ARM = {"expected_share", "listeners", "impressions", "clicks", "ctr", "expected_ctr", "fallbacks",
        "by_kind", "lift"}  # fmt: skip
 LIFT = {"estimate", "ci95_report", "p_value", "ci95_bootstrap", "truth_expected"}
@@ -111,6 +111,7 @@ def _summary(tmp_path: Path, arms: tuple[str, ...] = ARMS) -> RunSummary:
         report_text="experiment onboarding (control: rules)",
         report=rows,
         bootstrap={a: (0.1, 0.9) for a in arms[1:]},
+        pairwise=pairwise(RESULTS, [totals(RESULTS, a) for a in arms], arms, 3),
         days_detail=days,
         posted=70,
         stored=70,
@@ -148,6 +149,11 @@ def test_the_document_of_a_run(tmp_path: Path) -> None:
     assert doc["per_day"][-1]["cumulative"]["model"] == {
         "listeners": 2, "impressions": 20, "clicks": 6, "ctr": 0.3}  # fmt: skip
     assert (tmp_path / "ab.png").stat().st_size > 0
+    [pair] = doc["pairwise"]  # bandit over model, the control's two treatments
+    assert (pair["treatment"], pair["control"]) == ("bandit", "model")
+    assert math.isclose(pair["estimate"], 0.5 / 0.3 - 1)
+    assert pair["ci95"][0] < pair["estimate"] < pair["ci95"][1]
+    assert len(pair["ci95_bootstrap"]) == 2
 
 
 def test_the_section_names_every_arm_and_compares_the_reference_only_for_model_over_rules(
@@ -156,6 +162,7 @@ def test_the_section_names_every_arm_and_compares_the_reference_only_for_model_o
     text = body(_summary(tmp_path))
     assert "**Lift of `model` over `rules`" in text
     assert "**Lift of `bandit` over `rules`" in text
+    assert "**Lift of `bandit` over `model`" in text
     assert "every variant of the experiment" in text
     other = body(_summary(tmp_path, ("bandit", "rules")))
     assert "**Lift of `rules` over `bandit`" in other

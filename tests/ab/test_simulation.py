@@ -85,7 +85,7 @@ def test_every_event_posted_is_stored(stack: Stack, run: Run) -> None:
 def test_the_report_counts_exactly_what_was_posted(run: Run) -> None:
     results, report = run
     posted = _by_variant(results)
-    assert set(posted) == {"model", "rules"}
+    assert set(posted) == set(load(DEFAULT_EXPERIMENTS)["onboarding"].variants)
     assert {v: (row.impressions, row.clicks) for v, row in report.items()} == posted
     assert report["model"].lift is not None
     assert report["model"].ci_low is not None
@@ -115,4 +115,5 @@ def test_no_clicks_when_the_truth_never_clicks(stack: Stack) -> None:
     results, report = _run(stack, 10, 6, truth)
     assert sum(r.impressions for r in results) > 0
     assert sum(r.clicks for r in results) == 0
-    assert {v: (row.impressions, row.clicks) for v, row in report.items()} == _by_variant(results)
+    counted = {v: (row.impressions, row.clicks) for v, row in report.items() if row.impressions}
+    assert counted == _by_variant(results)  # (of 10 listeners, an arm may get none)

@@ -16,7 +16,7 @@ import pytest
 
 from lambdas.handlers import bandit_refresh, events, recommendations
 from lambdas.logic import bandit, home
-from lambdas.logic.home_state import refresh
+from lambdas.logic.bandit_state import refresh
 from lambdas.logic.services import services
 from lambdas.routes import BANDIT_REFRESH
 from local import schedules
@@ -215,22 +215,26 @@ def test_impressions_and_clicks_are_logged_once_and_folded_by_the_refresh(no_sta
     [clicked] = [e for e in logged if e["type"] == "click"]
     assert clicked["kind"] == "fans_also_like"
     assert float(clicked["features"]["fans_also_like:bias"]) == 1.0
-    done = refresh(svc, now=now + 180)
+    done = refresh(svc, home.SPEC, now=now + 180)
     assert (done.written, done.version, done.impressions, done.clicks) == (
         True, 1, len(seen), 1)  # fmt: skip
     state = svc.store.bandit_state("home", cached=False)
     assert state is not None
     stats = bandit.loads(bytes(state["stats"]))
     assert (stats.n, stats.rewards) == (len(seen), 1.0)
-    assert refresh(svc, now=now + 180).written is False  # nothing new has ended
+    assert refresh(svc, home.SPEC, now=now + 180).written is False  # nothing new has ended
     assert home_of(KNOWN)["policy"]["version"] == "1"
 
 
 def test_the_refresh_handler_runs_and_says_what_it_did(no_state, capsys):
     done = bandit_refresh.lambda_handler({"source": "aws.events"}, FakeContext())
-    assert (done["written"], done["version"]) == (True, 1)  # the first run: an hour back
-    assert set(done) == {"written", "version", "minutes", "impressions", "clicks", "note"}
-    assert "BanditImpressions" in capsys.readouterr().out
+    assert set(done) == {"home", "onboarding"}  # every bandit
+    for what in done.values():
+        assert (what["written"], what["version"]) == (True, 1)  # the first run: an hour back
+        assert set(what) == {"written", "version", "minutes", "impressions", "clicks", "note"}
+    out = capsys.readouterr().out
+    assert "BanditImpressions" in out
+    assert '"onboarding"' in out  # each bandit's metrics under its own dimension
 
 
 def test_the_local_schedule_runs_the_refresh(no_state):
@@ -240,3 +244,4 @@ def test_the_local_schedule_runs_the_refresh(no_state):
         schedules.period_s("cron(0 * * * ? *)")
     schedules.invoke(BANDIT_REFRESH)
     assert services().store.bandit_state("home", cached=False) is not None
+    assert services().store.bandit_state("onboarding", cached=False) is not None

@@ -1,4 +1,4 @@
-"""The home screen's bandit (lambdas/logic/home.py, home_state.py): features, the prior's order,
+"""The home screen's bandit (lambdas/logic/home.py, bandit_state.py): features, the prior's order,
 reproducible rankings, the fold of logged impressions and clicks, and the refresh against moto
 (watermark, catching up, the conditional write, a damaged state)."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from lambdas.config import Settings
 from lambdas.logic import bandit, home
-from lambdas.logic.home_state import (
+from lambdas.logic.bandit_state import (
     FIRST_LOOKBACK_MINUTES,
     GRACE_MINUTES,
     PRIOR_VERSION,
@@ -126,19 +126,21 @@ def test_the_refresh_folds_each_ended_minute_once(svc):
     assert not log(svc(T0 + 40), "r1", "click", "for_you")  # counted before: not logged again
     assert log(svc(T0 + 70), "r2", "impression", "region_chart")  # the next minute
     minute = int(T0 // 60)
-    too_soon = refresh(svc(T0 + 60), now=T0 + 60)  # r1's minute ended less than a minute ago
+    too_soon = refresh(
+        svc(T0 + 60), home.SPEC, now=T0 + 60
+    )  # r1's minute ended less than a minute ago
     assert (too_soon.written, too_soon.impressions) == (True, 0)  # the first run: an hour back
     last = minute + 1 - GRACE_MINUTES
     assert too_soon.minutes == (last - FIRST_LOOKBACK_MINUTES + 1, last)
-    done = refresh(svc(T0 + 180), now=T0 + 180)
+    done = refresh(svc(T0 + 180), home.SPEC, now=T0 + 180)
     assert (done.written, done.version, done.impressions, done.clicks) == (True, 2, 2, 1)
     assert done.minutes == (minute, minute + 1)
-    assert refresh(svc(T0 + 190), now=T0 + 190).written is False  # no minute ended since
+    assert refresh(svc(T0 + 190), home.SPEC, now=T0 + 190).written is False  # no minute ended since
     state = svc(T0).store.bandit_state("home", cached=False)
     assert (int(state["version"]), int(state["watermark"])) == (2, minute + 1)
     stats = bandit.loads(bytes(state["stats"]))
     assert (stats.n, stats.rewards) == (2.0, 1.0)
-    ranked = policy_state(svc(T0))
+    ranked = policy_state(svc(T0), home.SPEC)
     assert (ranked.version, ranked.problem) == ("2", None)
 
 
@@ -146,9 +148,9 @@ def test_a_run_catches_up_at_most_max_minutes(svc):
     store = svc(T0).store
     state = {"stats": bandit.dumps(bandit.empty(home.FEATURES)), "watermark": int(T0 // 60) - 100}
     assert store.put_bandit_state("home", state, 1, None)
-    done = refresh(svc(T0), now=T0, max_minutes=30)
+    done = refresh(svc(T0), home.SPEC, now=T0, max_minutes=30)
     assert done.minutes == (int(T0 // 60) - 99, int(T0 // 60) - 70)
-    assert refresh(svc(T0), now=T0, max_minutes=1000).minutes == (
+    assert refresh(svc(T0), home.SPEC, now=T0, max_minutes=1000).minutes == (
         int(T0 // 60) - 69, int(T0 // 60) - GRACE_MINUTES)  # fmt: skip
 
 
@@ -168,15 +170,15 @@ def test_the_write_is_conditional_on_the_version_read(svc):
 def test_a_damaged_state_serves_the_prior_and_the_refresh_starts_afresh(svc):
     store = svc(T0).store
     assert store.put_bandit_state("home", {"stats": b"MRB1garbage", "watermark": 1}, 4, None)
-    served = policy_state(svc(T0))
+    served = policy_state(svc(T0), home.SPEC)
     assert (served.version, served.posterior) == (PRIOR_VERSION, home.prior())
     assert "damaged" in (served.problem or "")
-    done = refresh(svc(T0), now=T0)
+    done = refresh(svc(T0), home.SPEC, now=T0)
     assert (done.written, done.version) == (True, 5)
     assert "afresh" in done.note
-    assert policy_state(svc(T0)).problem is None
+    assert policy_state(svc(T0), home.SPEC).problem is None
 
 
 def test_no_state_is_the_prior(svc):
-    served = policy_state(svc(T0))
+    served = policy_state(svc(T0), home.SPEC)
     assert (served.version, served.problem) == (PRIOR_VERSION, None)

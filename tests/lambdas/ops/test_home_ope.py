@@ -17,7 +17,7 @@ import pytest
 
 from lambdas.handlers import events, recommendations
 from lambdas.logic import bandit, home, home_evaluation
-from lambdas.logic.home_state import posterior_of
+from lambdas.logic.bandit_state import posterior_of
 from lambdas.logic.services import services
 from lambdas.ops.experiments import main, off_policy
 from lambdas.store.dynamodb import Store
@@ -121,7 +121,7 @@ def test_the_logging_policy_is_its_observed_rate_and_the_others_are_covered(serv
     )  # fmt: skip
     found, missing = home_evaluation.decisions(rewards, store.issued_many(rewards))
     assert (len(found), missing) == (report.decisions, 0)
-    _, post = posterior_of(store.bandit_state("home", cached=False))
+    _, post = posterior_of(store.bandit_state("home", cached=False), home.SPEC)
     targets = home_evaluation.targets(post)
     # greedy puts region_chart first (its state's best), worth CTR 0.5; the prior, for_you
     assert truth(found, targets["greedy"]) == pytest.approx(CTR["region_chart"])
