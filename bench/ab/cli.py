@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from bench.ab import listeners as sources
-from bench.ab import output
+from bench.ab import ope_check, output
 from bench.ab.arms import ArmsError, experiments_path, parse_arms, restricted, shares
 from bench.ab.client import GatewayClient
 from bench.ab.experiment_report import ReportRow, parse_report, run_report, run_rows
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         after, report_args = run_report(stack)
         report_s = time.monotonic() - began
+        hours = (simulate_s + 900) / 3600  # the run and the refresh's last minutes
+        off_policy = ope_check.check(stack, truth, results, hours) if "bandit" in arms else None
     before_rows, after_rows = parse_report(before), parse_report(after)
     compared = restricted(experiment_spec, arms)
     report_text, report = run_rows(before_rows, after_rows, compared)
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         report=report,
         bootstrap={arm: bootstrap_lift(results, arms[0], arm, args.seed) for arm in arms[1:]},
         pairwise=pairwise(results, variants, arms, args.seed),
+        off_policy=off_policy,
         days_detail=days,
         posted=sum(r.posted for r in results),
         stored=sum(r.stored for r in results),

@@ -14,6 +14,8 @@ computed are null)::
      "pairwise": [{"treatment", "control", "estimate", "ci95": [low, high],
                    "ci95_bootstrap": [low, high]}]  (each arm but the control over each earlier
                                                      one, e.g. bandit over model),
+     "off_policy": null, or with the bandit arm {"evaluation": the ope report's JSON,
+                   "truth": {target: true click rate at position 0}},
      "per_day": [{"day", "arms": {arm: {"listeners", "impressions", "clicks", "ctr"}},
                   "cumulative": {arm: {...the same...}},
                   "cumulative_lift": {arm but the control: {"estimate", "ci95": [low, high]}}}],
@@ -122,6 +124,11 @@ def document(summary: RunSummary, run_id: str = "", counts_match: bool = True) -
             for treatment, against in summary.pairwise.items()
             for control, (lift, boot) in against.items()
         ],
+        "off_policy": (
+            {"evaluation": summary.off_policy.evaluation, "truth": summary.off_policy.truth}
+            if summary.off_policy
+            else None
+        ),
         "per_day": [day_entry(day) for day in summary.days_detail],
         "checks": {
             "posted": summary.posted,

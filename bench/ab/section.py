@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.ab import ope_check
 from bench.ab.experiment_report import ReportRow
+from bench.ab.ope_check import OpeCheck
 from bench.ab.stats import Day, Lift, VariantTotals
 
 REFERENCE_LIFT = 0.087  # the CTR lift the reference deployment reported
@@ -51,6 +53,7 @@ class RunSummary:
     pairwise: dict[str, dict[str, tuple[Lift | None, tuple[float, float] | None]]] = field(
         default_factory=dict
     )
+    off_policy: OpeCheck | None = None  # with the bandit arm: bench.ab.ope_check
 
     @property
     def control(self) -> str:
@@ -221,6 +224,7 @@ def body(summary: RunSummary) -> str:
         "",
         *(line for arm in summary.treatments for line in lift_lines(summary, arm)),
         *pairwise_lines(summary),
+        *(ope_check.markdown(summary.off_policy) if "bandit" in summary.arms else []),
         f"Events posted: {summary.posted:,}; stored: {summary.stored:,}; answered as stored "
         f"before: {summary.duplicates:,}; errors: {summary.errors:,}; requests repeated after "
         f"a timeout: {summary.retries:,}. "

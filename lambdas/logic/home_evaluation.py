@@ -27,16 +27,20 @@ posterior's mean click rate of each candidate as its reward model.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from lambdas.logic import bandit, offpolicy
+from lambdas.logic import bandit, offpolicy, ope_report
 from lambdas.logic.home import FEATURES, KINDS, POLICY, prior
+from lambdas.logic.ope_report import METHODS, Evaluation, Skipped, TargetResult, recommendation_id
+
+__all__ = ["METHODS", "TARGETS", "Decision", "Evaluation", "Skipped", "TargetResult",
+           "decisions", "evaluate", "first_carousels", "format_evaluation", "recommendation_id",
+           "records", "targets"]  # fmt: skip
 
 TARGETS = ("prior", "greedy", "softmax")
-METHODS: tuple[offpolicy.Method, ...] = ("ips", "snips", "dr")
+UNIT = "the first carousel of a home screen counted as seen; reward: its clicks"
 GREEDY = bandit.Policy("greedy")
 
 
@@ -62,42 +66,10 @@ class Decision:
         return self.candidates.index(self.kind)
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """Logged entries left out, and why."""
-
-    other_positions: int = 0  # impressions and clicks below the first carousel
-    unissued: int = 0  # first carousels whose issued record is gone (expired) or unusable
-    clicks_without_impression: int = 0  # a click whose impression is not in the window
-
-    def as_dict(self) -> dict[str, int]:
-        return {"other_positions": self.other_positions, "unissued": self.unissued,
-                "clicks_without_impression": self.clicks_without_impression}  # fmt: skip
-
-
-def recommendation_id(entry: Mapping[str, Any]) -> str:
-    """The answer a log entry is about (from its sort key, ``<ts>#<id>|<type>|<item>``)."""
-    return str(entry["sk"]).split("#", 1)[1].split("|", 1)[0]
-
-
 def first_carousels(entries: Iterable[Mapping[str, Any]]) -> tuple[dict[str, float], Skipped]:
     """The recommendation ids of the first carousels counted as seen, with the clicks counted
     on each (their reward), from log entries (any order, several minutes)."""
-    seen: set[str] = set()
-    clicks: dict[str, float] = {}
-    other = 0
-    for entry in entries:
-        if int(entry.get("position", -1)) != 0:
-            other += 1
-            continue
-        rec = recommendation_id(entry)
-        if entry.get("type") == "impression":
-            seen.add(rec)
-        elif entry.get("type") == "click":
-            clicks[rec] = clicks.get(rec, 0.0) + 1.0
-    rewards = {rec: clicks.get(rec, 0.0) for rec in sorted(seen)}
-    orphans = sum(int(n) for rec, n in clicks.items() if rec not in seen)
-    return rewards, Skipped(other_positions=other, clicks_without_impression=orphans)
+    return ope_report.first_positions(entries)
 
 
 def decisions(
@@ -147,57 +119,7 @@ def records(
 ) -> list[offpolicy.Logged]:
     """The :mod:`offpolicy` records of ``found`` for ``target``, with the posterior mean click
     rate of every candidate as the reward model."""
-    out = []
-    for d in found:
-        vectors = d.vectors()
-        predicted = [post.predict(x) for x in vectors]
-        out.append(offpolicy.logged(d.reward, d.action, d.propensity, target(d), predicted))
-    return out
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    """A target policy's estimates (by method; a method without an estimate: its error)."""
-
-    name: str
-    estimates: Mapping[str, offpolicy.Estimate]
-    errors: Mapping[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        first = next(iter(self.estimates.values()), None)
-        return {
-            "target": self.name,
-            "ess": first.ess if first else None,
-            "max_weight": first.max_weight if first else None,
-            "estimates": {
-                m: {"value": e.value, "low": e.low, "high": e.high}
-                for m, e in self.estimates.items()
-            },
-            "errors": dict(self.errors),
-        }
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The report: the logged policy's observed value and each target's estimates."""
-
-    decisions: int
-    observed: float | None  # the logged mean reward (clicks per first carousel)
-    policy_versions: Mapping[str, int]
-    state_version: str
-    results: Sequence[TargetResult]
-    skipped: Skipped
-    level: float
-    resamples: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "unit": "the first carousel of a home screen counted as seen; reward: its clicks",
-            "decisions": self.decisions, "observed": self.observed,
-            "policy_versions": dict(self.policy_versions), "state_version": self.state_version,
-            "level": self.level, "resamples": self.resamples, "skipped": self.skipped.as_dict(),
-            "targets": [r.as_dict() for r in self.results],
-        }  # fmt: skip
+    return ope_report.records(found, target, lambda d: [post.predict(x) for x in d.vectors()])
 
 
 def evaluate(
@@ -212,24 +134,10 @@ def evaluate(
 ) -> Evaluation:
     """Every target's IPS, SNIPS and DR estimates with their bootstrap intervals (none when
     there are no decisions; a method that cannot estimate a target says why)."""
-    versions: dict[str, int] = {}
-    for d in found:
-        versions[d.policy_version] = versions.get(d.policy_version, 0) + 1
-    observed = math.fsum(d.reward for d in found) / len(found) if found else None
-    results = []
-    for name, target in targets(post).items() if found else ():
-        logged = records(found, target, post)
-        estimates: dict[str, offpolicy.Estimate] = {}
-        errors: dict[str, str] = {}
-        for method in METHODS:
-            try:
-                estimates[method] = offpolicy.estimate(logged, method, resamples=resamples,
-                                                       level=level, seed=seed)  # fmt: skip
-            except offpolicy.OffPolicyError as exc:
-                errors[method] = str(exc)
-        results.append(TargetResult(name, estimates, errors))
-    return Evaluation(len(found), observed, versions, state_version, results,
-                      skipped or Skipped(), level, resamples)  # fmt: skip
+    return ope_report.evaluate(
+        found, targets(post), lambda d: [post.predict(x) for x in d.vectors()], state_version,
+        skipped, UNIT, resamples=resamples, level=level, seed=seed,
+    )  # fmt: skip
 
 
 def format_evaluation(report: Evaluation) -> str:
@@ -238,27 +146,5 @@ def format_evaluation(report: Evaluation) -> str:
         return ("home: no logged first carousels with their issued decisions in the window: "
                 "nothing to evaluate (has the home screen been served and seen? the log and "
                 "the issued records are kept 7 days)")  # fmt: skip
-    pct = f"{report.level:.0%}"
-    versions = ", ".join(f"{v} ({n})" for v, n in sorted(report.policy_versions.items()))
-    lines = [
-        "home: off-policy evaluation of the first carousel (reward: its clicks per impression)",
-        f"decisions {report.decisions:,}; logged by policy versions {versions}; "
-        f"current state version {report.state_version}",
-        f"logged policy's observed value: {report.observed:.4f}",
-        f"{'target':<9}{'method':<7}{'value':>8}  {pct} interval{'':>8}{'ESS':>9}{'max w':>9}",
-    ]
-    for result in report.results:
-        for method in METHODS:
-            e = result.estimates.get(method)
-            if e is None:
-                lines.append(f"{result.name:<9}{method:<7}{'—':>8}  {result.errors[method]}")
-                continue
-            lines.append(f"{result.name:<9}{method:<7}{e.value:>8.4f}  [{e.low:.4f}, {e.high:.4f}]"
-                         f"{e.ess:>13,.1f}{e.max_weight:>9.2f}")  # fmt: skip
-    s = report.skipped
-    if s.other_positions or s.unissued or s.clicks_without_impression:
-        lines.append(
-            f"left out: {s.other_positions:,} entries of other positions, {s.unissued:,} "
-            f"without their issued record, {s.clicks_without_impression:,} orphan clicks"
-        )
-    return "\n".join(lines)
+    return "\n".join(["home: off-policy evaluation of the first carousel (reward: its clicks "
+                      "per impression)", *ope_report.table(report)])  # fmt: skip

@@ -2,10 +2,12 @@
 X]`` prints, per variant, impressions, clicks, CTR and the lift over the control with a 95 %
 interval and a p-value, from the counters the events route recorded.
 
-``python -m lambdas.ops.experiments ope [--table NAME] [--hours 24] [--json]`` estimates what other
-policies would have earned with the home screen's first carousel (IPS, SNIPS, doubly robust with
-bootstrap intervals) from the home bandit's log and the issued decisions
-(:mod:`lambdas.logic.home_evaluation`; docs/experiments.md, "Off-policy evaluation").
+``python -m lambdas.ops.experiments ope [--bandit home|onboarding] [--table NAME] [--hours 24]
+[--json]`` estimates what other policies would have earned with the home screen's first carousel
+(IPS, SNIPS, doubly robust with bootstrap intervals) from the home bandit's log and the issued
+decisions (:mod:`lambdas.logic.home_evaluation`; docs/experiments.md, "Off-policy evaluation");
+``--bandit onboarding``, with the onboarding answer's first station
+(:mod:`lambdas.logic.onboarding_evaluation`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from lambdas.logic import home_evaluation
-from lambdas.logic.bandit_state import PRIOR_VERSION, posterior_of
+from lambdas.logic import home_evaluation, onboarding_bandit, onboarding_evaluation
+from lambdas.logic.bandit import Posterior
+from lambdas.logic.bandit_state import PRIOR_VERSION, Spec, posterior_of, prior
 from lambdas.logic.experiments import Experiment, load
-from lambdas.logic.home import BANDIT, SPEC, prior
+from lambdas.logic.home import BANDIT, SPEC
 from lambdas.store import keys
 from lambdas.store.dynamodb import MAX_BATCH_GET, Store
 
@@ -156,32 +159,73 @@ def operator_store(table_name: str) -> Store:
     return Store({"experiments": boto3.resource("dynamodb", config=config).Table(table_name)})
 
 
+def bandit_log(store: Store, name: str, hours: float, now: float | None = None) -> list[Any]:
+    """The bandit ``name``'s log entries of the last ``hours``, read minute by minute (8 shard
+    queries a minute: 11,520 for a day)."""
+    now = time.time() if now is None else now
+    last = int(now // 60)
+    return [e for minute in range(last - math.ceil(hours * 60), last + 1)
+            for e in store.bandit_log(name, minute)]  # fmt: skip
+
+
+def current_posterior(store: Store, spec: Spec) -> tuple[Posterior, str]:
+    """The bandit's current posterior and its version (the prior without a state)."""
+    state = store.bandit_state(spec.name, cached=False)
+    if state is None:
+        return prior(spec), PRIOR_VERSION
+    number, post = posterior_of(state, spec)
+    return post, str(number)
+
+
+class OnboardingLog(NamedTuple):
+    """The onboarding bandit's first stations of a window, what was left out, and the current
+    posterior with its version: what its evaluation (and the bench's truth) take."""
+
+    decisions: list[onboarding_evaluation.Decision]
+    skipped: onboarding_evaluation.Skipped
+    posterior: Posterior
+    state_version: str
+
+
+def onboarding_log(store: Store, hours: float = 24.0, now: float | None = None) -> OnboardingLog:
+    """The onboarding bandit's first stations over the last ``hours`` (the log, then their
+    issued decisions by BatchGetItem) and its current posterior."""
+    entries = bandit_log(store, onboarding_bandit.BANDIT, hours, now)
+    rewards, skipped = onboarding_evaluation.first_stations(entries)
+    found, unissued = onboarding_evaluation.decisions(rewards, store.issued_many(rewards))
+    skipped = onboarding_evaluation.Skipped(skipped.other_positions, unissued,
+                                            skipped.clicks_without_impression)  # fmt: skip
+    post, version = current_posterior(store, onboarding_bandit.SPEC)
+    return OnboardingLog(found, skipped, post, version)
+
+
 def off_policy(
     store: Store,
     hours: float = 24.0,
     now: float | None = None,
     *,
+    bandit: str = BANDIT,
     resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
 ) -> home_evaluation.Evaluation:
-    """The home screen's off-policy evaluation over the last ``hours``: the bandit's log read
-    minute by minute (8 shard queries a minute: 11,520 for a day), the first carousels' issued
-    decisions (BatchGetItem) and the current state's posterior (the prior without one)."""
-    now = time.time() if now is None else now
-    last = int(now // 60)
-    entries = [e for minute in range(last - math.ceil(hours * 60), last + 1)
-               for e in store.bandit_log(BANDIT, minute)]  # fmt: skip
-    rewards, skipped = home_evaluation.first_carousels(entries)
+    """The off-policy evaluation of ``bandit``'s first position over the last ``hours``: the
+    bandit's log read minute by minute, the first positions' issued decisions (BatchGetItem)
+    and the current state's posterior (the prior without one). ``home``: the home screen's
+    first carousel; ``onboarding``: the onboarding answer's first station."""
+    if bandit == onboarding_bandit.BANDIT:
+        log = onboarding_log(store, hours, now)
+        return onboarding_evaluation.evaluate(
+            log.decisions, log.posterior, log.state_version, log.skipped,
+            resamples=resamples, level=level, seed=seed,
+        )  # fmt: skip
+    if bandit != BANDIT:
+        raise ValueError(f"unknown bandit {bandit!r}: {BANDIT} or {onboarding_bandit.BANDIT}")
+    rewards, skipped = home_evaluation.first_carousels(bandit_log(store, BANDIT, hours, now))
     found, unissued = home_evaluation.decisions(rewards, store.issued_many(rewards))
     skipped = home_evaluation.Skipped(skipped.other_positions, unissued,
                                       skipped.clicks_without_impression)  # fmt: skip
-    state = store.bandit_state(BANDIT, cached=False)
-    if state is None:
-        post, version = prior(), PRIOR_VERSION
-    else:
-        number, post = posterior_of(state, SPEC)
-        version = str(number)
+    post, version = current_posterior(store, SPEC)
     return home_evaluation.evaluate(found, post, version, skipped, resamples=resamples,
                                     level=level, seed=seed)  # fmt: skip
 
@@ -196,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--table", default=settings.tables["experiments"])
     rep.add_argument("--experiment", default=None)
     rep.add_argument("--config", default=os.environ.get("EXPERIMENTS_CONFIG"))
-    ope = sub.add_parser("ope", help="off-policy estimates of the home screen's first carousel")
+    ope = sub.add_parser("ope", help="off-policy estimates of a bandit's first position")
+    ope.add_argument("--bandit", choices=(BANDIT, onboarding_bandit.BANDIT), default=BANDIT,
+                     help="the home screen's first carousel, or the onboarding answer's first "
+                     "station")  # fmt: skip
     ope.add_argument("--table", default=settings.tables["experiments"])
     ope.add_argument("--hours", type=float, default=24.0, help="the window read (at most 168)")
     ope.add_argument("--resamples", type=int, default=1000)
@@ -206,10 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ope":
         if not 0 < args.hours <= 168:
             parser.error("--hours: in (0, 168] (the log is kept 7 days)")
-        result = off_policy(operator_store(args.table), args.hours, resamples=args.resamples,
-                            seed=args.seed)  # fmt: skip
-        print(json.dumps(result.as_dict(), indent=2) if args.json
-              else home_evaluation.format_evaluation(result))  # fmt: skip
+        result = off_policy(operator_store(args.table), args.hours, bandit=args.bandit,
+                            resamples=args.resamples, seed=args.seed)  # fmt: skip
+        text = (onboarding_evaluation.format_evaluation if args.bandit == onboarding_bandit.BANDIT
+                else home_evaluation.format_evaluation)  # fmt: skip
+        print(json.dumps(result.as_dict(), indent=2) if args.json else text(result))
         return 0
     experiments = load(args.config or settings.experiments_path)
     if args.experiment and args.experiment not in experiments:

@@ -25,8 +25,8 @@ from local.stack import Stack
 THREE = Experiment("onboarding", "salt-3", "rules", {"rules": 2, "model": 1, "bandit": 1})
 ARMS = ("rules", "model", "bandit")
 TOP = {"command", "date", "seed", "run_id", "experiment", "defined_variants", "arms", "control",
-       "listeners", "days", "source", "limit", "per_arm", "pairwise", "per_day", "checks",
-       "seconds", "plot"}  # fmt: skip
+       "listeners", "days", "source", "limit", "per_arm", "pairwise", "off_policy", "per_day",
+       "checks", "seconds", "plot"}  # fmt: skip
 ARM = {"expected_share", "listeners", "impressions", "clicks", "ctr", "expected_ctr", "fallbacks",
        "by_kind", "lift"}  # fmt: skip
 LIFT = {"estimate", "ci95_report", "p_value", "ci95_bootstrap", "truth_expected"}
@@ -211,3 +211,23 @@ def test_a_run_of_one_arm_keeps_every_listener_in_it(stack: Stack, tmp_path: Pat
     assert doc["per_arm"]["model"]["listeners"] == 6
     assert doc["per_arm"]["model"]["lift"] is None
     assert doc["checks"]["counts_match_report"] is True
+
+
+def test_a_run_with_the_bandit_checks_its_off_policy_estimates_against_the_truth(
+    stack: Stack, tmp_path: Path
+) -> None:
+    code, doc = _tiny_run(stack, tmp_path, "--seed", "23", "--arms", "model,bandit")
+    assert code == 0
+    assert doc["per_arm"]["bandit"]["listeners"] >= 1
+    found = doc["off_policy"]
+    assert found is not None
+    evaluation = found["evaluation"]
+    assert evaluation["decisions"] >= 1  # every bandit listener's first station was seen
+    targets = {t["target"] for t in evaluation["targets"]}
+    assert targets == set(found["truth"]) == {"prior", "prior-greedy", "greedy", "logging"}
+    assert all(0.0 < p < 1.0 for p in found["truth"].values())
+    logging = next(t for t in evaluation["targets"] if t["target"] == "logging")
+    assert logging["estimates"]["ips"]["value"] == pytest.approx(evaluation["observed"])
+    text = (tmp_path / "bench.md").read_text()
+    assert "**Off-policy check**" in text
+    assert "| prior-greedy |" in text
