@@ -81,4 +81,5 @@ bench: setup
 	$(PY) -m bench.all
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(LOCAL_DIR) mutants .pytest_cache .mypy_cache .ruff_cache node_modules cdk.out .cdk-cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(LOCAL_DIR) mutants .pytest_cache .mypy_cache .ruff_cache node_modules cdk.out .cdk-cache \
+	  clients/typescript/node_modules clients/typescript/dist

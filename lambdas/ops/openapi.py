@@ -109,7 +109,7 @@ def event_rules() -> list[dict[str, Any]]:
 def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` (Powertools' document) with our errors and security instead of its 422s."""
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     schemas["Error"], schemas["GatewayError"] = ERROR_SCHEMA, GATEWAY_ERROR_SCHEMA
     schemas["Event"]["allOf"] = event_rules()

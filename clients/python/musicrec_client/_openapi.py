@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 
 from ._schema import Operation, Param, require_when
 
-OPENAPI_SHA256 = "31986fe6eb9e124a1d804cb1948122ddf4c7ca6f775d18c181e8d08477826041"
+OPENAPI_SHA256 = "b135e8aef09ed013da5ab7c6874d590288c9b7df48198fd811b19e563c8546d1"
 API_TITLE = "musicrec API"
 API_VERSION = "1.0.0"
 
