@@ -139,3 +139,13 @@ def test_station_events_are_logged_for_the_bandit_and_folded(stack, no_state):
     stored_state = services().store.bandit_state("onboarding", cached=False)
     assert stored_state is not None
     assert set(bandit.loads(bytes(stored_state["stats"])).actions) >= set(stations)
+
+
+def test_the_bandit_variant_shows_as_many_stations_as_the_model_variant(stack, no_state):
+    """The bandit's candidates, then the charts' stations: never a shorter list than the model
+    arm's when the catalogue has more (xx-b has 4 stations in all)."""
+    for limit in (1, 2, 4, 10):
+        chosen = onboard(user_with("bandit"), limit=limit)["stations"]
+        charted = onboard(user_with("model"), limit=limit)["stations"]
+        assert len(chosen) == len(charted) == min(limit, 4), limit
+        assert len({s["id"] for s in chosen}) == len(chosen)  # each station once
