@@ -1,0 +1,43 @@
+"""Our PureSVD (:mod:`training.batch.factors`), plain and as served: plus the region's
+popularity (:class:`training.batch.popularity.RegionalPrior`), exactly as evaluate.py scores
+them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from training.batch import factors as svd
+from training.batch.baselines.base import TrainingData
+from training.batch.params import BatchParams
+
+SVD_ITERATIONS = BatchParams().svd_iterations  # as served
+
+
+@dataclass(frozen=True)
+class PureSVD:
+    """Taste scores ``(x V) Vᵀ``; with ``prior_weight`` > 0 scaled to each row's best plus that
+    weight times the region's popularity scaled to 0..1 (``puresvd+regional``)."""
+
+    confidence: sp.csr_matrix  # fitted listeners x songs
+    model: svd.Factors
+    prior: np.ndarray  # regions x songs, 0..1
+    region: np.ndarray  # region of each fitted row
+    prior_weight: float
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        history = self.confidence[rows]
+        if self.prior_weight == 0.0:
+            return self.model.scores(history)
+        return self.model.blended(history, self.prior[self.region[rows]], self.prior_weight)
+
+
+def fit(data: TrainingData, rank: int = 64, regional_blend: float = 0.0) -> PureSVD:
+    """PureSVD of rank ``rank`` on the confidence matrix, blended with the regional prior."""
+    confidence = svd.confidence(data.counts)
+    model = svd.fit(confidence, rank, SVD_ITERATIONS, data.seed)
+    plays = data.regional_chart
+    prior = (plays / np.maximum(plays.max(axis=1, keepdims=True), 1.0)).astype(np.float32)
+    return PureSVD(confidence, model, prior, data.region, regional_blend)
