@@ -12,9 +12,30 @@ LOCAL_DIR ?= .local
 USERS ?= 20000
 SEED  ?= 7
 
-.PHONY: setup test lint mutate local smoke retrain synth deploy-check bench clean
+.PHONY: setup chromium test lint mutate local smoke retrain synth deploy-check bench clean
 
-setup: $(STAMP) $(CHECKOV_STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP) chromium
+
+# Debian's Chromium for the console's browser tests (tests/console; Playwright drives it, its own
+# browser download is never run). Installed with apt-get (sudo when not root) when missing; where
+# that cannot be done, a message says so and the tests skip, unless CI is set: then it fails.
+# MUSICREC_CHROMIUM=/path/to/chromium uses another Chromium or Chrome instead.
+chromium:
+	@if [ -n "$$MUSICREC_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 \
+	  || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else sudo="none"; fi; \
+	if [ "$$sudo" != none ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make setup: installing Debian's chromium for the console's browser tests"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  && exit 0; \
+	fi; \
+	echo "make setup: no Chromium for the console's browser tests (tests/console), and it could" \
+	  "not be installed here: run 'apt-get install chromium' as root (Debian/Ubuntu), or set" \
+	  "MUSICREC_CHROMIUM to a Chromium or Chrome binary; until then those tests are skipped."; \
+	if [ -n "$$CI" ]; then exit 2; fi
 
 $(STAMP): pyproject.toml package-lock.json clients/python/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

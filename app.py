@@ -1,7 +1,8 @@
 """The CDK app: ``npx cdk synth`` / ``npx cdk deploy --all`` (``-c env=dev|prod``).
 
-Stacks: data (bucket, tables), model (image, SageMaker endpoint), API (functions, REST API),
-pipeline (schedule, state machine, loader) and monitoring (dashboard, alarms), checked by
+Stacks: data (bucket, tables), model (image, SageMaker endpoint), API (functions, REST API, the
+listeners' and operators' user pools), pipeline (schedule, state machine, loader), monitoring
+(dashboard, alarms) and console (the operators' page on S3 behind CloudFront), checked by
 cdk-nag's AwsSolutions rules.
 """
 
@@ -12,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.api_stack import ApiStack
 from infra.config import from_context
+from infra.console_stack import ConsoleStack
 from infra.data_stack import DataStack
 from infra.model_stack import ModelStack
 from infra.monitoring_stack import MonitoringStack
@@ -28,7 +30,15 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
     network = NetworkStack(app, f"{prefix}-Network", settings) if settings.vpc else None
     model = ModelStack(app, f"{prefix}-Model", settings, network)
     model.add_stack_dependency(data, "the endpoint reads its first model from the data bucket")
-    api = ApiStack(app, f"{prefix}-Api", settings, data.tables, model.endpoint_arn, network)
+    api = ApiStack(
+        app,
+        f"{prefix}-Api",
+        settings,
+        data.tables,
+        model.endpoint_arn,
+        model.endpoint_config.ref,  # the console may describe the endpoint's first configuration
+        network,
+    )
     pipeline = PipelineStack(
         app,
         f"{prefix}-Pipeline",
@@ -54,6 +64,7 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         pipeline.failures,
         [model.errors_alarm, model.latency_alarm],
     )
+    console = ConsoleStack(app, f"{prefix}-Console", settings, api.api, api.operators)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     stacks: dict[str, cdk.Stack] = {"network": network} if network is not None else {}
     return {
@@ -63,6 +74,7 @@ def build(app: cdk.App) -> dict[str, cdk.Stack]:
         "api": api,
         "pipeline": pipeline,
         "monitoring": monitoring,
+        "console": console,
     }
 
 

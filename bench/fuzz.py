@@ -4,7 +4,8 @@ Schemathesis generates requests from docs/openapi.json (valid and invalid by the
 ones with an id the loaded version has) and sends them to a running local stack (``python -m
 local.up``: the local API Gateway in front of the real handlers, moto holding a loaded batch
 version, the real inference server), with the API key and the ID token of the listener each
-request names, as that listener's app would send them (the admin key for admin routes). Every
+request names, as that listener's app would send them (the admin key for the catalogue's admin
+route, the local operator's token for the console's). Every
 answer goes through :data:`CHECKS`: no 5xx, every error a JSON body that names the problem,
 statuses, content types and bodies as documented, invalid input refused, keys enforced. Writes,
 per route, the requests sent, the status codes, the 5xx and non-JSON errors and the wall time into
@@ -53,7 +54,7 @@ from schemathesis.specs.openapi.checks import (
 from bench.api_gateway import Ids, find_ids
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 from lambdas.routes import ROUTES
-from local.cognito import listener_headers
+from local.cognito import listener_headers, operator_headers
 from local.stack import Stack
 
 SECTION = "fuzz"
@@ -132,10 +133,13 @@ def operations(schema: BaseSchema) -> list[APIOperation]:
 
 
 def key_header(case: Case, stack: Stack) -> dict[str, str]:
-    """The credentials this route needs: the admin key for admin routes, else the API key and
-    the ID token of the listener the request names (:func:`case_listener`)."""
-    admin = any(r.admin and r.path == case.operation.path for r in ROUTES)
-    if admin:
+    """The credentials this route needs: the local operator's token for the console's routes,
+    the admin key for the catalogue's, else the API key and the ID token of the listener the
+    request names (:func:`case_listener`)."""
+    route = next((r for r in ROUTES if r.path == case.operation.path), None)
+    if route is not None and route.admin and route.operator_auth == "token":
+        return operator_headers(stack)
+    if route is not None and route.admin:
         return {"x-admin-key": stack.admin_key}
     return listener_headers(stack, case_listener(case))
 

@@ -9,8 +9,9 @@ attribute once; the app can read it but never write it.
 ``server``: the app routes take SigV4-signed calls (IAM) of a backend that acts for any listener;
 no user pool.
 
-Admin routes are IAM in both modes, and every app route needs the app's API key as well (the usage
-plan's throttling).
+Admin routes are the operators' in both modes: the console's (``operator_auth="token"``) take an
+ID token of the operators' own user pool (infra/operators.py), the others (the catalogue) IAM. Every
+app route needs the app's API key as well (the usage plan's throttling); no admin route does.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ POOL_FINDINGS = {
     "at several times the Lite price; listeners are created only by the backend (no self "
     "sign-up) and sign-in abuse meets the WAF's per-IP rate rule (prod) and Cognito's own quotas",
 }
-# cdk-nag's finding on an operator route in listener mode: not a listener's call.
+# cdk-nag's finding on an IAM operator route in listener mode: not a listener's call.
 ADMIN_ROUTE_FINDINGS = {
-    "AwsSolutions-COG4": "Operator route: IAM (SigV4) for operators' AWS identities, never a "
-    "listener's token",
+    "AwsSolutions-COG4": "Operator route for automation: IAM (SigV4) for operators' AWS "
+    "identities, never a listener's token (the console's routes take the operators' pool)",
 }
 # cdk-nag's finding on the API in server mode: no user pool by the operator's choice.
 SERVER_FINDINGS = {
@@ -132,9 +133,14 @@ class ListenerPool(Construct):
                   description="Operators' client of the listener pool (admin-initiate-auth)")  # fmt: skip
 
 
-def method_authorization(route: Route, listeners: ListenerPool | None) -> dict[str, object]:
-    """A route's authorisation options for ``add_method``: IAM for admin routes and, without a
-    listener pool (server mode), for every route; the pool's authoriser otherwise."""
+def method_authorization(
+    route: Route, listeners: ListenerPool | None, operators: apigw.IAuthorizer
+) -> dict[str, object]:
+    """A route's authorisation options for ``add_method``: the operators' pool authoriser on the
+    console's admin routes; IAM on the other admin routes and, without a listener pool (server
+    mode), on every app route; the listeners' pool authoriser otherwise."""
+    if route.admin and route.operator_auth == "token":
+        return {"authorization_type": apigw.AuthorizationType.COGNITO, "authorizer": operators}
     if route.admin or listeners is None:
         return {"authorization_type": apigw.AuthorizationType.IAM}
     return {

@@ -1,7 +1,7 @@
 """The API: a REST API built from the route table, one Lambda per function with exactly the
 access the route table grants it, the access model (``api_access``: listeners' Cognito tokens or a
-backend's IAM calls; IAM on admin routes), API keys with a usage plan, a WAF web ACL (``waf``),
-access logs and tracing."""
+backend's IAM calls; on admin routes the operators' Cognito tokens for the console, IAM for the
+others), API keys with a usage plan, a WAF web ACL (``waf``), access logs and tracing."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.access import ADMIN_ROUTE_FINDINGS, SERVER_FINDINGS, ListenerPool, method_authorization
 from infra.config import Settings
 from infra.functions import live_alias, make_function
-from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, skip_checkov
+from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, bucket_findings, skip_checkov
 from infra.network_stack import NetworkStack
+from infra.operators import OperatorPool
 from infra.waf import ApiFirewall
+from lambdas.config import OPERATOR_ISSUER_ENV
 from lambdas.routes import FUNCTIONS, ROUTES, SCHEDULED, Function, Route
 from lambdas.store.tables import TableName
 
@@ -41,6 +44,8 @@ STAGE_CHECKS = {
 }
 # Methods whose request body must be a JSON object.
 BODY_METHODS = ("POST", "PUT")
+# The data bucket's read grant (``reads_batch_bucket``), as cdk-nag names its wildcard actions.
+BUCKET_READ = ("GetObject*", "GetBucket*", "List*")
 
 
 class ApiStack(Stack):
@@ -54,16 +59,23 @@ class ApiStack(Stack):
         settings: Settings,
         tables: dict[TableName, dynamodb.TableV2],
         endpoint_arn: str,
+        endpoint_config_arn: str,
         network: NetworkStack | None = None,
     ) -> None:
+        """``endpoint_config_arn``: the endpoint's first configuration (the Model stack's), which
+        the console's function may describe."""
         super().__init__(scope, construct_id, description="musicrec HTTP API")
+        bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
+        # the operators' user pool and its authoriser on the console's routes (every mode)
+        self.operators = OperatorPool(self, "Operators", settings)
         self.functions = {
             fn.name: make_function(
-                self, settings, fn, tables, endpoint_arn, network=network,
-                snapstart=settings.snapstart,
+                self, settings, fn, tables, endpoint_arn, bucket, network=network,
+                snapstart=settings.snapstart, endpoint_config_arn=endpoint_config_arn,
             )
             for fn in FUNCTIONS
         }  # fmt: skip
+        self._operator_functions(settings)
         # what API Gateway invokes: with SnapStart the alias on the latest published version
         self.targets: dict[str, lambda_.IFunction] = {
             name: live_alias(self, fn) if settings.snapstart else fn
@@ -92,6 +104,19 @@ class ApiStack(Stack):
             acknowledge_all(self.api, NO_WAF_FINDINGS)
         skip_checkov(self.api.deployment_stage, STAGE_CHECKS)
 
+    def _operator_functions(self, settings: Settings) -> None:
+        """What the functions of the console's routes need besides their grants: the operators'
+        token issuer, and the reason of their read of the data bucket."""
+        for fn in FUNCTIONS:
+            handler = self.functions[fn.name]
+            if any(r.operator_auth == "token" for r in ROUTES if r.admin and r.function == fn.name):
+                handler.add_environment(OPERATOR_ISSUER_ENV, self.operators.issuer)
+            if fn.reads_batch_bucket:
+                why = "The console reads the training runs' records and the batch versions"
+                acknowledge_all(
+                    handler, bucket_findings(settings.data_bucket_name, BUCKET_READ, why)
+                )
+
     def _scheduled(
         self,
         settings: Settings,
@@ -119,7 +144,7 @@ class ApiStack(Stack):
         return apigw.RestApi(
             self,
             "Api",
-            rest_api_name=f"{settings.prefix}-api",
+            rest_api_name=settings.api_name,
             description="musicrec: onboarding, personal lists, similar songs and artists, events",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,
@@ -159,7 +184,7 @@ class ApiStack(Stack):
         body_model: apigw.Model,
     ) -> None:
         """A route's method: app routes need the API key and a listener's token (or, in server
-        mode, IAM); admin routes IAM."""
+        mode, IAM); the console's admin routes an operator's token, the other admin routes IAM."""
         resource = self.api.root.resource_for_path(route.path)
         params = {f"method.request.path.{p}": True for p in route.path_parameters}
         method = resource.add_method(
@@ -171,9 +196,9 @@ class ApiStack(Stack):
             request_models={"application/json": body_model}
             if route.method in BODY_METHODS
             else None,
-            **method_authorization(route, self.listeners),  # type: ignore[arg-type]
+            **method_authorization(route, self.listeners, self.operators.authorizer),  # type: ignore[arg-type]
         )
-        if route.admin and self.listeners is not None:
+        if route.admin and route.operator_auth == "iam" and self.listeners is not None:
             acknowledge_all(method, ADMIN_ROUTE_FINDINGS)
 
     def _add_usage_plan(self, settings: Settings) -> apigw.IApiKey:

@@ -109,6 +109,16 @@ class Settings:
         return f"{self.prefix}-data-{Aws.ACCOUNT_ID}-{Aws.REGION}"
 
     @property
+    def api_name(self) -> str:
+        """The REST API's name (the ``ApiName`` dimension of its CloudWatch metrics)."""
+        return f"{self.prefix}-api"
+
+    @property
+    def retrain_name(self) -> str:
+        """The retraining state machine's and its EventBridge Scheduler schedule's name."""
+        return f"{self.prefix}-retrain"
+
+    @property
     def endpoint_name(self) -> str:
         """The SageMaker endpoint's name."""
         return f"{self.prefix}-onboarding"

@@ -1,6 +1,7 @@
 """Our Lambda functions: one factory for every function of the route table and the loader. Each
 gets the shared asset and runtime, its own log group, the environment it reads, exactly the access
-the route table grants it and the cdk-nag acknowledgements every function shares."""
+the route table grants it (the console's metrics and operations reads: infra/operations.py) and
+the cdk-nag acknowledgements every function shares."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from infra.bundling import lambda_code
 from infra.config import Settings
 from infra.nag import LOG_GROUP_CHECKS, XRAY, acknowledge, skip_checkov
 from infra.network_stack import NetworkStack
+from infra.operations import grant_operations, operations_environment, wildcard_reason
 from lambdas.config import (
     ACCESS_MODE_ENV,
     BATCH_BUCKET_ENV,
@@ -50,7 +52,8 @@ SCHEDULED_CHECKS = {
 }
 # The same finding of the presets without a VPC (``vpc``: in prod the functions are in one).
 OUTSIDE_VPC_CHECKS = {
-    "CKV_AWS_117": "Calls AWS APIs only (DynamoDB, the SageMaker runtime, S3), under IAM: this "
+    "CKV_AWS_117": "Calls AWS APIs only (DynamoDB, SageMaker, S3, CloudWatch, EventBridge "
+    "Scheduler), under IAM: this "
     "preset has no VPC (vpc=false), the prod preset puts the functions in one",
 }
 VPC_ACCESS_POLICY = (
@@ -69,19 +72,29 @@ def make_function(
     batch_bucket: s3.IBucket | None = None,
     network: NetworkStack | None = None,
     snapstart: bool = False,
+    endpoint_config_arn: str | None = None,
 ) -> lambda_.Function:
     """One Lambda of the route table (or the loader), least privilege; in ``network``'s isolated
-    subnets when given, with SnapStart on its published versions when ``snapstart``."""
-    if fn.reads_batch_bucket and batch_bucket is None:
+    subnets when given, with SnapStart on its published versions when ``snapstart``.
+    ``endpoint_config_arn``: the endpoint's first configuration, for ``reads_operations``."""
+    if (fn.reads_batch_bucket or fn.reads_operations) and batch_bucket is None:
         raise ValueError(f"function {fn.name} reads the batch bucket: pass it")
+    if fn.reads_operations and endpoint_config_arn is None:
+        raise ValueError(f"function {fn.name} reads the endpoint's configuration: pass it")
     handler = _create_function(scope, settings, fn, network, snapstart)
     grant_tables(fn, handler, tables)
     if fn.reads_batch_bucket and batch_bucket is not None:
         _grant_batch_bucket(handler, batch_bucket)
     if fn.invokes_endpoint:
         _grant_endpoint(handler, endpoint_arn)
+    if batch_bucket is not None:
+        grant_operations(
+            handler, settings, fn, batch_bucket, endpoint_arn, endpoint_config_arn or ""
+        )
     scheduled = any(fn is other for other, _ in SCHEDULED)
-    acknowledge_lambda(handler, in_vpc=network is not None, scheduled=scheduled)
+    acknowledge_lambda(
+        handler, in_vpc=network is not None, scheduled=scheduled, wildcard=wildcard_reason(fn)
+    )
     return handler
 
 
@@ -102,7 +115,7 @@ def live_alias(scope: Construct, handler: lambda_.Function) -> lambda_.Alias:
 
 def function_environment(settings: Settings, fn: Function) -> dict[str, str]:
     """What a function reads from its environment: its tables, the endpoint, the API's access
-    model (the route table's functions), Powertools."""
+    model (the route table's functions), what the console reads, Powertools."""
     env = {
         spec.env_var: spec.physical_name(settings.prefix)
         for spec in TABLES
@@ -112,6 +125,7 @@ def function_environment(settings: Settings, fn: Function) -> dict[str, str]:
         env[ENDPOINT_NAME_ENV] = settings.endpoint_name
     if fn in FUNCTIONS:
         env.update(access_environment(settings))
+    env.update(operations_environment(settings, fn))
     env.update(POWERTOOLS_ENV)
     return env
 
@@ -142,11 +156,12 @@ def grant_tables(
 
 
 def acknowledge_lambda(
-    handler: lambda_.Function, in_vpc: bool = False, scheduled: bool = False
+    handler: lambda_.Function, in_vpc: bool = False, scheduled: bool = False, wildcard: str = XRAY
 ) -> None:
     """The cdk-nag and checkov findings every one of our functions has, with their reasons
-    (``scheduled``: invoked by a schedule, not by API Gateway or Step Functions)."""
-    acknowledge(handler, "AwsSolutions-IAM5[Resource::*]", XRAY)
+    (``scheduled``: invoked by a schedule, not by API Gateway or Step Functions; ``wildcard``:
+    why its role has statements on ``*``)."""
+    acknowledge(handler, "AwsSolutions-IAM5[Resource::*]", wildcard)
     acknowledge(
         handler,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

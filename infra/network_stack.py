@@ -4,13 +4,15 @@ availability zones, no NAT gateway and no internet gateway; AWS services through
 What runs in it and what it reaches, all without the internet:
 
 - the functions (API and loader): DynamoDB and S3 through gateway endpoints (free), the SageMaker
-  runtime (onboarding's InvokeEndpoint) through an interface endpoint. Their logs, metrics (EMF,
-  in the logs) and X-Ray segments leave through the Lambda service, not the function's network.
+  runtime (onboarding's InvokeEndpoint) through an interface endpoint; the console's function
+  also reads CloudWatch metrics, the retraining schedule and the endpoint's description through
+  interface endpoints of their own (``CONSOLE_ENDPOINTS``). Their logs, metrics (EMF, in the
+  logs) and X-Ray segments leave through the Lambda service, not the function's network.
 - the endpoint's model and the pipeline's training and processing jobs: their S3 channels,
   inputs and outputs through the S3 gateway endpoint. SageMaker itself pulls the image from ECR
   (``RepositoryAccessMode`` ``Platform``, the default), writes the containers' logs and metrics,
-  and the state machine calls the SageMaker API from outside the VPC: no ECR, CloudWatch Logs,
-  SageMaker API or STS endpoints. The tables use AWS owned/managed keys and the bucket SSE-S3:
+  and the state machine calls the SageMaker API from outside the VPC: no ECR, CloudWatch Logs or
+  STS endpoints. The tables use AWS owned/managed keys and the bucket SSE-S3:
   no KMS endpoint (the services call KMS themselves).
 """
 
@@ -26,8 +28,18 @@ from infra.nag import LOG_GROUP_CHECKS, skip_checkov, skip_checkov_on_cdk_provid
 
 AZS = 2
 HTTPS = 443
+# What the console's function calls besides the tables and the bucket (infra/operations.py):
+# GetMetricData, the schedule's GetSchedule, DescribeEndpoint and DescribeEndpointConfig.
+CONSOLE_ENDPOINTS = {
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    "Scheduler": ec2.InterfaceVpcEndpointAwsService("scheduler"),
+    "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+}
 # The interface endpoints (billed per AZ-hour, docs/deploy.md), by construct id.
-INTERFACE_ENDPOINTS = {"SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME}
+INTERFACE_ENDPOINTS = {
+    "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    **CONSOLE_ENDPOINTS,
+}
 # The gateway endpoints (free), by construct id.
 GATEWAY_ENDPOINTS = {
     "S3": ec2.GatewayVpcEndpointAwsService.S3,

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,18 +25,30 @@ from infra.config import Settings
 from infra.functions import make_function
 from infra.nag import LOG_GROUP_CHECKS, acknowledge_all, bucket_findings, skip_checkov
 from infra.network_stack import NetworkStack
+from lambdas.config import AdminSettings
 from lambdas.routes import LOADER
+from lambdas.store import keys
 from lambdas.store.tables import TableName
 from training.pipeline.steps import STEPS, Step
 
 PROCESSING = "/opt/ml/processing"
 PROCESSING_INPUT = f"{PROCESSING}/input"
 PROCESSING_OUTPUT = f"{PROCESSING}/output"
+# The batch gate's reference: the active batch version's files, where shard 0 reads them
+# (``--active``), and where the state machine puts the loader's pointer to it (GetItem's Item).
+ACTIVE_INPUT = "active"
+PROCESSING_ACTIVE = f"{PROCESSING}/active"
+ACTIVE_POINTER = "$.active"
+ACTIVE_VERSION = f"{ACTIVE_POINTER}.Item.version.S"
+ACTIVE_FILES = "$.active_files"
 # The channels ``python -m training.pipeline.sagemaker_train`` reads under /opt/ml/input/data/.
 TRAIN_CHANNEL = "train"
 BASELINE_CHANNEL = "baseline"
 # The accepted model the next run's quality gate compares against (the baseline channel).
 CURRENT_MODEL_KEY = "models/current/model.tar.gz"
+# Where the record step puts each run's record (what the console lists): the admin function's
+# default RUNS_PREFIX; the loader function's ``record-run`` action writes there, and only there.
+RUNS_PREFIX = AdminSettings().runs_prefix
 JOB_MAX_RUNTIME_S = 4 * 3600
 JOB_VOLUME_GB = 50
 # What the state machine creates in SageMaker, each named "<prefix>-..." per run.
@@ -87,6 +99,7 @@ class ProcessingJob:
     instance_count: int
     per_version: bool  # also pass ``--version <execution name>``
     needs_shards: bool  # nothing to do when batch scoring ran on one instance
+    gated: bool = False  # the batch gate: given the active version (``--active``), if any
 
 
 def processing_jobs(settings: Settings, bucket_name: str) -> dict[str, ProcessingJob]:
@@ -117,6 +130,7 @@ def processing_jobs(settings: Settings, bucket_name: str) -> dict[str, Processin
             instance_count=settings.processing_instances,
             per_version=True,
             needs_shards=False,
+            gated=True,
         ),
         "merge": ProcessingJob(
             arguments=(PROCESSING_INPUT, "--out", PROCESSING_OUTPUT),
@@ -151,10 +165,13 @@ class PipelineStack(Stack):
         self.rollback_alarms = rollback_alarms
         self.network = network
         self.bucket = s3.Bucket.from_bucket_name(self, "DataBucket", settings.data_bucket_name)
+        self.state_table = tables["state"]  # the loader's active pointer (the batch gate's)
         self.loader = self._loader(tables, endpoint_arn)
         self.failures = self._failure_topic()
         self.notify = self._notify_failure()
-        self.inner: list[sfn.CustomState] = []  # states within a step that catch its failure too
+        self.inner: list[Any] = []  # states within a step that catch its failure too
+        self.own_catch: list[Any] = []  # states that catch their failures themselves
+        self.nonblocking: list[Any] = []  # states whose failure the run goes on past (recorded)
         self.state_machine = self._state_machine(self._definition())
         self._grant_state_machine(endpoint_arn)
         self.schedule = self._schedule()
@@ -175,6 +192,20 @@ class PipelineStack(Stack):
             "The loader reads the batch files of any version",
         )
         acknowledge_all(loader, findings)
+        # the record step: each run's record, under the runs prefix only
+        loader.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[self.bucket.arn_for_objects(f"{RUNS_PREFIX}*")]
+            )
+        )
+        printed = self.settings.data_bucket_name.replace(Aws.ACCOUNT_ID, "<AWS::AccountId>")
+        printed = printed.replace(Aws.REGION, "<AWS::Region>")  # as cdk-nag prints them
+        acknowledge_all(
+            loader,
+            {
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{printed}/{RUNS_PREFIX}*]": "The record step writes one record per run under the runs prefix (named per run)"
+            },
+        )
         return loader
 
     def _failure_topic(self) -> sns.Topic:
@@ -336,6 +367,8 @@ class PipelineStack(Stack):
         states = [self.state(step) for step in STEPS]
         for (_, last), (first, _) in itertools.pairwise(states):
             last.next(first)
+            if last in self.nonblocking:  # its failure is kept at $.record_error; the run goes on
+                last.add_catch(first, result_path="$.record_error")
         self._catch_failures(states)
         return states[0][0]
 
@@ -358,6 +391,8 @@ class PipelineStack(Stack):
         for first, last in states:
             catching += [first] if first is last else [first, last]
         for state in catching:
+            if any(state is own for own in [*self.own_catch, *self.nonblocking]):
+                continue
             if isinstance(state, CATCHING):
                 state.add_catch(self.notify, result_path="$.error")
 
@@ -395,7 +430,7 @@ class PipelineStack(Stack):
         state["ResultPath"] = result if result else None
         return sfn.CustomState(self, name, state_json=state)
 
-    def _training(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
+    def _training(self, step: Step) -> tuple[sfn.CustomState, tasks.LambdaInvoke]:
         """Train on the current dataset, gated against the current model (the baseline)."""
         s, b = self.settings, self.bucket.bucket_name
         state = self._custom(
@@ -423,7 +458,48 @@ class PipelineStack(Stack):
             },
             "$.training",
         )
-        return state, state
+        record = self._record_run(step, failed=False)
+        failed = self._record_run(step, failed=True)
+        state.add_catch(failed, result_path="$.error")
+        failed.add_catch(self.notify, result_path="$.record_error")
+        failed.next(self.notify)
+        state.next(record)
+        self.own_catch += [state, failed]
+        self.nonblocking.append(record)
+        return state, record
+
+    def _record_run(self, step: Step, failed: bool) -> tasks.LambdaInvoke:
+        """The loader's ``record-run``: the run's record (training's run.json from the job's
+        model.tar.gz, or, for a failed job that left none, its failure reason) under the runs
+        prefix, passed, refused or failed. After a passed job its verdict goes to ``$.run`` and
+        its own failure does not stop the run (``$.record_error``); after a failed job (a
+        refused model fails it) it runs before the notification, which goes out either way."""
+        s, b = self.settings, self.bucket.bucket_name
+        run = sfn.JsonPath.hash(sfn.JsonPath.execution_name, "MD5")  # RUN_ID
+        job = sfn.JsonPath.format(f"{s.prefix}-train-{{}}", run)
+        payload: dict[str, Any] = {
+            "action": "record-run",
+            "job": job,
+            "runs": f"s3://{b}/{RUNS_PREFIX}",
+        }
+        if failed:  # SageMaker writes <S3OutputPath><job name>/output/model.tar.gz
+            payload["artifact"] = sfn.JsonPath.format(
+                f"s3://{b}/models/{s.prefix}-train-{{}}/output/model.tar.gz", run
+            )
+            payload["error"] = sfn.JsonPath.object_at("$.error")
+        else:
+            payload["artifact"] = sfn.JsonPath.string_at(
+                "$.training.ModelArtifacts.S3ModelArtifacts"
+            )
+        return tasks.LambdaInvoke(
+            self,
+            f"{step.name}-record-failure" if failed else f"{step.name}-record",
+            lambda_function=self.loader,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+            payload=sfn.TaskInput.from_object(payload),
+            result_path=sfn.JsonPath.DISCARD if failed else "$.run",
+        )
 
     def _create_model(self, step: Step) -> tuple[sfn.CustomState, sfn.CustomState]:
         """Register the accepted artifact (it becomes the next run's gate baseline only once the
@@ -641,11 +717,10 @@ class PipelineStack(Stack):
             },
         }
 
-    def _processing(
-        self, step: Step
-    ) -> tuple[sfn.CustomState, sfn.CustomState] | tuple[sfn.Pass, sfn.Pass]:
-        """A processing job on the model image, or a Pass state when it would have no shards to
-        work on (an unsharded run writes manifest.json itself)."""
+    def _processing(self, step: Step) -> StepStates:
+        """A processing job on the model image (batch scoring: with the batch gate's reference,
+        :meth:`_gated_processing`), or a Pass state when it would have no shards to work on (an
+        unsharded run writes manifest.json itself)."""
         jobs = processing_jobs(self.settings, self.bucket.bucket_name)
         if step.name not in jobs:
             raise ValueError(f"processing step {step.name!r}: describe it in processing_jobs()")
@@ -653,14 +728,84 @@ class PipelineStack(Stack):
         if job.needs_shards and self.settings.processing_instances == 1:
             skip = sfn.Pass(self, step.name, comment="one processing instance: nothing to merge")
             return skip, skip
+        if job.gated:
+            return self._gated_processing(step, job)
         parameters = self._processing_parameters(step, job)
         state = self._custom(step.name, "createProcessingJob.sync", parameters, None)
         return state, state
 
-    def _processing_parameters(self, step: Step, job: ProcessingJob) -> dict[str, Any]:
-        """The ``createProcessingJob`` request of a step: ``python -m <module> <arguments>``."""
+    def _gated_processing(self, step: Step, job: ProcessingJob) -> StepStates:
+        """Batch scoring with the batch gate: read the loader's active pointer (GetItem,
+        strongly consistent: the version the last switch or rollback made active); when there is
+        one and its manifest.json is still under ``batch/<version>/`` (batch lists expire after
+        30 days: the data bucket's lifecycle), the job (``<step>``) gets that prefix as its
+        input ``active`` and ``--active`` (SageMaker gives every instance the same arguments and
+        inputs; only shard 0 gates, the others ignore it). Otherwise (the first run, or the
+        active version's files expired) the job without either (``<step>-ungated``): the gate
+        passes, saying no active version was given. Both go on to the next step."""
+        name, bucket = step.name, self.bucket.bucket_name
+        pointer = tasks.DynamoGetItem(
+            self,
+            f"{name}-active",
+            table=self.state_table,
+            key={k: tasks.DynamoAttributeValue.from_string(v) for k, v in keys.ACTIVE.items()},
+            consistent_read=True,
+            result_path=ACTIVE_POINTER,
+        )
+        files = tasks.CallAwsService(
+            self,
+            f"{name}-active-files",
+            service="s3",
+            action="listObjectsV2",
+            parameters={
+                "Bucket": bucket,
+                "Prefix": sfn.JsonPath.format(
+                    "batch/{}/manifest.json", sfn.JsonPath.string_at(ACTIVE_VERSION)
+                ),
+                "MaxKeys": 1,
+            },
+            iam_action="s3:ListBucket",
+            iam_resources=[self.bucket.bucket_arn],
+            result_selector={"KeyCount": sfn.JsonPath.number_at("$.KeyCount")},
+            result_path=ACTIVE_FILES,
+        )
+        for state in (pointer, files):
+            state.add_retry(
+                errors=["States.ALL"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2
+            )
+        job_state = "createProcessingJob.sync"
+        gated = self._custom(
+            name, job_state, self._processing_parameters(step, job, active=True), None
+        )
+        ungated = self._custom(
+            f"{name}-ungated", job_state, self._processing_parameters(step, job), None
+        )
+        has_files = (
+            sfn.Choice(self, f"{name}-active-found")
+            .when(sfn.Condition.number_greater_than(f"{ACTIVE_FILES}.KeyCount", 0), gated)
+            .otherwise(ungated)
+        )
+        has_active = (
+            sfn.Choice(self, f"{name}-has-active")
+            .when(sfn.Condition.is_present(ACTIVE_VERSION), files.next(has_files))
+            .otherwise(ungated)
+        )
+        pointer.next(has_active)
+        self.inner += [files, gated, ungated]
+        return pointer, sfn.Chain.custom(pointer, [gated, ungated], ungated)
+
+    def _processing_parameters(
+        self, step: Step, job: ProcessingJob, active: bool = False
+    ) -> dict[str, Any]:
+        """The ``createProcessingJob`` request of a step: ``python -m <module> <arguments>``;
+        with ``active``, also the active batch version's prefix as the input ``active`` and
+        ``--active`` (the batch gate's reference)."""
         s = self.settings
         entrypoint, arguments = step.command[:3], [*step.command[3:], *job.arguments]
+        inputs = [_processing_input(job)]
+        if active:
+            arguments += ["--active", PROCESSING_ACTIVE]
+            inputs.append(_active_input(bucket=self.bucket.bucket_name))
         return {
             "ProcessingJobName.$": run_name(s.prefix, step.name),
             "RoleArn": self.role.role_arn,
@@ -669,7 +814,7 @@ class PipelineStack(Stack):
                 "ContainerEntrypoint": list(entrypoint),
                 "ContainerArguments.$": _arguments(arguments, job.per_version),
             },
-            "ProcessingInputs": [_processing_input(job)],
+            "ProcessingInputs": inputs,
             "ProcessingOutputConfig": {"Outputs": [_processing_output(job)]},
             "ProcessingResources": {
                 "ClusterConfig": {
@@ -771,6 +916,21 @@ def _processing_input(job: ProcessingJob) -> dict[str, Any]:
         "S3Input": {
             **_s3_uri(job.input_uri),
             "LocalPath": job.input_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+        },
+    }
+
+
+def _active_input(bucket: str) -> dict[str, Any]:
+    """The active batch version (the loader's pointer, at ``ACTIVE_VERSION``) as the batch
+    gate reads it: its prefix, of which the gate opens manifest.json and the `personal` files."""
+    uri = f"States.Format('s3://{bucket}/batch/{{}}/', {ACTIVE_VERSION})"
+    return {
+        "InputName": ACTIVE_INPUT,
+        "S3Input": {
+            "S3Uri.$": uri,
+            "LocalPath": PROCESSING_ACTIVE,
             "S3DataType": "S3Prefix",
             "S3InputMode": "File",
         },

@@ -64,3 +64,43 @@ def _access_mode(value: str) -> str:
     if value not in ACCESS_MODES:
         raise ValueError(f"{ACCESS_MODE_ENV}={value!r}: use one of {ACCESS_MODES}")
     return value
+
+
+# The admin function's environment (the console's routes; infra/functions.py sets it in AWS).
+API_NAME_ENV = "API_NAME"  # the REST API's name: the AWS/ApiGateway metrics' ApiName
+API_STAGE_ENV = "API_STAGE"  # its stage: the metrics' Stage
+RETRAIN_SCHEDULE_ENV = "RETRAIN_SCHEDULE"  # the EventBridge Scheduler schedule starting a run
+SCHEDULE_GROUP_ENV = "SCHEDULE_GROUP"  # that schedule's group
+STATE_MACHINE_ENV = "STATE_MACHINE_ARN"  # the retraining pipeline
+RUNS_PREFIX_ENV = "RUNS_PREFIX"  # where the training step records each run (batch bucket)
+OPERATOR_ISSUER_ENV = "OPERATOR_ISSUER"  # the operators' user pool (the ``iss`` of their tokens)
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """What the admin function reads besides :class:`Settings` (local defaults: ``make local``).
+    ``operator_issuer`` empty: no issuer check (API Gateway's authoriser has checked the pool)."""
+
+    api_name: str = "musicrec-local-api"
+    api_stage: str = "local"
+    batch_bucket: str = "musicrec-local-data"
+    runs_prefix: str = "runs/"
+    retrain_schedule: str = ""  # none: runs start by hand (make retrain)
+    schedule_group: str = "default"
+    state_machine_arn: str = ""
+    operator_issuer: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> AdminSettings:
+        env = dict(os.environ if env is None else env)
+        default = cls()
+        return cls(
+            api_name=env.get(API_NAME_ENV, default.api_name),
+            api_stage=env.get(API_STAGE_ENV, default.api_stage),
+            batch_bucket=env.get(BATCH_BUCKET_ENV, default.batch_bucket),
+            runs_prefix=env.get(RUNS_PREFIX_ENV, default.runs_prefix),
+            retrain_schedule=env.get(RETRAIN_SCHEDULE_ENV, default.retrain_schedule),
+            schedule_group=env.get(SCHEDULE_GROUP_ENV, default.schedule_group),
+            state_machine_arn=env.get(STATE_MACHINE_ENV, default.state_machine_arn),
+            operator_issuer=env.get(OPERATOR_ISSUER_ENV, default.operator_issuer),
+        )

@@ -13,7 +13,11 @@ from typing import Literal
 from lambdas.store.tables import TableName
 
 Access = Literal["read", "write", "readwrite"]
+# How an admin route's operator is authorised: "iam" (SigV4; locally the x-admin-key header) for
+# automation, or "token" (an ID token of the operators' Cognito user pool: the console's routes)
+OperatorAuth = Literal["iam", "token"]
 API_PREFIX = "/v1"
+ADMIN_PREFIX = f"{API_PREFIX}/admin"
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class Function:
     tables: dict[TableName, Access] = field(default_factory=dict)
     invokes_endpoint: bool = False
     reads_batch_bucket: bool = False
+    reads_metrics: bool = False  # CloudWatch GetMetricData (the console's time series)
+    reads_operations: bool = False  # the retraining schedule, the endpoint, the pipeline's runs
     memory_mb: int = 512
     timeout_s: int = 10
 
@@ -38,7 +44,8 @@ class Route:
     path: str
     function: str
     summary: str
-    admin: bool = False  # operator routes: IAM-authorised in AWS, not open to app API keys
+    admin: bool = False  # operator routes: never open to app API keys or listener tokens
+    operator_auth: OperatorAuth = "iam"  # for admin routes: IAM, or the operators' pool token
 
     @property
     def path_parameters(self) -> tuple[str, ...]:
@@ -73,6 +80,19 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Operator route: mark songs available or unavailable",
         tables={"state": "readwrite", "lists": "read"},  # lists: is the song in the catalogue
     ),
+    Function(
+        name="admin",
+        handler="lambdas.handlers.admin.lambda_handler",
+        description="The console's operator routes: traffic, experiments, KPIs, models and batch"
+        " versions, rollback, previews",
+        # state: the active batch version (rollback writes it); experiments: counters, bandits
+        tables={"lists": "read", "state": "readwrite", "events": "read", "experiments": "read"},
+        invokes_endpoint=True,  # the onboarding preview
+        reads_metrics=True,
+        reads_operations=True,  # with the training runs' records (runs/ of the data bucket)
+        memory_mb=1024,
+        timeout_s=29,  # API Gateway's integration limit
+    ),
 )
 
 # Not behind the API: the pipeline's loading steps call it (Distributed Map over the batch files).
@@ -97,6 +117,13 @@ BANDIT_REFRESH = Function(
 )
 # the scheduled functions and their schedules (EventBridge expressions)
 SCHEDULED: tuple[tuple[Function, str], ...] = ((BANDIT_REFRESH, "rate(1 minute)"),)
+
+
+def console_route(method: Literal["GET", "POST"], path: str, summary: str) -> Route:
+    """An admin route of the console's (``/v1/admin`` + ``path``): operators' pool tokens."""
+    return Route(method, f"{ADMIN_PREFIX}{path}", "admin", summary, admin=True,
+                 operator_auth="token")  # fmt: skip
+
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -147,6 +174,35 @@ ROUTES: tuple[Route, ...] = (
         "catalog",
         "Mark a song available or unavailable",
         admin=True,
+    ),
+    console_route(
+        "GET",
+        "/traffic",
+        "Requests, errors, latency percentiles and fallback rate per route over time",
+    ),
+    console_route(
+        "GET",
+        "/experiments",
+        "CTR per variant over time, lift with its interval, off-policy estimates",
+    ),
+    console_route(
+        "GET", "/kpis", "Plays from recommendations, follows from artists for you, follow-through"
+    ),
+    console_route(
+        "GET",
+        "/models",
+        "Training runs, gate verdicts, serving model, batch versions, next scheduled run",
+    ),
+    console_route("POST", "/batch/rollback", "Make the previous batch version active again"),
+    console_route(
+        "POST",
+        "/preview/onboarding",
+        "What a new listener with these answers would get (not recorded)",
+    ),
+    console_route(
+        "GET",
+        "/listeners/{userId}/preview",
+        "A listener's home screen and lists with their reasons (not recorded)",
     ),
 )
 

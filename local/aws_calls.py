@@ -47,6 +47,8 @@ RESOURCE_PARAMS = (
     "StateMachineArn",
     "AlarmNames",
     "LogGroupName",
+    "Name",  # EventBridge Scheduler's schedule (GetSchedule...)
+    "GroupName",
 )
 EVENT = "before-parameter-build"  # emitted with the caller's own parameters, before any request
 
@@ -151,6 +153,14 @@ def uninstall() -> None:
     _path = None
     with _lock:
         _seen.clear()
+
+
+def not_recorded(client: Any) -> Any:
+    """``client``, its calls left out of the record: the local stack's own plumbing (e.g. the
+    gateway's metrics, :mod:`local.metrics`), which stands in for AWS and is no function's."""
+    client.meta.events.unregister(EVENT, _record)
+    client.meta.events.unregister(EVENT, unique_id=f"{__name__}._record")
+    return client
 
 
 def install_from_env() -> None:

@@ -5,7 +5,8 @@ each one answers with real content on the synthetic world and on an imported dat
 Each carries what its route needs in the stack's access mode: the API key and the ID token of
 the listener it acts for (``$(.venv/bin/python -m local.token --user ID)``, a fresh token each
 time it runs) in the listener mode, the API key and a SigV4 signature by the local credentials
-(curl's ``--aws-sigv4``) in the server mode; the admin route, the admin key."""
+(curl's ``--aws-sigv4``) in the server mode; the catalogue's admin route, the admin key; the
+console's admin routes, the local operator's ID token (``local.token --operator``)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Ids:
     artist: str
     region: str
     genres: tuple[str, ...]
+    version: str = "VERSION"  # the batch version loaded (the rollback's expected active one)
 
 
 def _first(source: BatchSource, manifest: dict[str, Any], family: str, key: str) -> str:
@@ -61,6 +63,7 @@ def ids(data: Path, version_dir: Path) -> Ids:
         artist=_first(source, manifest, "similar-artists", "artist_id"),
         region=region,
         genres=genres,
+        version=str(manifest["version"]),
     )
 
 
@@ -68,6 +71,13 @@ def token_command(stack: Stack, listener: str) -> str:
     """The shell command printing ``listener``'s ID token on the stack's local AWS."""
     where = "" if stack.root == Stack.root else f" --dir {shlex.quote(stack.root)}"
     return f"{TOKEN_COMMAND}{where} --user {shlex.quote(listener)}"
+
+
+def operator_headers(stack: Stack) -> str:
+    """curl's options for the console's admin routes: the local operator's ID token."""
+    where = "" if stack.root == Stack.root else f" --dir {shlex.quote(stack.root)}"
+    token = f"{TOKEN_COMMAND}{where} --operator"
+    return f"-H 'Content-Type: application/json' -H \"{TOKEN_HEADER}: $({token})\""
 
 
 def access_note(stack: Stack) -> str:
@@ -101,6 +111,7 @@ def curl_commands(stack: Stack, found: Ids) -> list[str]:
         return shlex.quote(json.dumps(document))
 
     new, known = app_headers(stack, NEW_LISTENER), app_headers(stack, found.listener)
+    operator, console = operator_headers(stack), f"{base}/v1/admin"
     return [
         f"curl -s {new} -X POST {base}/v1/onboarding/recommendations -d {body(answers)}",
         f"curl -s {new} '{base}/v1/users/{NEW_LISTENER}/recommendations?limit=5'",
@@ -112,4 +123,12 @@ def curl_commands(stack: Stack, found: Ids) -> list[str]:
         f"curl -s {known} -X POST {base}/v1/events -d {body(play)}",
         f"curl -s {admin} -X PUT {base}/v1/catalog/items/{found.song}/availability "
         f"-d {body({'available': True})}",
+        f"curl -s {operator} '{console}/traffic?hours=1&period=60'",
+        f"curl -s {operator} '{console}/experiments?days=7'",
+        f"curl -s {operator} '{console}/kpis?days=7'",
+        f"curl -s {operator} {console}/models",
+        f"curl -s {operator} -X POST {console}/preview/onboarding -d {body(answers)}",
+        f"curl -s {operator} {console}/listeners/{found.listener}/preview",
+        f"curl -s {operator} -X POST {console}/batch/rollback "
+        f"-d {body({'expected_active': found.version})}",
     ]

@@ -3,8 +3,11 @@ handlers of the route table and their answers back into HTTP, with API Gateway's
 (unknown route or method: 403 "Missing Authentication Token"; missing or wrong API key: 403
 "Forbidden"; a body over 10 MB: 413; a path and query over 65,535 bytes: 414). App routes need
 the API key and what the access mode's authoriser checks (:mod:`local.authorisers`: a listener's
-Cognito ID token, 401 "Unauthorized" without one; or a SigV4 signature). Admin routes,
-IAM-authorised in AWS, need the ``x-admin-key`` header.
+Cognito ID token, 401 "Unauthorized" without one; or a SigV4 signature). The catalogue's admin
+route, IAM-authorised in AWS, needs the ``x-admin-key`` header; the console's admin routes an ID
+token of the operators' user pool (the Cognito authoriser on that pool, as in AWS; no API key).
+With a :class:`local.console.ConsoleSite`, ``/console/`` serves the console's page, as
+CloudFront does in AWS.
 
 :class:`Gateway` is API Gateway's part and the handlers, callable from any thread;
 :class:`GatewayApp` serves it as a plain ASGI app and :func:`serve` runs that on uvicorn with
@@ -35,8 +38,9 @@ import uvicorn
 from container.coalescing import HttpProtocol
 from lambdas.routes import ROUTES, Route, function
 from local import aws_calls
-from local.authorisers import Grant, Refusal, Request, for_mode
+from local.authorisers import CognitoAuthoriser, Grant, Refusal, Request, for_mode
 from local.cognito import UserPool
+from local.console import ConsoleSite
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_TARGET_BYTES = 65_535  # path and query: the longest URL httptools parses (414 beyond)
@@ -47,6 +51,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 INTERNAL_ERROR = b'{"message": "Internal server error"}'
 AS_SENT = "local.gateway"  # scope extension: the request's header names as the client sent them
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+OnAnswer = Callable[[str, str, int, float], None]  # method, target, status, latency (ms)
 Answer = tuple[int, dict[str, str], bytes]  # status, headers, body
 Scope = dict[str, Any]
 # requestContext.identity as API Gateway fills it (null what does not apply)
@@ -243,7 +248,8 @@ class Gateway:
     ``access_mode`` (``lambdas.config.ACCESS_MODES``) picks the app routes' authoriser: in
     ``listener`` mode the Cognito authoriser of ``user_pool`` (without one, no token is valid);
     in ``server`` mode SigV4 by ``credentials`` (access key -> secret; the local ones by
-    default)."""
+    default). The console's routes take ID tokens of ``operator_pool`` (without one, no
+    token is valid); ``console`` serves the console's page."""
 
     def __init__(
         self,
@@ -253,9 +259,15 @@ class Gateway:
         access_mode: str = "listener",
         user_pool: UserPool | None = None,
         credentials: dict[str, str] | None = None,
+        operator_pool: UserPool | None = None,
+        console: ConsoleSite | None = None,
+        on_answer: OnAnswer | None = None,
     ) -> None:
         self.api_key, self.admin_key, self.stage = api_key, admin_key, stage
+        self.on_answer = on_answer  # after each answer (local.metrics: API Gateway's metrics)
         self.authoriser = for_mode(access_mode, user_pool, credentials)
+        self.operators = CognitoAuthoriser(operator_pool)
+        self.console = console
         self.access_mode = access_mode
         self._handlers: dict[str, Handler] = {}
         self._invocations: dict[str, threading.Lock] = {}
@@ -286,6 +298,8 @@ class Gateway:
         repeated ones included): its own answer, or the invocation to make. Calls no handler."""
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
         url = urlsplit(target)
+        if self.console is not None and self.console.serves(url.path):
+            return self.console.answer(method, url.path)
         found = match(method, url.path)
         if found is None:
             return missing_token()
@@ -309,6 +323,9 @@ class Gateway:
     def _authorise(self, route: Route, request: Request, headers: dict[str, str]) -> Grant | Answer:
         """API Gateway's checks of the route's authorisation, then of the API key (lower-case
         header names in ``headers``): what the authoriser passes on, or the refusal."""
+        if route.admin and route.operator_auth == "token":  # the operators' pool, no API key
+            granted = self.operators.authorise(request)
+            return refused(granted) if isinstance(granted, Refusal) else granted
         if route.admin:
             return Grant() if headers.get("x-admin-key") == self.admin_key else forbidden()
         outcome = self.authoriser.authorise(request)
@@ -336,8 +353,12 @@ class Gateway:
         body: bytes | None,
     ) -> Answer:
         """One request (headers as in :meth:`admit`): status, headers and body of the answer."""
+        started = time.monotonic()
         outcome = self.admit(method, target, headers, body)
-        return self.call(outcome) if isinstance(outcome, Invocation) else outcome
+        answer = self.call(outcome) if isinstance(outcome, Invocation) else outcome
+        if self.on_answer is not None:
+            self.on_answer(method, target, answer[0], (time.monotonic() - started) * 1000)
+        return answer
 
 
 # the gateway over HTTP: ASGI on uvicorn --------------------------------------------------------
@@ -368,8 +389,10 @@ class GatewayApp:
             status, headers, data = await self._answer(scope, target, receive)
         except ClientGoneError:
             return
+        elapsed_ms = (time.monotonic() - started) * 1000
+        if self.gateway.on_answer is not None:
+            self.gateway.on_answer(scope["method"], target, status, elapsed_ms)
         if self.access_log:  # API Gateway's access log, one line per call
-            elapsed_ms = (time.monotonic() - started) * 1000
             print(f"{scope['method']} {target} {status} {elapsed_ms:.0f} ms", flush=True)
         await respond(send, status, headers, data)
 

@@ -27,6 +27,21 @@ and Python's full garbage collections, which walk it all, take seconds after a f
 events (11 million objects after 20,000 events and their reads). Here items are not tracked;
 the tables still hold theirs.
 
+moto's CloudWatch has no percentiles: GetMetricData answers a ``p99`` statistic with nothing it can
+serialise (a 500) and GetMetricStatistics ignores ExtendedStatistics. Here both compute ``pNN``
+and ``pNN.NN`` from the stored datapoints as CloudWatch defines a percentile (p95: 95 % of the
+period's values are at or below it; the nearest rank of the sorted values), counting a statistic
+set only when CloudWatch can (its SampleCount is 1 or its Minimum equals its Maximum); a period
+without such values has no datapoint, as in CloudWatch. The local gateway's Latency metrics
+(:mod:`local.metrics`) and the console's p50/p99 series rely on it.
+
+moto answers GetMetricData by scanning every datapoint of the window for every query and every
+period: the console's traffic page (78 queries, 180 periods) took 1.7 s after 2,000 requests and
+8 s over a day of minutes, growing with every request. Here the window's datapoints are indexed
+once per call and each query's sorted into its periods, matching a metric as CloudWatch does
+(namespace, name and exactly its dimensions; moto ignores the namespace when dimensions are
+given).
+
 The patches reach into moto's internals as they are in the versions of ``PATCHED_FOR`` (the pin
 in pyproject.toml); with any other moto installed, importing this module fails, naming both.
 """
@@ -37,11 +52,14 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
+import re
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from importlib import metadata
 from types import SimpleNamespace
 from typing import Any
@@ -72,6 +90,14 @@ def check_moto_version(installed: str | None = None) -> None:
 
 check_moto_version()
 
+from moto.cloudwatch.exceptions import InvalidParameterValue, ValidationError
+from moto.cloudwatch.models import (
+    CloudWatchBackend,
+    MetricAggregatedDatum,
+    MetricDatum,
+    Statistics,
+)
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
@@ -93,6 +119,10 @@ _copying = threading.local()
 TOKEN_TTL_S = 600  # DynamoDB keeps a ClientRequestToken for 10 minutes
 _tokens: dict[tuple[str, str, str], float] = {}  # (account, region, token) -> when it succeeded
 _tokens_lock = threading.Lock()
+_original_statistic = Statistics.get_statistics_for_type
+_original_metric_data = CloudWatchBackend.get_metric_data
+_original_metric_statistics = CloudWatchResponse.get_metric_statistics
+PERCENTILE = re.compile(r"^p(100|\d{1,2}(?:\.\d{1,2})?)$")  # p50, p99, p99.9, p99.99
 
 
 def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
@@ -224,14 +254,125 @@ def _success() -> ActionResult:
     return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
 
 
+def percentile(values: list[float], p: float) -> float | None:
+    """The ``p``-th percentile of ``values`` (0 <= p <= 100): the smallest value with at least
+    ``p`` % of the values at or below it (nearest rank); None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = math.ceil(p / 100 * len(ordered))
+    return ordered[min(max(rank, 1), len(ordered)) - 1]
+
+
+def percentile_values(stats: Statistics) -> list[float]:
+    """The values a percentile of ``stats``' period is computed from: every single value, and
+    each statistic set CloudWatch can use (SampleCount 1, or Minimum equal to Maximum) as its
+    value repeated SampleCount times."""
+    values = [m.value for m in stats.metric_data if isinstance(m, MetricDatum)]
+    for s in stats.metric_data:
+        if isinstance(s, MetricAggregatedDatum) and (s.sample_count == 1 or s.min == s.max):
+            values.extend([s.min] * int(s.sample_count))
+    return values
+
+
+def statistic_for_type(self: Statistics, stat: str) -> Any:
+    """moto's statistic of the period, and percentiles (``pNN``, ``pNN.NN``)."""
+    found = PERCENTILE.match(stat)
+    if found is None:
+        return _original_statistic(self, stat)
+    return percentile(percentile_values(self), float(found[1]))
+
+
+def get_metric_data(
+    self: CloudWatchBackend,
+    queries: list[dict[str, Any]],
+    start_time: datetime,
+    end_time: datetime,
+    scan_by: str = "TimestampAscending",
+) -> list[dict[str, Any]]:
+    """moto's GetMetricData for MetricStat queries, with the window's datapoints indexed once
+    by metric (namespace, name and exactly its dimensions, as CloudWatch matches them) and
+    each query's sorted into its periods; a period whose statistic has no value (a percentile
+    of statistic sets it cannot use) is left out, as CloudWatch does. Queries with expressions
+    go to moto's own code."""
+    if any("MetricStat" not in q for q in queries):
+        return _original_metric_data(self, queries, start_time, end_time, scan_by)
+    start_time, end_time = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
+    if start_time > end_time:
+        raise ValidationError("The parameter EndTime must be greater than StartTime.")
+    if start_time == end_time:
+        raise ValidationError("The parameter StartTime must not equal parameter EndTime.")
+    index: dict[tuple[str, str, frozenset[tuple[str, str]]], list[Any]] = {}
+    for datum in self.get_all_metrics():
+        if start_time <= datum.timestamp < end_time:
+            dims = frozenset((str(d.name), str(d.value)) for d in datum.dimensions)
+            index.setdefault((datum.namespace, datum.name, dims), []).append(datum)
+    return [
+        _metric_stat_result(query, index, start_time, scan_by)
+        for query in queries
+        if query.get("ReturnData", True)
+    ]
+
+
+def _metric_stat_result(
+    query: dict[str, Any],
+    index: dict[tuple[str, str, frozenset[tuple[str, str]]], list[Any]],
+    start_time: datetime,
+    scan_by: str,
+) -> dict[str, Any]:
+    """One MetricStat query's result: its statistic per period with data, in ``scan_by``
+    order."""
+    stat = query["MetricStat"]
+    metric = stat["Metric"]
+    dims = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+    data = index.get((metric["Namespace"], metric["MetricName"], dims), [])
+    if stat.get("Unit"):
+        data = [datum for datum in data if datum.unit == stat["Unit"]]
+    period = timedelta(seconds=int(stat["Period"]))
+    periods: dict[int, list[Any]] = {}
+    for datum in data:
+        periods.setdefault((datum.timestamp - start_time) // period, []).append(datum)
+    timestamps, values = [], []
+    for offset in sorted(periods, reverse=scan_by == "TimestampDescending"):
+        stats = Statistics([stat["Stat"]], start_time + offset * period)
+        stats.metric_data = periods[offset]
+        value = stats.get_statistics_for_type(stat["Stat"])
+        if value is not None:
+            timestamps.append(stats.timestamp)
+            values.append(value)
+    label = query.get("Label") or f"{metric['MetricName']} {stat['Stat']}"
+    return {"id": query["Id"], "label": label, "values": values, "timestamps": timestamps,
+            "status_code": "Complete"}  # fmt: skip
+
+
+def get_metric_statistics(self: CloudWatchResponse) -> ActionResult:
+    """moto's GetMetricStatistics, with its ExtendedStatistics (percentiles) answered."""
+    extended = self._get_param("ExtendedStatistics") or []
+    unsupported = [p for p in extended if not PERCENTILE.match(p)]
+    if unsupported:
+        raise InvalidParameterValue(
+            f"The value {unsupported[0]} for parameter ExtendedStatistics is not supported."
+        )
+    answer = _original_metric_statistics(self)
+    result: Any = answer.result
+    for stats in result["Datapoints"]:  # each period's Statistics, serialised by attribute
+        stats.extended_statistics = {
+            p: value for p in extended if (value := statistic_for_type(stats, p)) is not None
+        }
+    return answer
+
+
 def install() -> None:
-    """Patch moto's DynamoDB backend in this process (idempotent)."""
+    """Patch moto's DynamoDB and CloudWatch backends in this process (idempotent)."""
     models.copy = SimpleNamespace(deepcopy=_deepcopy)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoHandler.transact_write_items = handle_transact_write_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
     Item.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+    Statistics.get_statistics_for_type = statistic_for_type  # type: ignore[method-assign]
+    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+    CloudWatchResponse.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -242,6 +383,9 @@ def uninstall() -> None:
     Table.query = _original_query  # type: ignore[method-assign]
     Table.all_items = _original_all_items  # type: ignore[method-assign]
     Item.instances_tracked = _original_tracked  # type: ignore[attr-defined]
+    Statistics.get_statistics_for_type = _original_statistic  # type: ignore[method-assign]
+    CloudWatchBackend.get_metric_data = _original_metric_data  # type: ignore[method-assign]
+    CloudWatchResponse.get_metric_statistics = _original_metric_statistics  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,12 +1,17 @@
 """``python -m local.pipeline`` (``make retrain``): the retraining pipeline's steps, run locally in
 the order of ``training.pipeline.steps.STEPS`` (the order the state machine runs them in AWS):
 
-train + gate (against the promoted model: ``deployment.promoted``, the local models/current) →
-create model → update endpoint (the running local stack restarts its inference server on the new
-model; the run waits, bounded, until it serves the new model version and answers a canary
-request, and only then promotes it; a model the stack rolls back, or that does not come up or
+train + gate (against the promoted model: ``deployment.promoted``, the local models/current),
+then the run's record, passed or refused (the model directory uploaded as SageMaker uploads a
+training job's ``model.tar.gz``, to ``s3://<bucket>/models/<job>/output/``, and the loader
+Lambda's ``record-run`` on it, as the state machine's record step invokes it) → create model →
+update endpoint (the running local stack restarts its inference server on the new model; the
+run waits, bounded, until it serves the new model version and answers a canary request, and
+only then promotes it; a model the stack rolls back, or that does not come up or
 answers wrongly, fails the run: the previous model keeps serving and stays the baseline) → batch
-score (two shards) → merge,
+score (two shards; shard 0 applies the batch gate against the active version, the loader's
+pointer, whose files are under the stack's batch directory: a refused version fails the run
+before it is merged or published, and the active version keeps serving) → merge,
 and the version published to ``s3://<bucket>/batch/<version>/`` as the processing jobs publish
 it → load (the loader Lambda's handler, in-process, once per object under that prefix, as the
 Distributed Map calls it) → switch (the same handler). A model that fails the gate stops the
@@ -19,6 +24,8 @@ import argparse
 import json
 import os
 import sys
+import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,14 +36,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.routes import LOADER
+from lambdas.store.loader import active as active_pointer
 from local import aws, aws_calls, build, deployment
 from local.deployment import Deployment
 from local.gateway import LambdaContext, load_handler
 from local.publish import upload
 from local.stack import Stack
+from training.batch.gate import GATE_FILE
 from training.pipeline.steps import STEPS
 
 SHARDS = 2
+BATCH_ARGS: tuple[str, ...] = ("--no-progress",)  # what the batch-score step adds to each shard
 # How long the stack may take to serve a deployed model: its own startup bound (local.up's
 # MODEL_STARTUP_S, after which it rolls the model back) and a restart's seconds on top.
 DEPLOY_TIMEOUT_S = 150
@@ -75,6 +85,35 @@ def invoke_loader(event: dict[str, Any]) -> dict[str, Any]:
             return load_handler(LOADER.handler)(event, context)
     except Exception as exc:  # a failed task fails the execution, saying which and why
         raise PipelineError(f"loader {event.get('action')} {event.get('key', '')}: {exc}") from exc
+
+
+def publish_artifact(stack: Stack, model_dir: Path, job: str) -> str:
+    """The model directory as SageMaker uploads a training job's /opt/ml/model: every file
+    tarred at the top level, to ``s3://<bucket>/models/<job>/output/model.tar.gz``; its URI."""
+    key = f"models/{job}/output/model.tar.gz"
+    with tempfile.TemporaryDirectory() as scratch:
+        tarball = Path(scratch) / "model.tar.gz"
+        with tarfile.open(tarball, "w:gz") as tar:
+            for path in sorted(model_dir.iterdir()):
+                tar.add(path, arcname=path.name)
+        try:
+            aws.client("s3", stack.aws_url).upload_file(str(tarball), stack.bucket, key)
+        except (BotoCoreError, ClientError, OSError) as exc:
+            where = f"s3://{stack.bucket}/{key}"
+            raise PipelineError(f"uploading the model artifact to {where}: {exc}") from exc
+    return f"s3://{stack.bucket}/{key}"
+
+
+def record_run(stack: Stack, model_dir: Path, job: str) -> dict[str, Any] | None:
+    """The record step: the run's record under ``runs/`` (the loader's ``record-run``), passed
+    or refused. Its failure does not decide the run (as in the state machine, where it goes to
+    ``$.record_error``): it is printed, and None returned."""
+    try:
+        artifact = publish_artifact(stack, model_dir, job)
+        return invoke_loader({"action": "record-run", "job": job, "artifact": artifact})
+    except PipelineError as exc:
+        print(f"retrain: the run was not recorded: {exc}", file=sys.stderr)
+        return None
 
 
 def canary_problem(stack: Stack, model_version: str) -> str | None:
@@ -167,6 +206,40 @@ def _restore(stack: Stack, last: Deployment | None, initial: Deployment | None) 
         deployment.discard(stack)
 
 
+def active_batch(stack: Stack) -> Path | None:
+    """The directory of the batch version the loader made active (the batch gate's reference),
+    or None: no version is active yet, or its files are not under the stack's batch directory."""
+    pointer = active_pointer(build.tables(stack))
+    if pointer is None:
+        return None
+    version_dir = stack.dir / "batch" / str(pointer["version"])
+    if not (version_dir / "manifest.json").is_file():
+        print(f"retrain: the active batch version has no files at {version_dir}: not gated")
+        return None
+    return version_dir
+
+
+def score_batch(
+    data: Path, batch_root: Path, version: str, active: Path | None, shards: int = SHARDS
+) -> None:
+    """The batch-score step: every shard of the version, shard 0 applying the batch gate against
+    ``active``. A version the gate refuses raises PipelineError with its reason (the metric and
+    its interval): it is not merged, published, loaded or switched."""
+    for shard in range(shards):
+        command = ["training.batch", "--data", str(data), "--out", str(batch_root),
+                   "--version", version, "--shard", f"{shard}/{shards}", *BATCH_ARGS]  # fmt: skip
+        if active is not None:
+            command += ["--active", str(active)]
+        if build.run(command, allowed=(0, 1)) == 0:
+            continue
+        gate_file = batch_root / version / GATE_FILE
+        verdict = json.loads(gate_file.read_text()) if gate_file.is_file() else {"passed": True}
+        if verdict["passed"]:
+            raise PipelineError(f"`python -m {' '.join(command)}` exited with 1")
+        serving = f"the active version {active.name}" if active else "the active version"
+        raise PipelineError(f"batch gate: {verdict['reason']}; not published, {serving} serves")
+
+
 def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
     """Every step in order; what was deployed."""
     os.environ.update(stack.handler_env())  # what the loader Lambda gets, pointed at local AWS
@@ -186,6 +259,9 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
             if step.name == "train":
                 passed = build.model(data, model_dir, True, current, hyperparameters)
                 metrics = json.loads((model_dir / "metrics.json").read_text())
+                recorded = record_run(stack, model_dir, f"local-{stamp}")
+                if recorded:
+                    done["run_id"] = str(recorded["run_id"])
                 if not passed:
                     raise PipelineError(f"quality gate: {metrics['gate']['reason']}; not deployed")
                 done["model_version"] = str(metrics["model_version"])
@@ -196,10 +272,7 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
                 deployed = Deployment(str(model_dir.resolve()), dataset, lists)
                 update_endpoint(stack, deployed, last, done["model_version"])
             elif step.name == "batch-score":
-                for shard in range(SHARDS):
-                    build.run(["training.batch", "--data", str(data), "--out", str(batch_root),
-                               "--version", version, "--shard", f"{shard}/{SHARDS}",
-                               "--no-progress"])  # fmt: skip
+                score_batch(data, batch_root, version, active_batch(stack))
             elif step.name == "merge":
                 build.run(["training.batch", "merge", str(version_dir)])
                 try:

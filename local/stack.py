@@ -36,6 +36,11 @@ class Stack:
     access_mode: str = "listener"
 
     @property
+    def api_stage(self) -> str:
+        """The local API's stage (``requestContext.stage``, the metrics' Stage)."""
+        return "local"
+
+    @property
     def dir(self) -> Path:
         return Path(self.root)
 
@@ -79,7 +84,8 @@ class Stack:
             LISTENER_CLAIM_ENV: DEFAULT_LISTENER_CLAIM,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "musicrec",
-            "POWERTOOLS_METRICS_DISABLED": "true",  # no CloudWatch here: the gateway logs calls
+            # EMF lines on stdout, put to local CloudWatch as CloudWatch Logs does (local.metrics)
+            "POWERTOOLS_METRICS_DISABLED": "false",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             **{spec.env_var: spec.physical_name(PREFIX) for spec in TABLES},
         }

@@ -17,11 +17,15 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from container.serve import command as serve_command
-from lambdas.config import ACCESS_MODES
+from lambdas.config import ACCESS_MODES, OPERATOR_ISSUER_ENV, AdminSettings
 from local import aws, aws_calls, build, cognito, deployment, examples, schedules
+from local import metrics as local_metrics
+from local.console import ConsoleSite
+from local.console import config as console_config
 from local.gateway import Gateway, GatewayServer, serve
 from local.processes import Child, StartupError, port_answers
 from local.stack import PREFIX, Stack
@@ -158,9 +162,18 @@ def build_all(stack: Stack, args: argparse.Namespace) -> tuple[Path, Path, Path]
     return data, model_dir, version_dir
 
 
-def start_aws(stack: Stack, version_dir: Path, children: list[Child]) -> cognito.UserPool | None:
-    """Local AWS (moto, unless LocalStack answers) with the stack's resources and lists, and
-    in the listener access mode the listeners' user pool (returned)."""
+@dataclass(frozen=True)
+class Pools:
+    """The stack's user pools: the listeners' (listener access mode only) and the operators'."""
+
+    listeners: cognito.UserPool | None
+    operators: cognito.UserPool
+
+
+def start_aws(stack: Stack, version_dir: Path, children: list[Child]) -> Pools:
+    """Local AWS (moto, unless LocalStack answers) with the stack's resources and lists, the
+    operators' user pool with the local operator, and in the listener access mode the
+    listeners' user pool."""
     with build.step("local AWS"):
         moto, kind = aws.start(stack.dir / "logs" / "aws.log", stack.aws_port)
         if moto:
@@ -171,17 +184,27 @@ def start_aws(stack: Stack, version_dir: Path, children: list[Child]) -> cognito
         if stack.access_mode == "listener":
             pool = cognito.ensure_pool(stack.aws_url)
             print(f"  listeners' user pool {pool.id} (app client {pool.client_id})")
+        operators = cognito.ensure_operator(stack.aws_url)
+        print(f"  operators' user pool {operators.id} (console client {operators.client_id})")
     with build.step(f"loading the lists ({version_dir.name})"):
         build.load(stack, version_dir)
-    return pool
+    return Pools(pool, operators)
 
 
-def start_gateway(stack: Stack, pool: cognito.UserPool | None = None) -> GatewayServer:
-    """The API gateway on its port, serving in a thread, with the handlers' environment and
-    the authoriser of the stack's access mode (the Cognito one on ``pool``, or SigV4)."""
+def start_gateway(
+    stack: Stack, pools: Pools, publisher: local_metrics.Publisher | None = None
+) -> GatewayServer:
+    """The API gateway on its port, serving in a thread, with the handlers' environment, the
+    authoriser of the stack's access mode (the Cognito one on the listeners' pool, or SigV4),
+    the operators' pool on the console's routes, and the console's page; ``publisher`` gets
+    each answer (API Gateway's metrics)."""
     os.environ.update(stack.handler_env())
-    gateway = Gateway(stack.api_key, stack.admin_key, access_mode=stack.access_mode,
-                      user_pool=pool)  # fmt: skip
+    os.environ[OPERATOR_ISSUER_ENV] = pools.operators.issuer
+    site = ConsoleSite(console_config(pools.operators, stack.api_stage))
+    gateway = Gateway(stack.api_key, stack.admin_key, stage=stack.api_stage,
+                      access_mode=stack.access_mode, user_pool=pools.listeners,
+                      operator_pool=pools.operators, console=site,
+                      on_answer=publisher.answered if publisher else None)  # fmt: skip
     http_server = serve(gateway, port=stack.gateway_port, access_log=True)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
     return http_server
@@ -229,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     children: list[Child] = []
     gateway: GatewayServer | None = None
+    publisher: local_metrics.Publisher | None = None
     stopping = threading.Event()
     # Ctrl-C and SIGTERM stop everything, at any step (also when started with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -237,17 +261,23 @@ def main(argv: list[str] | None = None) -> int:
         data, model_dir, version_dir = build_all(stack, args)
         server = launch_model_server(stack, model_dir)  # starts while the lists load
         children.append(server)
-        pool = start_aws(stack, version_dir, children)
+        pools = start_aws(stack, version_dir, children)
         with build.step(f"inference server ({model_dir})"):
             wait_ready(stack, server)
         _write_pids(stack, children)
-        gateway = start_gateway(stack, pool)  # shut down on the way out (once it is serving)
+        # what API Gateway and CloudWatch Logs publish in AWS, to local CloudWatch
+        publisher = local_metrics.start(stack.aws_url, AdminSettings.from_env(
+            stack.handler_env()).api_name, stack.api_stage)  # fmt: skip
+        gateway = start_gateway(stack, pools, publisher)  # shut down on the way out
         schedules.start(stopping)  # the scheduled functions, in this process (the handlers' env)
         stack.save()
         print(f"\nready in {time.monotonic() - started:.0f} s: API at {stack.gateway_url} "
               f"(x-api-key: {stack.api_key}; {examples.access_note(stack)}); Ctrl-C stops "
               "everything.\n")  # fmt: skip
-        print("\n".join(examples.curl_commands(stack, examples.ids(data, version_dir))), flush=True)
+        print("\n".join(examples.curl_commands(stack, examples.ids(data, version_dir))))
+        password = cognito.operator_password(pools.operators)
+        print(f"\nconsole: {stack.gateway_url}/console/ (operator {cognito.OPERATOR_NAME!r}, "
+              f"password {password!r})\n", flush=True)  # fmt: skip
         return supervise(stack, server, model_dir, children)
     except KeyboardInterrupt:
         return 0
@@ -262,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         if gateway is not None:
             gateway.shutdown()
             gateway.server_close()
+        if publisher is not None:  # before local AWS stops: what is queued is put
+            local_metrics.stop(publisher)
         for child in reversed(children):
             child.stop()
         (stack.dir / "stack.json").unlink(missing_ok=True)

@@ -38,6 +38,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert not _running(pid), f"{name} (pid {pid}) still runs after the stack stopped"
 
 
+def session_or_running_stack(request: pytest.FixtureRequest) -> Stack:
+    """The local stack in ``MUSICREC_STACK_DIR`` when set (one already running, to iterate on a
+    test package quickly), else the session's :func:`stack`."""
+    directory = os.environ.get("MUSICREC_STACK_DIR")
+    if directory:
+        return Stack.load(directory)
+    stack: Stack = request.getfixturevalue("stack")
+    return stack
+
+
 def _running(pid: int) -> bool:
     """Whether ``pid`` is a live process (not a zombie waiting for its parent)."""
     try:

@@ -58,6 +58,18 @@ class UnsupportedError(ValueError):
     """A construct of the document this generator does not translate."""
 
 
+def type_name(name: str) -> str:
+    """The Python name of a component schema: its own, but for pydantic's qualified names of
+    two models sharing a short name (``lambdas__api__admin__traffic__Period``), which become
+    the module's last part and the name (``TrafficPeriod``)."""
+    parts = name.split("__")
+    if len(parts) == 1:
+        return name
+    if not all(part.isidentifier() for part in parts):
+        raise UnsupportedError(f"component name {name!r}")
+    return parts[-2].title().replace("_", "") + parts[-1]
+
+
 def ref_name(ref: str) -> str:
     if not ref.startswith(REF_PREFIX):
         raise UnsupportedError(f"$ref {ref!r}: only {REF_PREFIX}... is supported")
@@ -128,7 +140,7 @@ def annotation(schema: dict[str, Any], where: str) -> str:
     """The Python type of a schema (constraints as ``Annotated[..., Field(...)]``)."""
     check_keys(schema, where)
     if "$ref" in schema:
-        return ref_name(schema["$ref"])
+        return type_name(ref_name(schema["$ref"]))
     if "anyOf" in schema:
         parts = [annotation(s, f"{where}.anyOf.{i}") for i, s in enumerate(schema["anyOf"])]
         unique = [p for i, p in enumerate(parts) if p not in parts[:i] and p != "None"]
@@ -216,6 +228,23 @@ def conditions(schema: dict[str, Any], where: str) -> list[tuple[str, list[Any],
     return rules
 
 
+def alias(name: str, schema: dict[str, Any]) -> str:
+    """A component that is an enum of scalars (e.g. a query parameter's allowed values): a
+    ``Literal`` type alias."""
+    where = f"components.schemas.{name}"
+    kind = annotation(schema, where)
+    described = schema.get("description") or schema.get("title") or name
+    comment = "".join(f"# {line}\n" for line in textwrap.wrap(described, 90))
+    return f"{comment}{type_name(name)} = {kind}\n\n\n"
+
+
+def component(name: str, schema: dict[str, Any]) -> str:
+    """The code of a component schema: a model of an object, an alias of a scalar enum."""
+    if "enum" in schema and "properties" not in schema:
+        return alias(name, schema)
+    return model(name, schema)
+
+
 def model(name: str, schema: dict[str, Any]) -> str:
     """A pydantic model of a component schema."""
     where = f"components.schemas.{name}"
@@ -225,7 +254,7 @@ def model(name: str, schema: dict[str, Any]) -> str:
     extra = "forbid" if schema.get("additionalProperties") is False else "allow"
     if isinstance(schema.get("additionalProperties"), dict):
         raise UnsupportedError(f"{where}: typed additionalProperties beside properties")
-    out = f"class {name}(BaseModel):\n"
+    out = f"class {type_name(name)}(BaseModel):\n"
     out += docstring(schema.get("description") or schema.get("title") or name, "    ")
     aliased = any(python_name(p) != p for p in schema.get("properties", {}))
     by_name = ", populate_by_name=True" if aliased else ""
@@ -240,7 +269,7 @@ def model(name: str, schema: dict[str, Any]) -> str:
             raise UnsupportedError(f"{where}.allOf: names a field the schema does not have")
     if rules:
         out += '\n    @model_validator(mode="after")\n'
-        out += f"    def _conditional_requirements(self) -> {name}:\n"
+        out += f"    def _conditional_requirements(self) -> {type_name(name)}:\n"
         for prop, values, needed in rules:
             args = f"{prop!r}, {tupled(literal(v) for v in values)}, {tupled(map(repr, needed))}"
             out += f"        require_when(self, {args})\n"
@@ -278,6 +307,10 @@ def ordered_schemas(document: dict[str, Any]) -> list[str]:
 
     for name in sorted(refs(document.get("paths", {}))):
         visit(name, ())
+    named = [type_name(name) for name in done]
+    clashes = sorted({n for n in named if named.count(n) > 1})
+    if clashes:
+        raise UnsupportedError(f"components that would share a Python name: {clashes}")
     return done
 
 
@@ -299,7 +332,7 @@ def operation(path: str, method: str, spec: dict[str, Any]) -> str:
             "schema", {}
         ):
             raise UnsupportedError(f"{where}.requestBody: a JSON body that is a component")
-        body = ref_name(content["application/json"]["schema"]["$ref"])
+        body = type_name(ref_name(content["application/json"]["schema"]["$ref"]))
     security = sorted({name for need in spec.get("security", []) for name in need})
     statuses = sorted(int(code) for code in spec.get("responses", {}))
     return (
@@ -319,7 +352,7 @@ def render(source: str) -> str:
     out += f"API_TITLE = {info.get('title', '')!r}\n"
     out += f"API_VERSION = {info.get('version', '')!r}\n\n\n"
     for name in ordered_schemas(document):
-        out += model(name, document["components"]["schemas"][name])
+        out += component(name, document["components"]["schemas"][name])
     out += "OPERATIONS: tuple[Operation, ...] = (\n"
     for path, methods in document.get("paths", {}).items():
         for method, spec in methods.items():

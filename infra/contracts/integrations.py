@@ -23,6 +23,7 @@ from typing import Any
 SAGEMAKER_PAGE = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html"
 SNS_PAGE = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-sns.html"
 LAMBDA_PAGE = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html"
+DYNAMODB_PAGE = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-ddb.html"
 ITEM_READER_PAGE = (
     "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html"
 )
@@ -158,6 +159,17 @@ OPTIMIZED: tuple[Optimized, ...] = (
         suffixes=(REQUEST_RESPONSE, CALLBACK),
         parameters=_names("ClientContext FunctionName InvocationType Payload Qualifier"),
         source=LAMBDA_PAGE,
+    ),
+    Optimized(
+        service="dynamodb",
+        api="getItem",
+        suffixes=(REQUEST_RESPONSE,),
+        parameters=_names(
+            "AttributesToGet ConsistentRead ExpressionAttributeNames Key ProjectionExpression"
+            " ReturnConsumedCapacity TableName"
+        ),
+        source=DYNAMODB_PAGE,
+        results={REQUEST_RESPONSE: "dynamodb:GetItem"},
     ),
 )
 

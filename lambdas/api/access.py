@@ -48,3 +48,19 @@ def caller_of(event: dict[str, Any] | None, settings: Settings) -> Caller:
             "Authorization",
         )
     return Caller(str(listener))
+
+
+def require_operator(event: dict[str, Any] | None, issuer: str) -> dict[str, str]:
+    """The claims of the operator calling a console route (``operator_auth="token"``): API
+    Gateway's authoriser on the operators' pool has checked the ID token and passes its claims;
+    403 when they are missing (a misconfigured stage must not open the console's routes) or,
+    with ``issuer`` set, name another pool (a listener's token never passes for an operator's)."""
+    context = (event or {}).get("requestContext") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    if not claims or claims.get("token_use") != "id":
+        raise ApiError(403, "forbidden", "Authorization: an operator's ID token is required",
+                       "Authorization")  # fmt: skip
+    if issuer and claims.get("iss") != issuer:
+        raise ApiError(403, "forbidden", "Authorization: the token is not an operator's",
+                       "Authorization")  # fmt: skip
+    return {str(k): str(v) for k, v in claims.items()}

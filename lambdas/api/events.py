@@ -17,10 +17,20 @@ from lambdas.api.common import envelope
 from lambdas.api.errors import ApiError
 from lambdas.api.models import Event, EventBatch
 from lambdas.api.paths import path
-from lambdas.logic.attribution import COUNTED, Attribution, Group, attribute
+from lambdas.logic.attribution import (
+    COUNTED,
+    KPIS,
+    Attribution,
+    Group,
+    attribute,
+    attribute_kpi,
+    day_of,
+    follow_through,
+)
 from lambdas.logic.content import batch_version_or_none
 from lambdas.logic.services import Services, services
 from lambdas.store.dynamodb import Mark
+from lambdas.store.keys import KPI
 
 router = Router()
 NEEDS_ITEM = ("play", "skip", "like")
@@ -62,35 +72,49 @@ def emit_counts(counts: Counter[Group]) -> None:
 
 
 class Attributor:
-    """Attributes a batch's impressions and clicks, reading each answer's record once."""
+    """Attributes a batch's impressions and clicks, and its plays and follows that name an
+    answer, reading every answer's record once (one BatchGetItem for the batch; an answer it
+    does not return is read alone, so that only a truly unknown one goes uncounted)."""
 
-    def __init__(self, svc: Services) -> None:
-        self.svc = svc
-        self._issued: dict[str, dict[str, Any] | None] = {}
+    def __init__(self, svc: Services, events: list[Event], day: str) -> None:
+        self.svc, self.day = svc, day
+        named = [str(e.recommendation_id) for e in events if self.attributed(e)]
+        self._issued: dict[str, dict[str, Any] | None] = dict(svc.store.issued_many(named))
 
-    def __call__(self, event: Event) -> Attribution:
-        if event.type not in COUNTED:
-            return Attribution()
-        recommendation_id = str(event.recommendation_id)
+    @staticmethod
+    def attributed(event: Event) -> bool:
+        return event.type in COUNTED or (event.type in KPIS and bool(event.recommendation_id))
+
+    def issued(self, recommendation_id: str) -> dict[str, Any] | None:
         if recommendation_id not in self._issued:
             self._issued[recommendation_id] = self.svc.store.issued(recommendation_id)
-        issued = self._issued[recommendation_id]
+        return self._issued[recommendation_id]
+
+    def __call__(self, event: Event) -> Attribution:
+        if not self.attributed(event):
+            return Attribution()
+        issued = self.issued(str(event.recommendation_id))
+        if event.type in KPIS:
+            shown = str(event.item_id if event.type == "play" else event.artist_id)
+            return attribute_kpi(issued, event.user_id, event.type, shown, self.day)
         return attribute(issued, event.user_id, event.type, event.item_id or event.artist_id)
 
 
 @dataclass
 class Recorded:
-    """What storing a batch did: events stored and retried, counters to add, warnings."""
+    """What storing a batch did: events stored and retried, experiment counters to add (emitted
+    as metrics), music KPIs counted, warnings."""
 
     stored: int = 0
     duplicates: int = 0
     counts: Counter[Group] = field(default_factory=Counter)
+    kpis: Counter[str] = field(default_factory=Counter)
     warnings: list[tuple[int, str, str]] = field(default_factory=list)  # event, field, problem
 
     def acknowledgement(self, accepted: int) -> dict[str, Any]:
         answer: dict[str, Any] = {
             "accepted": accepted, "stored": self.stored, "duplicates": self.duplicates,
-            "counted": sum(self.counts.values()),
+            "counted": sum(self.counts.values()) + sum(self.kpis[k] for k in KPIS.values()),
         }  # fmt: skip
         if self.warnings:
             answer["warnings"] = [{"field": f"events.{i}.{name}", "message": problem}
@@ -100,12 +124,14 @@ class Recorded:
 
 def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
     """Store each event once, with the experiment and variant the server attributes it to, then
-    count each impression or click of an answer's item once, atomically with its mark (a
-    retried event is counted too if it was not before: its first attempt may have failed after
-    storing it)."""
+    count each impression, click, play or follow of an answer's item once, atomically with its
+    mark (a retried event is counted too if it was not before: its first attempt may have
+    failed after storing it), then the follow-through of the recommended follows."""
     recorded = Recorded()
-    attributor = Attributor(svc)
+    day = day_of(now_ms / 1000)
+    attributor = Attributor(svc, events, day)
     marks: list[tuple[int, bool, Mark]] = []  # event index, stored now, what it would count
+    follows: dict[str, list[str]] = {}  # listener -> recommended artists followed, in order
     for i, event in enumerate(events):
         record = event.model_dump(exclude={"experiment", "variant"})
         record["ts"] = event.ts if event.ts is not None else now_ms
@@ -115,20 +141,28 @@ def record_events(svc: Services, events: list[Event], now_ms: int) -> Recorded:
         first_time = svc.store.put_event(record)
         recorded.stored += first_time
         recorded.duplicates += not first_time
-        if outcome.group:
+        counter = outcome.group or outcome.kpi
+        if counter:
             shown = event.item_id or event.artist_id
-            mark = Mark(str(event.recommendation_id), event.type, shown, outcome.group,
+            mark = Mark(str(event.recommendation_id), event.type, shown, counter,
                         outcome.observed)  # fmt: skip
             marks.append((i, first_time, mark))
+            if event.type == "follow":  # retried too: the follow-through is idempotent
+                follows.setdefault(event.user_id, []).append(str(event.artist_id))
         elif outcome.warning and first_time:
             recorded.warnings.append((i, *outcome.warning))
     counted = svc.store.count_once_each([mark for _, _, mark in marks])
     for (i, first_time, mark), now_counted in zip(marks, counted, strict=True):
-        if now_counted:
+        if now_counted and mark.counter[0] == KPI:
+            recorded.kpis[mark.counter[2]] += 1
+        elif now_counted:
             recorded.counts[mark.counter] += 1
         elif first_time:
             problem = f"this {mark.event_type} of that answer was counted before"
-            recorded.warnings.append((i, "item_id", problem))
+            field_name = "artist_id" if mark.event_type == "follow" else "item_id"
+            recorded.warnings.append((i, field_name, problem))
+    for listener, artists in follows.items():
+        recorded.kpis += follow_through(svc.store, listener, artists, day)
     return recorded
 
 
@@ -137,7 +171,9 @@ def post_events(batch: EventBatch) -> dict[str, Any]:
     """Record up to 100 events; an ``event_id`` the listener sent before is acknowledged, not
     stored again. Impressions and clicks count under the experiment and variant the server
     recorded for the answer they name (``recommendation_id``), once per item; a client's
-    ``experiment`` and ``variant`` are ignored.
+    ``experiment`` and ``variant`` are ignored. A play or follow naming an answer issued to its
+    listener that showed that song (or, an "artists for you" answer, that artist) counts among
+    the music KPIs, once per answer and item.
 
     The envelope's ``variant`` is the listener's when every event is one listener's."""
     svc = services()

@@ -1,10 +1,11 @@
 """Routes of the ``recommendations`` function: personal songs and artists re-ranked by the latest
 plays, similar songs and similar artists (:mod:`lambdas.logic.personal`), and the home screen's
-carousels in a contextual bandit's order (:mod:`lambdas.logic.home`)."""
+carousels in a contextual bandit's order (:mod:`lambdas.logic.home`). The personal lists and the
+home screen are composed in :mod:`lambdas.logic.listener_answer` (which the console's preview
+shares) and then recorded as issued."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from typing import Annotated, Any
 
@@ -20,19 +21,21 @@ from lambdas.api.params import Cap, IdPath, IdQuery, Limit, RegionQuery
 from lambdas.api.paths import path
 from lambdas.logic import home
 from lambdas.logic.attribution import issue_many, issued_record
-from lambdas.logic.bandit_state import policy_state
 from lambdas.logic.content import active_version
-from lambdas.logic.personal import Kind, fans_also_like, personal_list, similar_songs
-from lambdas.logic.services import services
-from lambdas.logic.vocabulary import body_region, vocabulary
-from lambdas.store.dynamodb import RequestStore
+from lambdas.logic.listener_answer import HomeScreen, compose_home, compose_personal
+from lambdas.logic.personal import (
+    DEFAULT_LIMIT,
+    DEFAULT_MAX_PER_ALBUM,
+    DEFAULT_MAX_PER_ARTIST,
+    Kind,
+    fans_also_like,
+    similar_songs,
+)
+from lambdas.logic.services import Services, services
 
 router = Router()
 metrics = Metrics(namespace="musicrec", service="recommendations")
 Carousels = Annotated[int | None, Query(ge=1, le=len(home.KINDS))]
-
-DEFAULT_MAX_PER_ARTIST = 2
-DEFAULT_MAX_PER_ALBUM = 1
 
 
 def caller() -> Caller:
@@ -45,18 +48,15 @@ def personal(
 ) -> dict[str, Any]:
     caller().require(user_id, "userId")
     svc = services()
-    version = active_version(svc)
-    if region is not None:  # a region asked for by name: known, or a 400 listing what is
-        region = body_region(vocabulary(svc, version), region).name
-    payload = personal_list(svc, user_id, kind, limit, per_artist, per_album, region)
-    return recommendation(svc, payload, user_id, svc.variant(user_id), version)
+    found = compose_personal(svc, user_id, kind, limit, per_artist, per_album, region)
+    return recommendation(svc, found.payload, user_id, found.variant, found.batch_version)
 
 
 @router.get(path("GET", "/v1/users/{userId}/recommendations"))
 def user_recommendations(
     userId: IdPath,  # noqa: N803 (the route table's parameter name)
     kind: Annotated[Kind, Query()] = "songs",
-    limit: Limit = 20,
+    limit: Limit = DEFAULT_LIMIT,
     max_per_artist: Cap = DEFAULT_MAX_PER_ARTIST,
     max_per_album: Cap = DEFAULT_MAX_PER_ALBUM,
     region: RegionQuery = None,
@@ -68,7 +68,7 @@ def user_recommendations(
 @router.get(path("GET", "/v1/users/{userId}/artists"))
 def user_artists(
     userId: IdPath,  # noqa: N803
-    limit: Limit = 20,
+    limit: Limit = DEFAULT_LIMIT,
     region: RegionQuery = None,
 ) -> dict[str, Any]:
     """Artists for a listener."""
@@ -123,19 +123,21 @@ def user_home(
     recorded with its position and propensity."""
     caller().require(userId, "userId")
     svc = services()
-    version = active_version(svc)
-    if region is not None:
-        region = body_region(vocabulary(svc, version), region).name
-    request = dataclasses.replace(svc, store=RequestStore(svc.store))
-    found, context = home.candidates(request, userId, limit, region)
-    state = policy_state(svc, home.SPEC)
+    screen = compose_home(svc, userId, limit, carousels, region, random.Random())
+    return record_home(svc, screen)
+
+
+def record_home(svc: Services, found: HomeScreen) -> dict[str, Any]:
+    """Record a composed home screen (each carousel as an issued answer with the bandit's
+    decision) and answer it, each carousel with its ``recommendation_id``."""
+    state, screen = found.policy, found.screen
     if state.problem:
         logger.warning("home bandit state unusable, ranking by the prior",
                        extra={"problem": state.problem})  # fmt: skip
         metrics.add_metric(name="HomePolicyFallback", unit=MetricUnit.Count, value=1)
-    screen = home.order(state.posterior, found, context, random.Random(), carousels)
     records = [
-        issued_record(userId, home.POLICY_NAME, version, {"items": p.carousel.items}, home.BANDIT,
+        issued_record(found.user_id, home.POLICY_NAME, found.batch_version,
+                      {"items": p.carousel.items}, home.BANDIT,
                       home.decision(screen, p, state.version))
         for p in screen.placed
     ]  # fmt: skip
@@ -146,11 +148,7 @@ def user_home(
          "propensity": round(p.propensity, 6)}
         for p, rid in zip(screen.placed, ids, strict=True)
     ]  # fmt: skip
-    warnings = []
-    if carousels is not None and len(shown) < carousels:
-        warnings.append({"field": "carousels", "message": f"carousels: {len(shown)} of the "
-                         f"{carousels} asked for have something to show"})  # fmt: skip
-    payload = {"user_id": userId, "carousels": shown,
+    payload = {"user_id": found.user_id, "carousels": shown,
                "policy": {"name": home.POLICY_NAME, "version": state.version},
-               "warnings": warnings}  # fmt: skip
-    return envelope(payload, home.POLICY_NAME, version)
+               "warnings": found.warnings}  # fmt: skip
+    return envelope(payload, home.POLICY_NAME, found.batch_version)

@@ -26,11 +26,11 @@ def resolver_for(*routers: Router) -> APIGatewayRestResolver:
     return app
 
 
-def handler_for(function: str, router: Router) -> LambdaHandler:
-    """The Lambda handler of one function (a route-table function name) serving ``router``."""
+def handler_for(function: str, *routers: Router) -> LambdaHandler:
+    """The Lambda handler of one function (a route-table function name) serving ``routers``."""
     logger = Logger(service="musicrec")
     metrics = Metrics(namespace="musicrec", service=function)
-    app = resolver_for(router)
+    app = resolver_for(*routers)
 
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", log_event=False)
     @traced("musicrec")

@@ -4,7 +4,11 @@
 loads one file: the Distributed Map runs one per object under the version's prefix, and objects
 that are not batch files of the manifest (the manifests themselves) are skipped; ``"path"``
 (relative to the version) may stand for ``"key"``. ``{"action": "switch", "batch": ...}``
-verifies the counts and switches the active version.
+verifies the counts and switches the active version. ``{"action": "record-run", "job": J,
+"artifact": "s3://bucket/models/J/output/model.tar.gz", "error": {...}}`` stores the run record
+of training job J (passed, refused or failed: ``error`` is the caught failure) under the runs
+prefix (``"runs": "s3://bucket/runs/"``, default BATCH_BUCKET and RUNS_PREFIX) and returns its
+id and verdict (lambdas.store.runs).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.config import Settings
+from lambdas.config import AdminSettings, Settings
 from lambdas.store.batch_source import BatchSource
 from lambdas.store.loader import Tables, load_file, switch
+from lambdas.store.runs import record_run, split_uri
 
 logger = Logger(service="musicrec")
 
@@ -41,6 +46,8 @@ def _clients() -> tuple[Any, Tables]:
 @logger.inject_lambda_context(log_event=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s3, tables = _clients()
+    if event.get("action") == "record-run":
+        return record(s3, event)
     source = BatchSource(str(event["batch"]), s3)
     manifest = source.manifest()
     if event.get("action") == "switch":
@@ -56,6 +63,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 return {"path": path, "records": records}
     logger.info("not a batch file of the manifest, skipped", extra={"path": path})
     return {"path": path, "skipped": True}
+
+
+def record(s3: Any, event: dict[str, Any]) -> dict[str, Any]:
+    """Store a training run's record; its id and verdict."""
+    settings = AdminSettings.from_env()
+    bucket, prefix = settings.batch_bucket, settings.runs_prefix
+    if event.get("runs"):
+        bucket, prefix = split_uri(str(event["runs"]))
+    error = event.get("error") if isinstance(event.get("error"), dict) else None
+    answer = record_run(s3, bucket, prefix, str(event.get("job") or ""),
+                        str(event.get("artifact") or ""), error)  # fmt: skip
+    logger.info("run recorded", extra=answer)
+    return answer
 
 
 def relative_path(event: dict[str, Any]) -> str:

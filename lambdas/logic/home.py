@@ -117,12 +117,16 @@ def vector(kind: CarouselKind, context: Context) -> list[float]:
 @dataclass(frozen=True)
 class Carousel:
     """One candidate carousel: what it shows and what it is about (``seed``: the song, artist,
-    genre or region it is built around; None for the listener's own lists)."""
+    genre or region it is built around; None for the listener's own lists) and where its items
+    come from (``source``: ``personal``, ``onboarding`` or ``regional`` for the listener's own
+    lists as :func:`lambdas.logic.personal.personal_list` says, ``regional`` for the charts,
+    ``similar-items`` or ``similar-artists`` for the batch's similar lists)."""
 
     kind: CarouselKind
     title: str
     items: list[dict[str, Any]]
     seed: str | None = None
+    source: str = "regional"
 
 
 @dataclass(frozen=True)
@@ -210,12 +214,13 @@ def candidates(
 
 def for_you(svc: Services, listener: Listener, limit: int) -> Carousel:
     found = personal_list(svc, listener.user_id, "songs", limit, 2, 1, listener.asked)
-    return Carousel("for_you", TITLES["for_you"], found["items"])
+    return Carousel("for_you", TITLES["for_you"], found["items"], source=found["source"])
 
 
 def artists_for_you(svc: Services, listener: Listener, limit: int) -> Carousel:
     found = personal_list(svc, listener.user_id, "artists", limit, 1, 1, listener.asked)
-    return Carousel("artists_for_you", TITLES["artists_for_you"], found["items"])
+    return Carousel("artists_for_you", TITLES["artists_for_you"], found["items"],
+                    source=found["source"])  # fmt: skip
 
 
 def because_you_played(
@@ -231,7 +236,7 @@ def because_you_played(
         return None
     title = svc.store.catalog([seed]).get(seed, {}).get("title") or seed
     return Carousel("because_you_played", TITLES["because_you_played"].format(seed=title),
-                    items, seed)  # fmt: skip
+                    items, seed, "similar-items")  # fmt: skip
 
 
 def region_chart(
@@ -248,7 +253,7 @@ def region_chart(
     items = fill(found, lambda pool: pick(svc, pool, limit, 2, 1), limit, heard, depth)
     title = (GLOBAL_CHART_TITLE if region == keys.NATIONAL
              else TITLES["region_chart"].format(seed=region))  # fmt: skip
-    return Carousel("region_chart", title, items, region)
+    return Carousel("region_chart", title, items, region, "regional")
 
 
 def station_genre(listener: Listener, now: float) -> str | None:
@@ -272,7 +277,8 @@ def genre_station(svc: Services, listener: Listener, limit: int, now: float) -> 
              for level in levels(listener.region, [genre], vocab, "stations")
              if level.genres == (genre,))  # fmt: skip
     items = fill(found, lambda pool: named(svc, pool[:limit], "station"), limit, set(), depth)
-    return Carousel("genre_station", TITLES["genre_station"].format(seed=genre), items, genre)
+    return Carousel("genre_station", TITLES["genre_station"].format(seed=genre), items, genre,
+                    "regional")  # fmt: skip
 
 
 def latest_artist(svc: Services, events: Sequence[Mapping[str, Any]]) -> str | None:
@@ -300,7 +306,8 @@ def fans_of(svc: Services, events: Sequence[Mapping[str, Any]], limit: int) -> C
     if not items:
         return None
     name = svc.store.catalog([artist], kind="artist").get(artist, {}).get("name") or artist
-    return Carousel("fans_also_like", TITLES["fans_also_like"].format(seed=name), items, artist)
+    return Carousel("fans_also_like", TITLES["fans_also_like"].format(seed=name), items, artist,
+                    "similar-artists")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from lambdas.logic.content import CANDIDATES_PER_RESULT, named, pick
 from lambdas.logic.fallback import ChartKind, chart_levels, fill
 from lambdas.logic.rules import Scored, ranked
 from lambdas.logic.services import Services
-from lambdas.logic.vocabulary import Vocabulary
+from lambdas.logic.vocabulary import AnswerError, Vocabulary
 from lambdas.store import keys
 from lambdas.store.endpoint import EndpointError, predict_genres
 
@@ -28,6 +28,20 @@ def clashing_answers(answers: dict[str, Any], reserved: Iterable[str]) -> list[s
     field of the request or a key of the model's request."""
     names = {name.casefold() for name in (*reserved, *MODEL_REQUEST_KEYS)}
     return [key for key in answers if key.strip().casefold() in names]
+
+
+def check_free_answers(answers: dict[str, Any], fields: Iterable[str]) -> None:
+    """A free answer may not stand for a validated field (one of ``fields``) nor a key of the
+    model's request: :class:`AnswerError` (a 400) naming ``answers.<key>``."""
+    fields = list(fields)
+    for key in clashing_answers(answers, fields):
+        field = f"answers.{key}"
+        same = next((f for f in fields if f == key.strip().casefold()), None)
+        if same:
+            message = f"{field}: not a free answer; set it as the top-level field {same!r}"
+        else:
+            message = f"{field}: a name the model's request reserves; use another name"
+        raise AnswerError(field, message)
 
 
 def model_instance(validated: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:

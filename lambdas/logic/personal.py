@@ -25,6 +25,10 @@ from lambdas.logic.services import Services
 from lambdas.logic.vocabulary import vocabulary
 
 Kind = Literal["songs", "artists"]
+# the personal routes' defaults: songs or artists per list, and the songs' caps
+DEFAULT_LIMIT = 20
+DEFAULT_MAX_PER_ARTIST = 2
+DEFAULT_MAX_PER_ALBUM = 1
 
 
 class Listener:

@@ -4,7 +4,8 @@ Powertools describes the routes and their parameters; the rest is ours, so the d
 completed here: the events' cross-field rules, the errors every operation answers (``{"code",
 "message", "field"}``; 400 for invalid input, not Powertools' 422), API Gateway's own 403
 (``{"message"}``) and the credentials each route needs (``x-api-key`` and a listener's token in
-``Authorization`` for listener routes, ``x-admin-key`` for admin routes: docs/security.md).
+``Authorization`` for listener routes, ``x-admin-key`` for the catalogue's admin route, an
+operator's token in ``Authorization`` for the console's admin routes: docs/security.md).
 """
 
 from __future__ import annotations
@@ -16,22 +17,31 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lambdas.api import catalog, events, onboarding, recommendations
+from lambdas.api.admin import experiments, kpis, models, preview, traffic
 from lambdas.api.events import NEEDS_ITEM
 from lambdas.api.resolver import resolver_for
 from lambdas.logic.attribution import COUNTED
 from lambdas.routes import ROUTES
 
-# Every function's router, by its route-table function name.
-ROUTERS: dict[str, Router] = {
-    "onboarding": onboarding.router,
-    "recommendations": recommendations.router,
-    "events": events.router,
-    "catalog": catalog.router,
+# Every function's routers, by its route-table function name.
+ROUTERS: dict[str, tuple[Router, ...]] = {
+    "onboarding": (onboarding.router,),
+    "recommendations": (recommendations.router,),
+    "events": (events.router,),
+    "catalog": (catalog.router,),
+    "admin": (traffic.router, experiments.router, kpis.router, models.router, preview.router),
 }
+
+
+def all_routers() -> list[Router]:
+    """Every router of every function."""
+    return [router for routers in ROUTERS.values() for router in routers]
+
 
 TITLE = "musicrec API"
 VERSION = "1.0.0"
 API_KEY, ADMIN_KEY, LISTENER_TOKEN = "apiKey", "adminKey", "listenerToken"
+OPERATOR_TOKEN = "operatorToken"
 SECURITY_SCHEMES = {
     API_KEY: {"type": "apiKey", "in": "header", "name": "x-api-key"},
     LISTENER_TOKEN: {
@@ -46,7 +56,14 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "header",
         "name": "x-admin-key",
-        "description": "admin routes: IAM (SigV4) in AWS, this header locally",
+        "description": "the catalogue's admin route: IAM (SigV4) in AWS, this header locally",
+    },
+    OPERATOR_TOKEN: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "the console's admin routes: an ID token of the operators' Cognito user "
+        "pool (checked by API Gateway's Cognito authoriser on that pool; no API key)",
     },
 }
 ERROR_SCHEMA = {
@@ -81,6 +98,12 @@ FORBIDDEN = (
     "another listener than the token's (names the field)"
 )
 UNAUTHORIZED = "API Gateway: a missing, invalid or expired listener token"
+OPERATOR_UNAUTHORIZED = "API Gateway: a missing, invalid or expired operator's token"
+OPERATOR_FORBIDDEN = "forbidden: the token's claims are not an operator's (names the field)"
+CONSOLE_ERRORS = {  # the console's routes: what they read from AWS may fail
+    "503": "upstream_unavailable: an AWS service did not answer (names it); retry later",
+}
+CONFLICT = "conflict: the active batch version is not the expected one, or none precedes it"
 
 
 def _error(description: str, *schemas: str) -> dict[str, Any]:
@@ -121,11 +144,21 @@ def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
         errors = {**ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
         if route.path.endswith("/similar"):
             errors["404"] = NOT_FOUND
-        if route.admin:
+        console = route.admin and route.operator_auth == "token"
+        if route.admin and not console:
             errors["404"] = UNKNOWN_ITEM
+        if console:
+            errors.update(CONSOLE_ERRORS)
+            errors.pop("429")  # no usage plan on the console's routes
+        if route.path.endswith("/rollback"):
+            errors["409"] = CONFLICT
         responses.update({status: _error(text) for status, text in errors.items()})
         responses["403"] = _error(FORBIDDEN, "Error", "GatewayError")
-        if route.admin:
+        if console:
+            responses["401"] = _error(OPERATOR_UNAUTHORIZED, "GatewayError")
+            responses["403"] = _error(OPERATOR_FORBIDDEN, "Error", "GatewayError")
+            operation["security"] = [{OPERATOR_TOKEN: []}]
+        elif route.admin:
             operation["security"] = [{ADMIN_KEY: []}]
         else:
             responses["401"] = _error(UNAUTHORIZED, "GatewayError")
@@ -134,10 +167,11 @@ def with_error_contract(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def document() -> str:
-    generated = resolver_for(*ROUTERS.values()).get_openapi_json_schema(
+    generated = resolver_for(*all_routers()).get_openapi_json_schema(
         title=TITLE,
         version=VERSION,
-        description="Onboarding, personal lists, similar songs and artists, events.",
+        description="Onboarding, personal lists, similar songs and artists, events; the "
+        "console's operator routes.",
     )
     return json.dumps(with_error_contract(json.loads(generated)), indent=2)
 

@@ -9,6 +9,8 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -22,8 +24,10 @@ from lambdas.store.retry import Backoff, GaveUpError, until_done
 
 EVENT_TTL_DAYS = 30
 ISSUED_TTL_DAYS = 7  # how long an answer's impressions and clicks can still be attributed
+KPI_MARKER_TTL_DAYS = 400  # a listener's follow-through marker: over a year of KPIs
 MAX_BATCH_GET = 100
 BATCH_GET_RETRIES = 5
+LOG_READERS = 10  # threads reading a bandit's log (botocore's default connection pool: 10)
 RECORD_CACHE_SIZE = 20_000  # batch records kept per container (immutable: keys carry the version)
 # what re-ranking reads of the latest events (the rest of each event is not sent back)
 RERANK_FIELDS = ("type", "item_id", "artist_id")
@@ -31,6 +35,7 @@ RERANK_FIELDS = ("type", "item_id", "artist_id")
 
 # marks and their log entries per transaction, and up to 10 counters: DynamoDB takes 100 items
 MARKS_PER_TRANSACTION = 90
+COUNTERS_PER_TRANSACTION = 10
 COUNT_ATTEMPTS = 4
 # cancellation reasons a counting transaction is written again after (a mark counted before is
 # left out; a conflict is another request's transaction on the same counter shard)
@@ -95,20 +100,33 @@ def _counter_update(table: str, counter: tuple[str, str, str], n: int) -> dict[s
 
 def _chunks(indices: list[int], marks: Sequence[Mark]) -> list[list[int]]:
     """``indices`` of ``marks`` in order, cut where a transaction's marks and log entries would
-    exceed ``MARKS_PER_TRANSACTION``."""
+    exceed ``MARKS_PER_TRANSACTION`` or its distinct counters ``COUNTERS_PER_TRANSACTION``."""
     chunks: list[list[int]] = []
     size = MARKS_PER_TRANSACTION
+    counters: set[tuple[str, str, str]] = set()
     for i in indices:
-        if size + marks[i].items > MARKS_PER_TRANSACTION:
+        new_counter = marks[i].counter not in counters
+        if (size + marks[i].items > MARKS_PER_TRANSACTION
+                or len(counters) + new_counter > COUNTERS_PER_TRANSACTION):  # fmt: skip
             chunks.append([])
-            size = 0
+            size, counters = 0, set()
         chunks[-1].append(i)
         size += marks[i].items
+        counters.add(marks[i].counter)
     return chunks
 
 
 class NoActiveVersionError(LookupError):
     """No batch version has been loaded yet."""
+
+
+class UnreadError(RuntimeError):
+    """Keys DynamoDB still left unprocessed after every retry of a BatchGetItem."""
+
+
+def _cancellation_codes(exc: ClientError) -> list[str | None]:
+    """The per-item reasons of a cancelled transaction (empty: not a cancellation)."""
+    return [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
 
 
 @dataclass
@@ -223,6 +241,15 @@ class Store:
         except GaveUpError as exc:  # the keys still unanswered are the caller's to leave out
             return items, cast("list[dict[str, Any]]", exc.left)
         return items, []
+
+    def items(self, table: str, wanted: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        """The items of ``table`` at the ``wanted`` keys, by BatchGetItem (see
+        :meth:`_batch_get_items`); absent ones are left out. Raises :class:`UnreadError` when
+        keys are still unanswered after the retries (a total must not silently miss a shard)."""
+        found, left = self._batch_get_items(table, [dict(key) for key in wanted])
+        if left:
+            raise UnreadError(f"{table}: {len(left)} keys unread after {BATCH_GET_RETRIES} retries")
+        return [dict(item) for item in found]
 
     def catalog(self, item_ids: Iterable[str], kind: str = "item") -> dict[str, dict[str, Any]]:
         """Catalogue entries (title, artist, album, genre, available) by id."""
@@ -387,7 +414,7 @@ class Store:
                 client.transact_write_items(TransactItems=[*puts, *logs, *updates])
                 return [mark.key for mark in pending]
             except ClientError as exc:
-                codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                codes = _cancellation_codes(exc)
                 if not codes or any(c not in _RETRIED_CANCELLATIONS for c in codes):
                     raise  # throttled or failed: nothing was written, the caller's retry counts
                 last = exc
@@ -398,6 +425,63 @@ class Store:
         if not pending:
             return []
         raise last or RuntimeError("unreachable: every attempt failed")  # 503: nothing written
+
+    # follow-through -------------------------------------------------------------------------------
+
+    def follow_through(self, user_id: str) -> dict[str, Any] | None:
+        """A listener's follow-through marker (consistent read), or None: no recommended follow."""
+        table = self.tables["experiments"]
+        item = table.get_item(Key=keys.follow_through(user_id), ConsistentRead=True).get("Item")
+        return dict(item) if item else None
+
+    def start_follow_through(self, user_id: str, artist: str, day: str) -> bool:
+        """Record ``artist`` as the listener's first recommended follow, on ``day``, and count
+        them among that day's followers, in one transaction written only if they have no marker
+        yet: False when they had one (or a concurrent request wrote it): nothing written."""
+        name = self.tables["experiments"].name
+        expires_at = int(self.clock()) + KPI_MARKER_TTL_DAYS * 86400
+        marker = {**keys.follow_through(user_id), "first": artist, "first_day": day,
+                  "expires_at": expires_at}  # fmt: skip
+        return self._conditional_count([
+            {"Put": {"TableName": name, "Item": marker,
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            _counter_update(name, (keys.KPI, day, "followers"), 1),
+        ])  # fmt: skip
+
+    def continue_follow_through(
+        self, user_id: str, artist: str, first: str, first_day: str, day: str
+    ) -> bool:
+        """Record ``artist`` as the listener's second recommended follow, on ``day``, and count
+        them among the followers of ``first_day`` who followed another, in one transaction
+        written only if their marker still names ``first`` and no second: False otherwise."""
+        name = self.tables["experiments"].name
+        return self._conditional_count([
+            {"Update": {"TableName": name, "Key": keys.follow_through(user_id),
+                        "UpdateExpression": "SET #s = :a, second_day = :d",
+                        "ConditionExpression": "#f = :f AND attribute_not_exists(#s)",
+                        "ExpressionAttributeNames": {"#f": "first", "#s": "second"},
+                        "ExpressionAttributeValues": {":a": artist, ":d": day, ":f": first}}},
+            _counter_update(name, (keys.KPI, first_day, "followed_another"), 1),
+        ])  # fmt: skip
+
+    def _conditional_count(self, items: list[dict[str, Any]]) -> bool:
+        """Write ``items`` (a conditional marker write, then its counter) in one transaction:
+        False when the marker's condition failed (nothing written: the caller reads the marker
+        again). A conflict with another transaction on the counter's shard is written again
+        (backoff between, at most ``COUNT_ATTEMPTS`` times, then raised: nothing written)."""
+        client = self.tables["experiments"].meta.client
+        for attempt in range(COUNT_ATTEMPTS):
+            try:
+                client.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as exc:
+                codes = _cancellation_codes(exc)
+                if codes[:1] == ["ConditionalCheckFailed"]:
+                    return False
+                if "TransactionConflict" not in codes or attempt == COUNT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * 2**attempt * (1 + random.random()))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _observed_item(self, mark: Mark, expires_at: int) -> dict[str, Any]:
         """The log entry of what a bandit observes from a counted mark: its minute's shard."""
@@ -456,6 +540,56 @@ class Store:
             pk = keys.bandit_log_pk(name, minute, shard)
             found += self._query("experiments", Key("pk").eq(pk))
         return found
+
+    def bandit_logs(
+        self,
+        name: str,
+        minutes: Sequence[int],
+        *,
+        workers: int = LOG_READERS,
+        deadline: float | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The log entries of ``minutes`` (in the order given) of the bandit ``name``, read by
+        ``workers`` threads (a query per minute and shard, on the table's client, which threads
+        may share), and how many of ``minutes`` were read: with a ``deadline`` (a time of
+        :attr:`clock`), those not read by then are left out (only a leading run of ``minutes``
+        is kept, so the entries cover an unbroken window)."""
+        table = self.tables["experiments"]
+
+        def read(minute: int) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for shard in range(keys.BANDIT_LOG_SHARDS):
+                condition = Key("pk").eq(keys.bandit_log_pk(name, minute, shard))
+                found += self._query_client(table, condition)
+            return found
+
+        entries: list[dict[str, Any]] = []
+        done = 0
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        try:
+            futures = [pool.submit(read, minute) for minute in minutes]
+            for future in futures:
+                left = None if deadline is None else max(0.0, deadline - self.clock())
+                try:
+                    entries += future.result(timeout=left)
+                except FutureTimeout:
+                    break
+                done += 1
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return entries, done
+
+    @staticmethod
+    def _query_client(table: Any, condition: Any) -> list[dict[str, Any]]:
+        """Every item of a key condition, through the table's (thread-safe) client."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": table.name, "KeyConditionExpression": condition}
+        while True:
+            page = table.meta.client.query(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _query(self, table: str, condition: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -15,6 +15,11 @@ experiments (pk, sk): counters ``<experiment>#<variant>#<shard>`` / ``<metric>``
     of what it observed, one item per counted impression or click of an answer it ranked
     (``bandit#<name>#log#<minute>#<shard>`` / ``<ts ms>#<recommendation_id>|<type>|<item or *>``,
     the minute since the epoch when it was counted: the refresh reads a minute's shards).
+    The music KPIs' counters per UTC day, sharded like the experiments'
+    (``kpi#<YYYY-MM-DD>#<shard>`` / ``<metric>``: plays from recommendations, follows from
+    artists for you, and the follow-through's followers and followed_another), and each
+    listener's follow-through marker (``follows#<user id>`` / ``follow-through``: the first and
+    second recommended artist they followed, and the day of the first).
 """
 
 from __future__ import annotations
@@ -97,6 +102,20 @@ def counted(recommendation_id: str, event_type: str, item_id: str | None) -> dic
 
 def counter(experiment: str, variant: str, shard: int, metric: str) -> dict[str, str]:
     return {"pk": f"{experiment}#{variant}#{shard}", "sk": metric}
+
+
+KPI = "kpi"  # the scope of the music KPIs' counters (in place of an experiment's name)
+
+
+def kpi_counter(day: str, shard: int, metric: str) -> dict[str, str]:
+    """One shard of a music KPI's counter of one UTC day (``YYYY-MM-DD``)."""
+    return counter(KPI, day, shard, metric)
+
+
+def follow_through(user_id: str) -> dict[str, str]:
+    """A listener's follow-through marker: the recommended artists they followed first and
+    second (counted once each, by conditional writes)."""
+    return {"pk": f"follows#{user_id}", "sk": "follow-through"}
 
 
 def bandit_state(name: str) -> dict[str, str]:

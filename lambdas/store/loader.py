@@ -34,6 +34,11 @@ class LoadError(RuntimeError):
     """A load or switch that did not complete; the active version is unchanged."""
 
 
+class VersionConflictError(LoadError):
+    """The active version is not the one the caller expected (someone switched or rolled back
+    in between); nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Tables:
     """The DynamoDB resources the loader writes (boto3 Table objects)."""
@@ -161,9 +166,16 @@ def switch(manifest: dict[str, Any], tables: Tables) -> dict[str, Any]:
     return item
 
 
-def rollback(tables: Tables) -> dict[str, Any]:
-    """Make the previous version active again; it must still be completely loaded."""
+def rollback(tables: Tables, expected_active: str | None = None) -> dict[str, Any]:
+    """Make the previous version active again; it must still be completely loaded.
+
+    Atomic: the pointer is replaced only if it still names the version read here (a switch or
+    another rollback in between is a :class:`VersionConflictError`, and nothing changes); with
+    ``expected_active``, only if that is the active version."""
     current = active(tables)
+    if expected_active is not None and (current or {}).get("version") != expected_active:
+        found = current["version"] if current else "none"
+        raise VersionConflictError(f"the active version is {found}, not {expected_active}")
     if not current or not current.get("previous"):
         raise LoadError("no previous version to roll back to")
     previous = str(current["previous"])
@@ -175,7 +187,17 @@ def rollback(tables: Tables) -> dict[str, Any]:
         "previous": current["version"],
         "switched_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    tables.state.put_item(Item=item)
+    try:
+        tables.state.put_item(
+            Item=item,
+            ConditionExpression="#version = :expected",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues={":expected": current["version"]},
+        )
+    except tables.state.meta.client.exceptions.ConditionalCheckFailedException as exc:
+        raise VersionConflictError(
+            f"the active version changed from {current['version']} during the rollback"
+        ) from exc
     return item
 
 

@@ -7,7 +7,8 @@
   machine's tasks (SageMaker jobs, model, endpoint configuration and update, S3, Lambda, SNS), the
   SageMaker execution role's reads and writes of the jobs' channels and outputs, image pulls and
   logs, the endpoint's rollback alarms, the functions' and the state machine's traces and logs,
-  the schedule starting the state machine;
+  the schedule starting the state machine; and the console's reads of what exists only in AWS
+  (the retraining schedule, the endpoint and its configurations: :func:`operations_needs`);
 * the KMS actions on the customer managed key of each encrypted resource they touch
   (:func:`kms_needs`).
 
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambdas.config import ENDPOINT_NAME_ENV, RETRAIN_SCHEDULE_ENV, SCHEDULE_GROUP_ENV
 from lambdas.routes import BANDIT_REFRESH, FUNCTIONS, LOADER
 from lambdas.store.tables import TABLES
 from tests.iam.policies import ACCOUNT, PARTITION, REGION, Grant, Request, Templates, dumps
@@ -36,6 +38,9 @@ SAGEMAKER = "sagemaker.amazonaws.com"
 # as the state machine (or the loader function it invokes).
 JOB_KINDS = ("training-job", "processing-job")
 READ, WRITE = "read", "write"
+SCHEDULE_GROUP = "default"  # EventBridge Scheduler's group of a schedule that names none
+# What the state machine's GetItem of the loader's active pointer stands for (its version)
+ACTIVE_VERSION = "active-version"
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,14 @@ class App:
             str(templates.resolve(stack, res["Properties"]["ExecutionRoleArn"]))
             for stack, _, res in templates.resources("AWS::SageMaker::Model")
         )
+        self.schedules = {  # "retrain" -> the environment's schedule ARN
+            name.rsplit("-", 1)[-1]: _arn("scheduler", f"schedule/{group}/{name}")
+            for stack, logical, res in templates.resources("AWS::Scheduler::Schedule")
+            for props in [templates.resolve(stack, res["Properties"])]
+            for name, group in [
+                (str(props.get("Name", logical)), props.get("GroupName", SCHEDULE_GROUP))
+            ]
+        }
         self.functions = {  # route-table name -> (function ARN, role ARN)
             str(templates.resolve(stack, res["Properties"]["FunctionName"])).removeprefix(
                 f"{self.prefix}-"
@@ -143,6 +156,21 @@ class App:
     def function_arn(self, local_name: str) -> str:
         name = local_name.rsplit(":", 1)[-1].rsplit("-", 1)[-1]
         return self.functions[name][0]
+
+    def schedule_arn(self, local_name: str) -> str:
+        """The environment's schedule of the same role (``<prefix>-retrain``), whatever the
+        local group (the environment's schedule is in its own)."""
+        schedule = self.schedules.get(local_name.rsplit("-", 1)[-1])
+        if schedule is None:
+            raise ValueError(f"schedule {local_name!r}: none such in the templates")
+        return schedule
+
+    def sagemaker_name(self, local_name: str) -> str:
+        """The environment's name of a SageMaker resource named locally ``<prefix>-<rest>``
+        (``musicrec-local-...``, ``musicrec-test-...``): ``<the environment's prefix>-<rest>``
+        (the pipeline names what it creates so: the run's model and endpoint configuration)."""
+        match = re.fullmatch(r"musicrec-[a-z0-9]+-(.+)", local_name)
+        return f"{self.prefix}-{match.group(1)}" if match else local_name
 
 
 # recorded calls
@@ -211,8 +239,10 @@ def call_requests(service: str, operation: str, params: dict[str, Any], app: App
     if service == "sagemaker":
         for param, kind in SAGEMAKER_RESOURCES.items():
             if param in params:
-                name = app.endpoint if kind == "endpoint" else params[param]
+                name = app.endpoint if kind == "endpoint" else app.sagemaker_name(params[param])
                 return [Request(f"sagemaker:{operation}", _arn("sagemaker", f"{kind}/{name}"))]
+    if service == "scheduler" and "Name" in params:  # GetSchedule, UpdateSchedule...
+        return [Request(f"scheduler:{operation}", app.schedule_arn(params["Name"]))]
     if service == "lambda" and "FunctionName" in params:
         action = "lambda:InvokeFunction" if operation == "Invoke" else f"lambda:{operation}"
         return [Request(action, app.function_arn(params["FunctionName"]))]
@@ -279,6 +309,10 @@ def service_needs(app: App) -> list[Need]:
     for stack, logical, res in t.resources("AWS::Lambda::Function"):
         needs += _function_needs(app, stack, logical, res["Properties"])
     needs += _model_needs(app)
+    created = {
+        n.request.resource for n in needs if n.request.action == "sagemaker:CreateEndpointConfig"
+    }
+    needs += operations_needs(app, sorted(created))
     for stack, _, res in t.resources("AWS::Scheduler::Schedule"):
         target = t.resolve(stack, res["Properties"]["Target"])
         needs.append(
@@ -289,6 +323,47 @@ def service_needs(app: App) -> list[Need]:
                 "the schedule starts a run",
             )
         )
+    return needs
+
+
+def operations_needs(app: App, run_configs: Iterable[str] = ()) -> list[Need]:
+    """What the functions that read the pipeline's operations (``reads_operations``: the
+    console's models view, lambdas.logic.models_view) read only in AWS, named as their
+    environment in the templates names them: the retraining schedule (GetSchedule; locally no
+    schedule is configured), the endpoint (DescribeEndpoint) and the configuration it serves
+    (DescribeEndpointConfig: the endpoint's first, or one a run created, ``run_configs``;
+    locally SageMaker describes no endpoint, the local model is a server)."""
+    t = app.templates
+    readers = {
+        f"{app.prefix}-{fn.name}"
+        for fn in (*FUNCTIONS, LOADER, BANDIT_REFRESH)
+        if fn.reads_operations
+    }
+    needs: list[Need] = []
+    for stack, logical, res in t.resources("AWS::Lambda::Function"):
+        props = t.resolve(stack, res["Properties"])
+        name = str(props.get("FunctionName", logical))
+        if name not in readers:
+            continue
+        who, role = f"function:{name.removeprefix(f'{app.prefix}-')}", str(props["Role"])
+        env = (props.get("Environment") or {}).get("Variables") or {}
+        missing = {ENDPOINT_NAME_ENV, RETRAIN_SCHEDULE_ENV} - set(env)
+        if missing:
+            raise ValueError(f"{who} reads operations: its environment has no {sorted(missing)}")
+        group = env.get(SCHEDULE_GROUP_ENV, SCHEDULE_GROUP)
+        schedule = _arn("scheduler", f"schedule/{group}/{env[RETRAIN_SCHEDULE_ENV]}")
+        endpoint = _arn("sagemaker", f"endpoint/{str(env[ENDPOINT_NAME_ENV]).lower()}")
+        needs.append(Need(who, role, Request("scheduler:GetSchedule", schedule), "the next run"))
+        needs.append(
+            Need(who, role, Request("sagemaker:DescribeEndpoint", endpoint), "the serving model")
+        )
+        served = _resource_named(t, "AWS::SageMaker::Endpoint", str(env[ENDPOINT_NAME_ENV]))
+        if served is None:
+            raise ValueError(f"{who}: no endpoint {env[ENDPOINT_NAME_ENV]} in the templates")
+        first = _arn("sagemaker", f"endpoint-config/{served['EndpointConfigName']}")
+        for config in [first, *run_configs]:
+            request = Request("sagemaker:DescribeEndpointConfig", config)
+            needs.append(Need(who, role, request, "the endpoint's configuration (its models)"))
     return needs
 
 
@@ -463,6 +538,7 @@ class StateMachine:
     results: dict[str, str] = field(default_factory=dict)  # JSONPath -> what a state put there
 
     def needs(self, definition: dict[str, Any]) -> list[Need]:
+        self._items_read(definition)
         return [
             need
             for name, state in definition["States"].items()
@@ -523,6 +599,8 @@ class StateMachine:
             )
         elif service == "sns" and action == "publish":
             yield Need(who, self.role, Request("sns:Publish", params["TopicArn"]), why)
+        elif service == "dynamodb":
+            yield from self._dynamodb_task(who, why, action, params)
         elif service == "aws-sdk" and action.startswith("sagemaker:"):  # same IAM actions
             yield from self._sagemaker(who, why, action.split(":", 1)[1], sync, params, state)
         elif service == "aws-sdk":
@@ -593,6 +671,22 @@ class StateMachine:
             yield Need(who, sm, Request("sagemaker:DescribeEndpoint", endpoint), why)
         else:
             raise NotImplementedError(f"sagemaker:{action}: add it to tests/iam/needs.py")
+
+    def _dynamodb_task(
+        self, who: str, why: str, action: str, params: dict[str, Any]
+    ) -> Iterator[Need]:
+        """The optimized DynamoDB integration: batch-score's GetItem of the loader's active
+        pointer, whose version the gated job's input reads (:meth:`_items_read`)."""
+        operation = action[0].upper() + action[1:]
+        for request in _dynamodb(operation, params, self.app):
+            yield Need(who, self.role, request, why)
+
+    def _items_read(self, definition: dict[str, Any]) -> None:
+        """Where the GetItem states put the item (whatever order the states are listed in):
+        its version stands for ACTIVE_VERSION in the paths of later states."""
+        for state in definition["States"].values():
+            if state.get("Resource", "").endswith(":dynamodb:getItem") and state.get("ResultPath"):
+                self.results[f"{state['ResultPath']}.Item.version.S"] = ACTIVE_VERSION
 
     def _pass_role(self, who: str, why: str, role: str) -> Iterator[Need]:
         context = {"iam:PassedToService": SAGEMAKER}

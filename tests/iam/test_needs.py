@@ -5,6 +5,7 @@ KMS on encrypted resources, and seeded missing permissions that the check report
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.iam.needs import (
     call_requests,
     check,
     kms_needs,
+    operations_needs,
     recorded_needs,
     service_needs,
 )
@@ -40,19 +42,29 @@ def _policy(role: str, statements: list[dict]) -> dict:
     }
 
 
-def _function(name: str, role: str) -> dict:
+def _function(name: str, role: str, env: dict | None = None) -> dict:
+    props = {"FunctionName": f"musicrec-dev-{name}", "Role": {"Fn::GetAtt": [role, "Arn"]}}
     return {
         "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "FunctionName": f"musicrec-dev-{name}",
-            "Role": {"Fn::GetAtt": [role, "Arn"]},
-        },
+        "Properties": {**props, **({"Environment": {"Variables": dict(env)}} if env else {})},
     }
 
 
-def synthesis(events_statements: list[dict], machine_statements: list[dict]) -> App:
-    """Tables, bucket, an endpoint on a model, the events and loader functions, and a state
-    machine whose one state publishes to an encrypted topic."""
+# The admin function's environment naming what it reads of the operations (as in AWS).
+ADMIN_ENV = {
+    "ENDPOINT_NAME": "musicrec-dev-onboarding",
+    "RETRAIN_SCHEDULE": "musicrec-dev-retrain",
+    "SCHEDULE_GROUP": "default",
+}
+
+
+def synthesis(
+    events_statements: list[dict],
+    machine_statements: list[dict],
+    admin_statements: Sequence[dict] = (),
+) -> App:
+    """Tables, bucket, an endpoint on a model, the retraining schedule, the events, loader and
+    admin functions, and a state machine whose one state publishes to an encrypted topic."""
     definition = {
         "StartAt": "notify-failure",
         "States": {
@@ -96,6 +108,19 @@ def synthesis(events_statements: list[dict], machine_statements: list[dict]) -> 
         "Events": _function("events", "EventsRole"),
         "LoaderRole": _role("LoaderRole", "lambda.amazonaws.com"),
         "Loader": _function("loader", "LoaderRole"),
+        "AdminRole": _role("AdminRole", "lambda.amazonaws.com"),
+        "AdminPolicy": _policy("AdminRole", list(admin_statements)),
+        "Admin": _function("admin", "AdminRole", ADMIN_ENV),
+        "Schedule": {
+            "Type": "AWS::Scheduler::Schedule",
+            "Properties": {
+                "Name": "musicrec-dev-retrain",
+                "Target": {
+                    "Arn": {"Ref": "Machine"},
+                    "RoleArn": {"Fn::GetAtt": ["MachineRole", "Arn"]},
+                },
+            },
+        },
         "Key": {
             "Type": "AWS::KMS::Key",
             "Properties": {
@@ -202,6 +227,107 @@ def test_operations_map_to_their_iam_actions_on_the_environments_resources(app):
         requests("dynamodb", "ExecuteStatement", Statement="SELECT")
     with pytest.raises(ValueError, match="TABLES"):
         requests("dynamodb", "GetItem", TableName="someone-elses")
+
+
+def test_the_consoles_calls_map_to_the_environments_schedule_endpoint_and_runs(app):
+    """The admin function's calls: local names of the schedule (any local group: the
+    environment's schedule is in its own), the endpoint and a run's endpoint configuration
+    translated; the run records keep their keys (``runs/`` locally and in AWS)."""
+
+    def requests(service, operation, **params):
+        return [
+            (r.action, r.resource, dict(r.context))
+            for r in call_requests(service, operation, params, app)
+        ]
+
+    data = f"arn:aws:s3:::{BUCKET}"
+    schedule = f"arn:aws:scheduler:{A}:schedule/default/musicrec-dev-retrain"
+    for group in ("default", "local-group"):
+        assert requests(
+            "scheduler", "GetSchedule", Name="musicrec-local-retrain", GroupName=group
+        ) == [("scheduler:GetSchedule", schedule, {})]
+    assert requests("sagemaker", "DescribeEndpoint", EndpointName="musicrec-local-onboarding") == [
+        (
+            "sagemaker:DescribeEndpoint",
+            f"arn:aws:sagemaker:{A}:endpoint/musicrec-dev-onboarding",
+            {},
+        )
+    ]
+    config = f"arn:aws:sagemaker:{A}:endpoint-config"
+    assert requests(
+        "sagemaker", "DescribeEndpointConfig", EndpointConfigName="musicrec-test-0a1b2c"
+    ) == [("sagemaker:DescribeEndpointConfig", f"{config}/musicrec-dev-0a1b2c", {})]
+    assert requests(  # a name CloudFormation made (the endpoint's first configuration): kept
+        "sagemaker", "DescribeEndpointConfig", EndpointConfigName="EndpointConfig-x1"
+    ) == [("sagemaker:DescribeEndpointConfig", f"{config}/EndpointConfig-x1", {})]
+    assert requests("cloudwatch", "GetMetricData") == [("cloudwatch:GetMetricData", "*", {})]
+    assert requests("s3", "ListObjectsV2", Bucket="musicrec-local-data", Prefix="runs/") == [
+        ("s3:ListBucket", data, {"s3:prefix": "runs/"})
+    ]
+    for operation, action in (("GetObject", "s3:GetObject"), ("PutObject", "s3:PutObject")):
+        assert requests("s3", operation, Bucket="musicrec-local-data", Key="runs/r1.json") == [
+            (action, f"{data}/runs/r1.json", {})
+        ]
+    with pytest.raises(ValueError, match="musicrec-local-nightly"):
+        requests("scheduler", "GetSchedule", Name="musicrec-local-nightly")
+
+
+def _role_name(need) -> str:
+    return need.principal.rsplit("/", 1)[1]
+
+
+def test_what_the_console_reads_only_in_aws_is_derived_from_its_environment():
+    """GetSchedule, DescribeEndpoint and DescribeEndpointConfig (the endpoint's first
+    configuration and a run's) of the function with ``reads_operations``, named by its
+    environment: allowed by its grants, reported without one."""
+    run_config = f"arn:aws:sagemaker:{A}:endpoint-config/musicrec-dev-0a1b2c"
+    grants = [
+        {
+            "Effect": "Allow",
+            "Action": "scheduler:GetSchedule",
+            "Resource": f"arn:aws:scheduler:{A}:schedule/default/musicrec-dev-retrain",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "sagemaker:DescribeEndpoint",
+            "Resource": f"arn:aws:sagemaker:{A}:endpoint/musicrec-dev-onboarding",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "sagemaker:DescribeEndpointConfig",
+            "Resource": [
+                f"arn:aws:sagemaker:{A}:endpoint-config/musicrec-dev-*",
+                f"arn:aws:sagemaker:{A}:endpoint-config/c",
+            ],
+        },
+    ]
+    app = synthesis([], [], grants)
+    needs = operations_needs(app, [run_config])
+    found = [(n.who, _role_name(n), n.request.action, n.request.resource) for n in needs]
+    first_config = f"arn:aws:sagemaker:{A}:endpoint-config/c"  # the endpoint's, in the templates
+    assert found == [
+        ("function:admin", "AdminRole", "scheduler:GetSchedule", grants[0]["Resource"]),
+        ("function:admin", "AdminRole", "sagemaker:DescribeEndpoint", grants[1]["Resource"]),
+        ("function:admin", "AdminRole", "sagemaker:DescribeEndpointConfig", first_config),
+        ("function:admin", "AdminRole", "sagemaker:DescribeEndpointConfig", run_config),
+    ]
+    assert check(needs, app).missing == []
+    assert {n.request.action for n in service_needs(app) if n.who == "function:admin"} >= {
+        "scheduler:GetSchedule",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+    }
+    without = synthesis([], [], grants[1:])
+    missing = check(operations_needs(without, [run_config]), without).missing
+    assert [m.request.action for m in missing] == ["scheduler:GetSchedule"]
+
+
+def test_a_function_reading_operations_without_their_names_is_an_error():
+    app = synthesis([], [])
+    admin = app.templates.templates["app"]["Resources"]["Admin"]["Properties"]
+    del admin["Environment"]["Variables"]["RETRAIN_SCHEDULE"]
+    with pytest.raises(ValueError, match="RETRAIN_SCHEDULE"):
+        operations_needs(app)
 
 
 def test_recorded_calls_are_the_innermost_callers(app):

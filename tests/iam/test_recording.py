@@ -108,3 +108,32 @@ def test_without_an_install_nothing_is_recorded(tmp_path, monkeypatch):
     with aws_calls.acting_as("function", "catalog"):
         assert aws_calls.caller() == ("function:catalog",)
     assert aws_calls.caller() == ()
+
+
+def test_a_schedule_is_recorded_by_its_name_and_group(log):
+    scheduler = boto3.client("scheduler")
+    missing = scheduler.exceptions.ResourceNotFoundException
+    with aws_calls.acting_as("function", "admin"), pytest.raises(missing):
+        scheduler.get_schedule(Name="musicrec-local-retrain", GroupName="default")
+    assert lines(log) == [
+        {
+            "caller": ["function:admin"],
+            "service": "scheduler",
+            "operation": "GetSchedule",
+            "params": {"GroupName": "default", "Name": "musicrec-local-retrain"},
+        }
+    ]
+
+
+def test_a_client_left_out_of_the_record_records_nothing(log):
+    """The local stack's own plumbing (the gateway's metrics) is no function's call, even while
+    a function's invocation is under way; another client's calls still are."""
+    plumbing = aws_calls.not_recorded(boto3.client("cloudwatch"))
+    functions = boto3.client("cloudwatch")
+    datum = [{"MetricName": "Count", "Value": 1.0}]
+    with aws_calls.acting_as("function", "admin"):
+        plumbing.put_metric_data(Namespace="AWS/ApiGateway", MetricData=datum)
+        functions.list_metrics(Namespace="AWS/ApiGateway")
+    assert [(line["service"], line["operation"]) for line in lines(log)] == [
+        ("cloudwatch", "ListMetrics")
+    ]

@@ -1,7 +1,8 @@
 """Who may call the API, as the stacks build it: listener mode (both presets) puts the listeners'
-Cognito authoriser on every app route, server mode IAM; admin routes are IAM in both; every app
-route keeps the API key; the functions learn the mode from their environment; prod has a WAF web
-ACL on the stage, dev none; cdk-nag's findings are acknowledged only where they remain."""
+Cognito authoriser on every app route, server mode IAM; in both, the console's admin routes take
+the operators' pool authoriser and the other admin routes IAM; every app route keeps the API key;
+the functions learn the mode from their environment; prod has a WAF web ACL on the stage, dev
+none; cdk-nag's findings are acknowledged only where they remain."""
 
 from __future__ import annotations
 
@@ -57,6 +58,34 @@ def _acknowledged(synth, rule: str) -> list[str]:
     ]
 
 
+def _pools(synth, stack: str = "api") -> dict[str, str]:
+    """User pool name ("musicrec-dev-listeners") -> logical id."""
+    return {
+        p["Properties"]["UserPoolName"]: logical
+        for logical, p in synth.resources(stack, "AWS::Cognito::UserPool").items()
+    }
+
+
+def _authorizers(synth, stack: str = "api") -> dict[str, tuple[str, dict[str, Any]]]:
+    """Authoriser name -> (logical id, properties)."""
+    return {
+        a["Properties"]["Name"]: (logical, a["Properties"])
+        for logical, a in synth.resources(stack, "AWS::ApiGateway::Authorizer").items()
+    }
+
+
+def _assert_admin_method(route, method: dict[str, Any], operators_id: str) -> None:
+    """A console route takes the operators' pool token, the catalogue route IAM; neither a key."""
+    assert not method.get("ApiKeyRequired"), route
+    if route.operator_auth == "token":
+        assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
+        assert method["AuthorizerId"] == {"Ref": operators_id}, route
+        assert "AuthorizationScopes" not in method, route  # so the ID token, not access
+    else:
+        assert method["AuthorizationType"] == "AWS_IAM", route
+        assert "AuthorizerId" not in method, route
+
+
 def _api_functions(synth) -> dict[str, dict[str, str]]:
     """Function name -> environment, of every function of the API stack."""
     return {
@@ -103,22 +132,27 @@ def test_events_must_be_allowed_to_be_a_day_old_at_least():
 
 @slow
 @pytest.mark.parametrize("preset", ["dev", "prod"])
-def test_every_app_route_takes_a_listeners_token_and_the_key_and_admin_routes_iam(preset, request):
+def test_every_app_route_takes_a_listeners_token_and_the_key_and_admin_routes_an_operators(
+    preset, request
+):
     synth = request.getfixturevalue(preset)
-    (authorizer_id,) = synth.resources("api", "AWS::ApiGateway::Authorizer")
-    authorizer = synth.resources("api", "AWS::ApiGateway::Authorizer")[authorizer_id]["Properties"]
-    (pool_id,) = synth.resources("api", "AWS::Cognito::UserPool")
-    assert authorizer["Type"] == "COGNITO_USER_POOLS"
-    assert authorizer["IdentitySource"] == "method.request.header.Authorization"
-    assert authorizer["ProviderARNs"] == [{"Fn::GetAtt": [pool_id, "Arn"]}]
+    prefix = f"musicrec-{preset}"
+    pools, authorizers = _pools(synth), _authorizers(synth)
+    assert set(pools) == {f"{prefix}-listeners", f"{prefix}-operators"}
+    assert set(authorizers) == set(pools)
+    for name, (_, authorizer) in authorizers.items():
+        assert authorizer["Type"] == "COGNITO_USER_POOLS"
+        assert authorizer["IdentitySource"] == "method.request.header.Authorization"
+        assert authorizer["ProviderARNs"] == [{"Fn::GetAtt": [pools[name], "Arn"]}]
+    authorizer_id = authorizers[f"{prefix}-listeners"][0]
+    operators_id = authorizers[f"{prefix}-operators"][0]
     methods = _methods(synth)
     assert len(methods) == len(ROUTES)
+    assert {r.operator_auth for r in ROUTES if r.admin} == {"iam", "token"}
     for route in ROUTES:
         method = methods[(route.method, route.path)]
         if route.admin:
-            assert method["AuthorizationType"] == "AWS_IAM", route
-            assert "AuthorizerId" not in method, route
-            assert not method.get("ApiKeyRequired"), route
+            _assert_admin_method(route, method, operators_id)
         else:
             assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
             assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
@@ -133,7 +167,9 @@ def test_only_the_backend_creates_listeners_and_no_client_can_write_their_listen
     preset, request
 ):
     synth = request.getfixturevalue(preset)
-    (pool,) = synth.resources("api", "AWS::Cognito::UserPool").values()
+    pool = synth.resources("api", "AWS::Cognito::UserPool")[
+        _pools(synth)[f"musicrec-{preset}-listeners"]
+    ]
     props = pool["Properties"]
     assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     (attribute,) = [a for a in props["Schema"] if a["Name"] == ATTRIBUTE]
@@ -145,9 +181,14 @@ def test_only_the_backend_creates_listeners_and_no_client_can_write_their_listen
     assert all(password[k] is True for k in classes)
     assert props["MfaConfiguration"] in ("OPTIONAL", "ON")
     assert (pool["DeletionPolicy"] == "Retain") == (preset == "prod")
-    client_resources = synth.resources("api", "AWS::Cognito::UserPoolClient")
-    clients = {c["Properties"]["ClientName"]: c["Properties"] for c in client_resources.values()}
     prefix = f"musicrec-{preset}"
+    pool_id = _pools(synth)[f"{prefix}-listeners"]
+    client_resources = {
+        k: c
+        for k, c in synth.resources("api", "AWS::Cognito::UserPoolClient").items()
+        if c["Properties"]["UserPoolId"] == {"Ref": pool_id}
+    }
+    clients = {c["Properties"]["ClientName"]: c["Properties"] for c in client_resources.values()}
     assert set(clients) == {f"{prefix}-app", f"{prefix}-ops"}
     for client in clients.values():
         assert client["GenerateSecret"] is False
@@ -164,7 +205,6 @@ def test_only_the_backend_creates_listeners_and_no_client_can_write_their_listen
         "ALLOW_REFRESH_TOKEN_AUTH",
     }
     outputs = synth.json["api"]["Outputs"]
-    (pool_id,) = synth.resources("api", "AWS::Cognito::UserPool")
     ids = {c["Properties"]["ClientName"]: k for k, c in client_resources.items()}
     assert outputs["ListenerPoolId"]["Value"] == {"Ref": pool_id}
     assert outputs["ListenerAppClientId"]["Value"] == {"Ref": ids[f"{prefix}-app"]}
@@ -190,8 +230,9 @@ def test_every_api_function_knows_the_access_mode_its_claim_and_the_events_age(p
 @slow
 def test_cognito_findings_are_acknowledged_only_where_they_remain(prod, dev, server_mode):
     for synth in (prod, dev):
-        # the authoriser satisfies COG4 on every app route: acknowledged on the admin one only
-        (admin,) = [r for r in ROUTES if r.admin]
+        # the authorisers satisfy COG4 on every app route and the console's: acknowledged on the
+        # IAM admin route only
+        (admin,) = [r for r in ROUTES if r.admin and r.operator_auth == "iam"]
         paths = [p.split("/Api/Default")[1] for p in _acknowledged(synth, "AwsSolutions-COG4")]
         assert paths == [f"{admin.path}/{admin.method}"]
         assert _acknowledged(synth, "AwsSolutions-APIG4") == []  # every method is authorised
@@ -205,23 +246,24 @@ def test_cognito_findings_are_acknowledged_only_where_they_remain(prod, dev, ser
 
 
 @slow
-def test_in_server_mode_every_route_is_iam_with_the_key_on_app_routes_and_there_is_no_pool(
+def test_in_server_mode_app_routes_are_iam_with_the_key_and_only_the_operators_pool_is_left(
     server_mode,
 ):
+    authorizers = _authorizers(server_mode)
+    assert set(_pools(server_mode)) == set(authorizers) == {"musicrec-dev-operators"}
+    (operators_id, _) = authorizers["musicrec-dev-operators"]
     methods = _methods(server_mode)
     assert len(methods) == len(ROUTES)
     for route in ROUTES:
         method = methods[(route.method, route.path)]
-        assert method["AuthorizationType"] == "AWS_IAM", route
-        assert "AuthorizerId" not in method, route
-        assert bool(method.get("ApiKeyRequired")) == (not route.admin), route
-    kinds = (
-        "AWS::Cognito::UserPool",
-        "AWS::Cognito::UserPoolClient",
-        "AWS::ApiGateway::Authorizer",
-    )
-    for kind in kinds:
-        assert server_mode.resources("api", kind) == {}, kind
+        if route.admin:
+            _assert_admin_method(route, method, operators_id)
+        else:
+            assert method["AuthorizationType"] == "AWS_IAM", route
+            assert "AuthorizerId" not in method, route
+            assert method["ApiKeyRequired"] is True, route
+    clients = server_mode.resources("api", "AWS::Cognito::UserPoolClient").values()
+    assert [c["Properties"]["ClientName"] for c in clients] == ["musicrec-dev-console"]
     assert not [k for k in server_mode.json["api"].get("Outputs", {}) if k.startswith("Listener")]
     functions = _api_functions(server_mode)
     assert {functions[f"musicrec-dev-{fn.name}"][ACCESS_MODE_ENV] for fn in FUNCTIONS} == {"server"}

@@ -226,7 +226,7 @@ def test_the_state_machine_names_every_sagemaker_resource_within_sagemakers_limi
     names = _names(definition)
     states = {path.split("/")[2] for path in names}
     assert states == {"train", "create-model", "update-endpoint", "update-endpoint-canary",
-                      "batch-score", "merge"}  # fmt: skip
+                      "batch-score", "batch-score-ungated", "merge"}  # fmt: skip
     for path, expression in names.items():
         assert expression.startswith("States.Format('musicrec-prod-"), (path, expression)
         longest = expression.replace("musicrec-prod-", f"{_longest_prefix()}-", 1)

@@ -14,6 +14,7 @@ notice before a deploy to a real account).
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,23 @@ def test_every_step_of_the_pipeline_is_checked(apps, dev, prod):
         expected = {f"step:{s.name}" for s in STEPS if not (s.name == "merge" and one_instance)}
         checked = {need.who for need in service_needs(app)}
         assert expected <= checked, sorted(expected - checked)
+
+
+def test_the_consoles_aws_only_reads_name_the_templates_schedule_and_endpoint(apps):
+    """What the admin function reads only in AWS (locally there is no schedule and SageMaker
+    describes no endpoint) is derived from its environment: it must name the schedule and the
+    endpoint the templates make, and the configurations the endpoint can serve (its first, and
+    the one each run creates)."""
+    for app in apps.values():
+        read: dict[str, set[str]] = defaultdict(set)
+        for need in service_needs(app):
+            if need.who == "function:admin":
+                read[need.request.action].add(need.request.resource)
+        assert read["scheduler:GetSchedule"] == set(app.schedules.values())
+        assert read["sagemaker:DescribeEndpoint"] == {app.endpoint_arn(app.endpoint)}
+        configs = sorted(read["sagemaker:DescribeEndpointConfig"])
+        assert len(configs) == 2, configs  # the endpoint's first configuration, and a run's
+        assert any(f":endpoint-config/{app.prefix}-" in c for c in configs), configs  # a run's
 
 
 def test_a_permission_taken_from_the_templates_is_reported(dev, apps):

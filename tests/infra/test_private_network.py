@@ -71,11 +71,13 @@ def test_prod_reaches_dynamodb_s3_and_the_sagemaker_runtime_through_endpoints(pr
     assert any(".s3" in g for g in gateways)
     assert any(".dynamodb" in g for g in gateways)
     interfaces = [e for e in endpoints if e["Properties"]["VpcEndpointType"] == "Interface"]
-    assert len(interfaces) == 1  # each one is billed per AZ-hour (docs/deploy.md)
-    (runtime,) = interfaces
-    assert "sagemaker.runtime" in _service(runtime)
-    assert runtime["Properties"]["PrivateDnsEnabled"] is True  # boto3's default hostname
-    assert len(runtime["Properties"]["SubnetIds"]) == 2
+    # each one is billed per AZ-hour (docs/deploy.md): the SageMaker runtime for onboarding, and
+    # what the console's function reads (metrics, the schedule, the endpoint's description)
+    services = sorted(e["Properties"]["ServiceName"]["Fn::Join"][1][-1] for e in interfaces)
+    assert services == [".monitoring", ".sagemaker.api", ".sagemaker.runtime", ".scheduler"]
+    for endpoint in interfaces:
+        assert endpoint["Properties"]["PrivateDnsEnabled"] is True  # boto3's default hostname
+        assert len(endpoint["Properties"]["SubnetIds"]) == 2
 
 
 def test_prod_model_is_isolated_in_the_private_subnets(prod):
@@ -92,7 +94,9 @@ def test_prod_jobs_and_models_of_the_pipeline_are_in_the_private_subnets(prod):
     (training,) = _by_resource(states, "createTrainingJob.sync")
     (create_model,) = _by_resource(states, ":createModel")
     processing = _by_resource(states, "createProcessingJob.sync")
-    assert len(processing) == 2  # batch scoring and the merge (four instances in prod)
+    # batch scoring (with the batch gate's active version, and without: the first run) and the
+    # merge (four instances in prod)
+    assert len(processing) == 3
     for state in (training, create_model):
         params = state["Parameters"]
         assert params["EnableNetworkIsolation"] is True

@@ -74,3 +74,19 @@ def test_without_a_running_stack_it_says_so_on_stderr_and_exits_1(tmp_path, wher
     assert f"local AWS at http://127.0.0.1:{nothing}" in done.stderr
     assert "make local" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_with_operator_it_prints_the_local_operators_token(local_aws):
+    from local import cognito
+
+    operators = cognito.ensure_operator(local_aws)
+    done = run("--operator", "--endpoint-url", local_aws)
+    assert done.returncode == 0, done.stderr
+    claims = CognitoAuthoriser(operators).verify(done.stdout.strip())
+    assert claims is not None
+    assert claims["cognito:username"] == cognito.OPERATOR_NAME
+
+
+def test_it_wants_a_listener_or_the_operator_not_both(local_aws):
+    assert run("--user", "u", "--operator", "--endpoint-url", local_aws).returncode == 2
+    assert run("--endpoint-url", local_aws).returncode == 2

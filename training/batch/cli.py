@@ -1,6 +1,10 @@
 """``python -m training.batch --data DIR --out DIR [--version V] [--shard i/n] ...`` and
 ``python -m training.batch merge DIR [--out OUT]``: compute a batch version, or merge its shards'
-manifests (read in DIR) into manifest.json (written to OUT, by default DIR itself)."""
+manifests (read in DIR) into manifest.json (written to OUT, by default DIR itself).
+
+``--active DIR``: the active version (its manifest.json and `personal` files), for the batch gate
+(:mod:`training.batch.gate`). A version the gate refuses exits with 1, naming the metric and the
+interval, and gets no manifest.json (a sharded run: its merge refuses it)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from training.batch.gate import GateRefusedError
 from training.batch.output import (
     MANIFEST,
     VERSION_PATTERN,
@@ -31,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         "--shard",
         default="0/1",
         help="score shard i of n listeners (i/n); 'sagemaker': this processing instance's share",
+    )
+    parser.add_argument(
+        "--active",
+        type=Path,
+        default=None,
+        help="the active version's directory, for the batch gate (none there: the first run)",
     )
     parser.add_argument("--no-progress", action="store_true")
     defaults = BatchParams()
@@ -82,12 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     if negative or values["n"] < 1:
         parser.error(f"--{(negative or ['n'])[0].replace('_', '-')}: must be positive")
     params = BatchParams(**values)
+    if args.active is not None and params.eval_users == 0:
+        parser.error("--active: the batch gate needs the evaluation (--eval-users > 0)")
     version_dir = args.out / version
     if (version_dir / "manifest.json").exists():
         parser.error(f"--version: {version_dir} is already complete; choose another version")
     version_dir.mkdir(parents=True, exist_ok=True)
     try:
-        run(args.data, version_dir, params, shard, progress=not args.no_progress)
+        run(args.data, version_dir, params, shard, not args.no_progress, args.active)
+    except GateRefusedError as refused:
+        print(f"{refused}; {version_dir} is not published", file=sys.stderr)
+        return 1
     except BaseException:
         if shard.count == 1:
             shutil.rmtree(version_dir, ignore_errors=True)  # never leave half a version behind

@@ -10,6 +10,7 @@ the cutoff.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,73 @@ def _evaluate(
     return {name: total / len(users) for name, total in totals.items()}
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """One family's time split and the served algorithm fitted on its training side: what the
+    evaluation scores, kept for the batch gate (:mod:`training.batch.gate`)."""
+
+    users: np.ndarray  # evaluated listeners (sorted rows)
+    fitted: np.ndarray  # rows the model is fitted on (sorted, a superset of ``users``)
+    confidence: sp.csr_matrix  # fitted rows x columns
+    model: svd.Factors
+    prior: RegionalPrior  # the region's popularity over the chart window before the cutoff
+
+    def history(self, rows: np.ndarray) -> sp.csr_matrix:
+        """The confidence rows of listeners ``rows`` (each one of ``fitted``)."""
+        return self.confidence[np.searchsorted(self.fitted, rows)]
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """The served algorithm's scores (``puresvd+regional``) of listeners ``rows``."""
+        return self.model.blended(self.history(rows), self.prior.rows(rows), self.prior.weight)
+
+    def all_rows(self, n_rows: int) -> sp.csr_matrix:
+        """``confidence`` placed at the listeners' own rows (``n_rows`` rows, empty elsewhere),
+        as :func:`training.batch.families.personal` indexes it."""
+        n = len(self.fitted)
+        pick = sp.csr_matrix(
+            (np.ones(n, dtype=np.float32), (self.fitted, np.arange(n))), shape=(n_rows, n)
+        )
+        return (pick @ self.confidence).tocsr()
+
+
+def fit_held_out(
+    train: sp.csr_matrix,
+    new: sp.csr_matrix,
+    user_region: np.ndarray,
+    chart: sp.csr_matrix,
+    rank: int,
+    params: BatchParams,
+) -> HeldOut | None:
+    """Sample the evaluated listeners (a play before the cutoff, a new one after it) and fit the
+    served algorithm on them plus a sample of the others; None when nobody qualifies."""
+    candidates = np.flatnonzero((new.getnnz(axis=1) > 0) & (train.getnnz(axis=1) > 0))
+    rng = np.random.default_rng(params.seed)
+    users = np.sort(rng.choice(candidates, min(len(candidates), params.eval_users), replace=False))
+    if len(users) == 0:
+        return None
+    # The held-out model is fitted on the evaluated listeners and a sample of the others: at a
+    # million listeners a second full factorisation would double the run for no better estimate.
+    others = np.setdiff1d(np.flatnonzero(train.getnnz(axis=1) > 0), users)
+    extra = max(0, params.eval_fit_users - len(users))
+    fitted = np.union1d(users, rng.choice(others, min(len(others), extra), replace=False))
+    confidence = svd.confidence(train[fitted])
+    regions = int(user_region.max()) + 1
+    return HeldOut(
+        users=users,
+        fitted=fitted,
+        confidence=confidence,
+        model=svd.fit(confidence, rank, params.svd_iterations, params.seed),
+        prior=RegionalPrior.from_counts(chart, user_region, regions, params.regional_blend),
+    )
+
+
+def new_columns(train: sp.csr_matrix, holdout: sp.csr_matrix) -> sp.csr_matrix:
+    """1 where a listener played a column after the cutoff and never before."""
+    new = (holdout > 0).astype(np.float32) - (train > 0).astype(np.float32).multiply(holdout > 0)
+    new.eliminate_zeros()
+    return new.tocsr()
+
+
 def compare(
     train: sp.csr_matrix,
     holdout: sp.csr_matrix,
@@ -66,34 +134,31 @@ def compare(
     params: BatchParams,
 ) -> dict[str, Any]:
     """Popularity, regional popularity and PureSVD on one split (users x columns matrices)."""
-    new = (holdout > 0).astype(np.float32) - (train > 0).astype(np.float32).multiply(holdout > 0)
-    new.eliminate_zeros()
-    candidates = np.flatnonzero((new.getnnz(axis=1) > 0) & (train.getnnz(axis=1) > 0))
-    rng = np.random.default_rng(params.seed)
-    users = np.sort(rng.choice(candidates, min(len(candidates), params.eval_users), replace=False))
-    if len(users) == 0:
-        return {"users": 0}
+    return _compare(train, holdout, user_region, chart, rank, params)[0]
+
+
+def _compare(
+    train: sp.csr_matrix,
+    holdout: sp.csr_matrix,
+    user_region: np.ndarray,
+    chart: sp.csr_matrix,
+    rank: int,
+    params: BatchParams,
+) -> tuple[dict[str, Any], HeldOut | None]:
+    """:func:`compare`'s figures, and the served algorithm's held-out fit they come from."""
+    new = new_columns(train, holdout)
+    held = fit_held_out(train, new, user_region, chart, rank, params)
+    if held is None:
+        return {"users": 0}, None
+    users = held.users
     popularity = np.asarray(chart.sum(axis=0)).ravel()
-    regions = int(user_region.max()) + 1
-    regional = by_region(chart, user_region, regions)
-    prior = RegionalPrior.from_counts(chart, user_region, regions, params.regional_blend)
+    regional = by_region(chart, user_region, int(user_region.max()) + 1)
     tie_break = popularity / (popularity.max() + 1.0)  # unknown in the region: national order
-    # The held-out model is fitted on the evaluated listeners and a sample of the others: at a
-    # million listeners a second full factorisation would double the run for no better estimate.
-    others = np.setdiff1d(np.flatnonzero(train.getnnz(axis=1) > 0), users)
-    extra = max(0, params.eval_fit_users - len(users))
-    fitted = np.union1d(users, rng.choice(others, min(len(others), extra), replace=False))
-    confidence = svd.confidence(train[fitted])
-    model = svd.fit(confidence, rank, params.svd_iterations, params.seed)
-    row_of = np.full(train.shape[0], -1, dtype=np.int64)
-    row_of[fitted] = np.arange(len(fitted))
     scorers: dict[str, Scorer] = {
         "popularity": lambda rows: np.broadcast_to(popularity, (len(rows), len(popularity))),
         "regional-popularity": lambda rows: regional[user_region[rows]] + tie_break,
-        "puresvd": lambda rows: model.scores(confidence[row_of[rows]]),
-        ALGORITHM: lambda rows: model.blended(
-            confidence[row_of[rows]], prior.rows(rows), prior.weight
-        ),
+        "puresvd": lambda rows: held.model.scores(held.history(rows)),
+        ALGORITHM: held.scores,
     }
     results = {name: _evaluate(scorer, users, train, new) for name, scorer in scorers.items()}
     chosen = results[ALGORITHM]
@@ -101,7 +166,7 @@ def compare(
         metric: max(results["popularity"][metric], results["regional-popularity"][metric])
         for metric in chosen
     }
-    return {
+    figures = {
         "users": len(users),
         "algorithm": ALGORITHM,
         **chosen,
@@ -113,6 +178,7 @@ def compare(
         },
         "beats_baselines": all(chosen[m] > v for m, v in best_baseline.items()),
     }
+    return figures, held
 
 
 def artist_matrix(songs: sp.csr_matrix, item_artist: np.ndarray, n_artists: int) -> sp.csr_matrix:
@@ -124,18 +190,32 @@ def artist_matrix(songs: sp.csr_matrix, item_artist: np.ndarray, n_artists: int)
     return (songs @ to_artist).tocsr()
 
 
-def evaluate(listening: Listening, params: BatchParams) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Evaluation:
+    """The manifest's ``metrics``, and the held-out fit of the songs the batch gate reuses."""
+
+    metrics: dict[str, Any]
+    songs: HeldOut | None  # None when no listener played a new song in the held-out days
+
+
+def cutoff_ms(listening: Listening, params: BatchParams) -> int:
+    """The first held-out instant: ``holdout_days`` before the data's last event."""
+    return listening.max_ts - params.holdout_days * DAY_MS + 1
+
+
+def evaluate(listening: Listening, params: BatchParams) -> Evaluation:
     """The evaluation of `personal` and `artists` for the manifest's ``metrics``."""
-    cutoff = listening.max_ts - params.holdout_days * DAY_MS + 1
+    cutoff = cutoff_ms(listening, params)
     train = listening.weights(end_ms=cutoff)
     holdout = listening.weights(start_ms=cutoff)
     chart = listening.weights(start_ms=cutoff - params.chart_days * DAY_MS, end_ms=cutoff)
     catalogue = listening.catalogue
     n_artists = len(catalogue.artist_ids)
     region = listening.user_region
-    return {
+    personal, songs = _compare(train, holdout, region, chart, params.factors, params)
+    metrics = {
         "protocol": {"holdout_days": params.holdout_days, "k": K, "cutoff_ms": cutoff},
-        "personal": compare(train, holdout, region, chart, params.factors, params),
+        "personal": personal,
         "artists": compare(
             artist_matrix(train, catalogue.item_artist, n_artists),
             artist_matrix(holdout, catalogue.item_artist, n_artists),
@@ -145,3 +225,4 @@ def evaluate(listening: Listening, params: BatchParams) -> dict[str, Any]:
             params,
         ),
     }
+    return Evaluation(metrics, songs)

@@ -117,7 +117,8 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 
 def merge(version_dir: Path, out_dir: Path | None = None) -> dict[str, Any]:
     """Combine every shard's manifest in ``version_dir`` into ``manifest.json`` in ``out_dir``
-    (default: ``version_dir`` itself); refuse while one is missing. Only ``manifest.json`` is
+    (default: ``version_dir`` itself); refuse while one is missing, or when the batch gate
+    refused the version (shard 0's manifest says so). Only ``manifest.json`` is
     written, so a SageMaker merge job can read the shards' manifests from its input path and
     upload its output path alone."""
     shard_files = sorted(version_dir.glob("manifest-shard-*-of-*.json"))
@@ -130,6 +131,9 @@ def merge(version_dir: Path, out_dir: Path | None = None) -> dict[str, Any]:
     if missing or any(doc["shards"] != shards for doc in shards_docs):
         raise OutputError(f"{version_dir}: shards {missing} of {shards} have no manifest yet")
     first = next(doc for doc in shards_docs if doc.get("shard") == 0)
+    verdict = first["metrics"].get("gate", {"passed": True})
+    if not verdict["passed"]:
+        raise OutputError(f"{version_dir}: the batch gate refused the version: {verdict['reason']}")
     families: dict[str, FamilyFiles] = {}
     for doc in sorted(shards_docs, key=lambda d: int(d["shard"])):
         for name, family in doc["families"].items():

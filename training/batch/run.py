@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from training.batch import factors as svd
-from training.batch import families
+from training.batch import families, gate
 from training.batch.evaluate import artist_matrix, evaluate
 from training.batch.listening import DAY_MS, Listening, load
 from training.batch.output import (
@@ -232,8 +232,17 @@ def run(
     params: BatchParams,
     shard: Shard = Shard(),
     progress: bool = True,
+    active: Path | None = None,
 ) -> dict[str, Any]:
-    """Compute and write one version (or one shard of it); return its manifest."""
+    """Compute and write one version (or one shard of it); return its manifest.
+
+    Shard 0 evaluates the lists and applies the batch gate (:mod:`training.batch.gate`) against
+    the ``active`` version's directory (None or no manifest there: the first run), writing its
+    verdict to ``gate.json`` and the manifest's ``metrics``. A refused version raises
+    :class:`~training.batch.gate.GateRefusedError` and gets no manifest.json (a sharded run's shard
+    manifest says refused, so the merge refuses it too): it can never be loaded."""
+    if active is not None and params.eval_users == 0:
+        raise ValueError("the batch gate needs the evaluation: eval_users must be positive")
     timings: dict[str, float] = {}
     t = time.perf_counter()
     listening = load(data, progress=progress)
@@ -248,11 +257,21 @@ def run(
         written |= write_shared_lists(listening, fitted, params, version_dir, progress)
         t = _timed("item, artist and regional lists", timings, t)
         if params.eval_users > 0:
-            metrics = evaluate(listening, params)
+            evaluation = evaluate(listening, params)
             t = _timed("evaluation", timings, t)
-    return write_manifest(
-        listening, written, params, version_dir, shard, {**metrics, "timings_s": timings}
-    )
+            verdict = gate.compare(listening, params, evaluation.songs, active)
+            write_json(version_dir / gate.GATE_FILE, verdict)
+            log.info("batch gate: %s", verdict["reason"])
+            metrics = {**evaluation.metrics, "gate": verdict}
+            t = _timed("gate", timings, t)
+    metrics["timings_s"] = timings
+    refused = not metrics.get("gate", {"passed": True})["passed"]
+    if refused and shard.count == 1:
+        raise gate.GateRefusedError(metrics["gate"])  # no manifest.json: it cannot be loaded
+    document = write_manifest(listening, written, params, version_dir, shard, metrics)
+    if refused:
+        raise gate.GateRefusedError(metrics["gate"])  # the merge refuses its shard manifest
+    return document
 
 
 def _tick(records: Any, bar: tqdm) -> Any:

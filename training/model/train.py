@@ -4,9 +4,10 @@
         [--report DIR] [--baseline-model DIR|model.tar.gz] [--label-window 30:60] \\
         [--min-plays 3] [--split time|random] [--hp key=value ...]
 
-Prints the metrics table and writes the artifact (model.txt, model.json, model.tar.gz) and
-metrics.json into ``--model-dir``. Exit status: 0 when the quality gate passed, 1 when it
-rejected the model (the artifact is still written, marked rejected), 2 on bad data or usage.
+Prints the metrics table and writes the artifact (model.txt, model.json, model.tar.gz),
+metrics.json and run.json (the run record: training.model.run_record) into ``--model-dir``.
+Exit status: 0 when the quality gate passed, 1 when it rejected the model (the artifact is still
+written, marked rejected), 2 on bad data or usage.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from training.model.artifact import (
 )
 from training.model.features import FeatureSpecError
 from training.model.hyperparams import HyperparameterError, Hyperparameters
+from training.model.run_record import RUN_FILE, run_document
 from training.model.stages import MODELS, DataError, Result, run_pipeline
 
 EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
@@ -138,6 +140,7 @@ def train(
 
     Raises :class:`TrainError` with a short reason on bad data or arguments.
     """
+    started = time.time()
     try:
         result = run_pipeline(
             data,
@@ -156,6 +159,8 @@ def train(
     metrics["status"] = document["status"]
     write_artifact(model_dir, model_text, document)
     write_json(Path(model_dir) / METRICS_FILE, metrics)
+    run = run_document(result, document, data, started, time.time())
+    write_json(Path(model_dir) / RUN_FILE, run)  # passed or refused: the pipeline records it
     if report_dir is not None:
         from training.model.report import write_report
 

@@ -60,14 +60,21 @@ STEPS: tuple[Step, ...] = (
         kind="processing-job",
         description=(
             "Compute the batch lists (personal, artists, similar items and artists, regional"
-            " charts, catalogue); each instance scores one shard of the listeners"
+            " charts, catalogue); each instance scores one shard of the listeners. Shard 0"
+            " evaluates them and applies the batch gate against the active version (its files"
+            " given with --active): a version worse than it beyond noise at recall@20 or"
+            " NDCG@20 fails the job and stops the run, so it is never merged, loaded or"
+            " switched; the verdict is in the version's gate.json"
         ),
         command=("python", "-m", "training.batch"),
     ),
     Step(
         name="merge",
         kind="processing-job",
-        description="Combine the shards' manifests into the version's manifest.json",
+        description=(
+            "Combine the shards' manifests into the version's manifest.json; a version the"
+            " batch gate refused is refused again here"
+        ),
         command=("python", "-m", "training.batch", "merge"),
     ),
     Step(

@@ -5,12 +5,23 @@ from musicrec_client import ListenerAuth, MusicRec
 with MusicRec("http://127.0.0.1:3000", ListenerAuth("local-api-key", token)) as api:
     songs = api.recommendations("u1", limit=10)
     api.events.track("u1", "play", item_id=songs.items[0].id)
+
+with MusicRec("http://127.0.0.1:3000", OperatorTokenAuth(operator_token)) as console:
+    print(console.models().batch.active)
 """
 
 from __future__ import annotations
 
 from ._openapi import API_VERSION
-from .auth import AdminKeyAuth, Auth, ListenerAuth, OperatorAuth, ServerAuth, static_credentials
+from .auth import (
+    AdminKeyAuth,
+    Auth,
+    ListenerAuth,
+    OperatorAuth,
+    OperatorTokenAuth,
+    ServerAuth,
+    static_credentials,
+)
 from .client import MusicRec
 from .errors import (
     ApiError,
@@ -43,6 +54,7 @@ __all__ = [
     "MusicRecError",
     "NotFound",
     "OperatorAuth",
+    "OperatorTokenAuth",
     "RateLimited",
     "RetryPolicy",
     "ServerAuth",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 
 from ._schema import Operation, Param, require_when
 
-OPENAPI_SHA256 = "b135e8aef09ed013da5ab7c6874d590288c9b7df48198fd811b19e563c8546d1"
+OPENAPI_SHA256 = "8f381b1c2389206fa6d35a8f4970165fd60f801d46537d4efe34762775b255d3"
 API_TITLE = "musicrec API"
 API_VERSION = "1.0.0"
 
@@ -119,6 +119,24 @@ class OnboardingRequest(BaseModel):
     limit: Annotated[StrictInt, Field(ge=1, le=50)] = 10
 
 
+class RollbackRequest(BaseModel):
+    """The active version the console showed: the rollback happens only if it still is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_active: Annotated[
+        str, Field(min_length=1, max_length=128, pattern="^[0-9A-Za-z._:@#/-]+$")
+    ]
+
+
+# The seconds of one point of the CTR series.
+ExperimentsPeriod = Literal[300, 3600, 86400]
+
+
+# The seconds of one point of the series.
+TrafficPeriod = Literal[60, 300, 3600]
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         operation_id="user_recommendations_v1_users__userId__recommendations_get",
@@ -196,6 +214,19 @@ OPERATIONS: tuple[Operation, ...] = (
         statuses=(200, 400, 403, 404, 413, 415, 429, 503),
     ),
     Operation(
+        operation_id="preview_listener_v1_admin_listeners__userId__preview_get",
+        method="GET",
+        path="/v1/admin/listeners/{userId}/preview",
+        params=(
+            Param("userId", "path", True, None),
+            Param("limit", "query", False, None),
+            Param("region", "query", False, None),
+        ),
+        body=None,
+        security=("operatorToken",),
+        statuses=(200, 400, 401, 403, 503),
+    ),
+    Operation(
         operation_id="onboarding_recommendations_v1_onboarding_recommendations_post",
         method="POST",
         path="/v1/onboarding/recommendations",
@@ -212,5 +243,63 @@ OPERATIONS: tuple[Operation, ...] = (
         body=EventBatch,
         security=("apiKey", "listenerToken"),
         statuses=(200, 400, 401, 403, 413, 415, 429, 503),
+    ),
+    Operation(
+        operation_id="traffic_v1_admin_traffic_get",
+        method="GET",
+        path="/v1/admin/traffic",
+        params=(Param("hours", "query", False, 3), Param("period", "query", False, 60)),
+        body=None,
+        security=("operatorToken",),
+        statuses=(200, 400, 401, 403, 503),
+    ),
+    Operation(
+        operation_id="experiments_v1_admin_experiments_get",
+        method="GET",
+        path="/v1/admin/experiments",
+        params=(
+            Param("days", "query", False, 7),
+            Param("period", "query", False, 3600),
+            Param("hours", "query", False, 1),
+        ),
+        body=None,
+        security=("operatorToken",),
+        statuses=(200, 400, 401, 403, 503),
+    ),
+    Operation(
+        operation_id="music_kpis_v1_admin_kpis_get",
+        method="GET",
+        path="/v1/admin/kpis",
+        params=(Param("days", "query", False, 7),),
+        body=None,
+        security=("operatorToken",),
+        statuses=(200, 400, 401, 403, 503),
+    ),
+    Operation(
+        operation_id="models_v1_admin_models_get",
+        method="GET",
+        path="/v1/admin/models",
+        params=(),
+        body=None,
+        security=("operatorToken",),
+        statuses=(200, 400, 401, 403, 503),
+    ),
+    Operation(
+        operation_id="rollback_v1_admin_batch_rollback_post",
+        method="POST",
+        path="/v1/admin/batch/rollback",
+        params=(),
+        body=RollbackRequest,
+        security=("operatorToken",),
+        statuses=(200, 400, 401, 403, 409, 413, 415, 503),
+    ),
+    Operation(
+        operation_id="preview_onboarding_v1_admin_preview_onboarding_post",
+        method="POST",
+        path="/v1/admin/preview/onboarding",
+        params=(Param("variant", "query", False, None),),
+        body=OnboardingRequest,
+        security=("operatorToken",),
+        statuses=(200, 400, 401, 403, 413, 415, 503),
     ),
 )

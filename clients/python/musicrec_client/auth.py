@@ -4,9 +4,11 @@
   Cognito ID token, raw in ``Authorization``; it acts only for that listener.
 - :class:`ServerAuth`: a backend (``api_access=server``): the API key and a SigV4 signature
   (service ``execute-api``) by AWS credentials allowed ``execute-api:Invoke``; any listener.
-- :class:`OperatorAuth`: the operators' routes in AWS: a SigV4 signature, no API key.
-- :class:`AdminKeyAuth`: the operators' routes of the local gateway (``make local``), which take
-  an ``x-admin-key`` header instead of IAM.
+- :class:`OperatorTokenAuth`: the console's admin routes (``/v1/admin/...``): an ID token of
+  the operators' Cognito user pool, raw in ``Authorization``, no API key (AWS and local alike).
+- :class:`OperatorAuth`: the catalogue's operator route in AWS: a SigV4 signature, no API key.
+- :class:`AdminKeyAuth`: the catalogue's operator route of the local gateway (``make local``),
+  which takes an ``x-admin-key`` header instead of IAM.
 
 SigV4 needs botocore: ``pip install 'musicrec-client[sigv4]'``.
 """
@@ -48,8 +50,23 @@ class ListenerAuth:
 
 
 @dataclass(frozen=True)
+class OperatorTokenAuth:
+    """An operator's ID token (of the operators' user pool, not the listeners') for the
+    console's admin routes; ``id_token`` may be a function returning the current token (called
+    for each attempt: let it cache and refresh). No API key: these routes take none."""
+
+    id_token: str | Callable[[], str] = field(repr=False)
+
+    def apply(self, request: httpx.Request) -> None:
+        request.headers[TOKEN_HEADER] = (
+            self.id_token() if callable(self.id_token) else self.id_token
+        )
+
+
+@dataclass(frozen=True)
 class AdminKeyAuth:
-    """The local gateway's operator key (``make local``: ``local-admin-key``)."""
+    """The local gateway's operator key (``make local``: ``local-admin-key``), for the
+    catalogue's route."""
 
     admin_key: str = field(repr=False)
 
@@ -124,7 +141,7 @@ class ServerAuth:
 
 
 class OperatorAuth:
-    """An operator's calls to the admin routes in AWS: SigV4-signed (IAM), no API key."""
+    """An operator's calls to the catalogue's route in AWS: SigV4-signed (IAM), no API key."""
 
     def __init__(self, region: str | None = None, credentials: Any = None) -> None:
         self.signer = SigV4Signer(region, credentials)

@@ -19,6 +19,7 @@ __all__ = [
     "Availability",
     "AvailabilityRequest",
     "Carousel",
+    "CarouselContent",
     "Error",
     "Event",
     "EventBatch",
@@ -140,15 +141,14 @@ ARTIST_KINDS = ("artists_for_you", "fans_also_like")
 STATION_KINDS = ("genre_station",)
 
 
-class Carousel(Answer):
-    """One carousel of the home screen, a recommendation of its own (``recommendation_id``):
-    ``position`` from 0, ``propensity`` the policy's probability of that place."""
+class CarouselContent(Answer):
+    """What a carousel shows: its kind, title, seed and items (songs, artists or stations, as
+    its kind says), ``position`` from 0, ``propensity`` the policy's probability of that place."""
 
     kind: str
     title: str
     seed: str | None = None
     items: list[Song] | list[Artist] | list[Station] | list[Item]
-    recommendation_id: str
     position: int
     propensity: float
 
@@ -169,6 +169,12 @@ class Carousel(Answer):
                 model.model_validate(item) if isinstance(item, dict) else item for item in items
             ]
         return items
+
+
+class Carousel(CarouselContent):
+    """One carousel of the home screen, a recommendation of its own (``recommendation_id``)."""
+
+    recommendation_id: str
 
 
 class Policy(Answer):

@@ -19,6 +19,9 @@ from .errors import Timeout, TransportError, error_from
 from .retry import RetryPolicy
 
 DEFAULT_TIMEOUT_S = 10.0
+# the console's admin routes: their function may take API Gateway's whole 29 s (reading metrics,
+# a bandit's log), and a retry after a premature timeout would only repeat the work
+ADMIN_TIMEOUT_S = 30.0
 USER_AGENT = f"musicrec-client/{API_VERSION} python-httpx/{httpx.__version__}"
 NOT_TRANSIENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)  # the request itself is wrong
 Query = Mapping[str, str | int | float | bool | None]

@@ -5,9 +5,11 @@
  *   Cognito ID token, raw in `Authorization`; it acts only for that listener.
  * - {@link ServerAuth}: a backend (`api_access=server`): the API key and a SigV4 signature
  *   (service `execute-api`) by AWS credentials allowed `execute-api:Invoke`; any listener.
- * - {@link OperatorAuth}: the operators' routes in AWS: a SigV4 signature, no API key.
- * - {@link AdminKeyAuth}: the operators' routes of the local gateway (`make local`), which take
- *   an `x-admin-key` header instead of IAM.
+ * - {@link OperatorTokenAuth}: the console's admin routes (`/v1/admin/...`): an ID token of the
+ *   operators' Cognito user pool, raw in `Authorization`, no API key (AWS and local alike).
+ * - {@link OperatorAuth}: the catalogue's operator route in AWS: a SigV4 signature, no API key.
+ * - {@link AdminKeyAuth}: the catalogue's operator route of the local gateway (`make local`),
+ *   which takes an `x-admin-key` header instead of IAM.
  *
  * SigV4 is a {@link Signer}: `sigv4()` from `@musicrec/client/sigv4` (which needs
  * `@smithy/signature-v4` and `@aws-crypto/sha256-js`), or your own.
@@ -57,7 +59,24 @@ export class ListenerAuth implements Auth {
   }
 }
 
-/** The local gateway's operator key (`make local`: `local-admin-key`). */
+/**
+ * An operator's ID token (of the operators' user pool, not the listeners') for the console's
+ * admin routes; it may be a function returning it (called for each attempt: let it cache and
+ * refresh). No API key: these routes take none.
+ */
+export class OperatorTokenAuth implements Auth {
+  readonly #idToken: Provider<string>;
+
+  constructor(idToken: Provider<string>) {
+    this.#idToken = idToken;
+  }
+
+  async apply(request: SignableRequest): Promise<void> {
+    request.headers.set(TOKEN_HEADER, await resolve(this.#idToken));
+  }
+}
+
+/** The local gateway's operator key (`make local`: `local-admin-key`), for the catalogue's route. */
 export class AdminKeyAuth implements Auth {
   readonly #adminKey: string;
 
@@ -86,7 +105,7 @@ export class ServerAuth implements Auth {
   }
 }
 
-/** An operator's calls to the admin routes in AWS: a SigV4 signature (IAM), no API key. */
+/** An operator's calls to the catalogue's route in AWS: a SigV4 signature (IAM), no API key. */
 export class OperatorAuth implements Auth {
   readonly sign: Signer;
 

@@ -6,23 +6,35 @@ import { errorFrom, MusicRecError } from "./errors.js";
 import { EventBuffer, MAX_PER_REQUEST, validateEvent } from "./events.js";
 import { RetryPolicy, type RetryOptions } from "./retry.js";
 import type { paths } from "./schema.js";
-import { DEFAULT_TIMEOUT_MS, transportFetch } from "./transport.js";
+import { ADMIN_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, transportFetch } from "./transport.js";
 import type {
   ArtistList,
   ArtistsQuery,
   Availability,
   Event,
   EventsAcknowledgement,
+  Experiments,
+  ExperimentsQuery,
   Home,
   HomeQuery,
+  Kpis,
+  KpisQuery,
+  ListenerPreview,
+  ListenerPreviewQuery,
+  Models,
   Onboarding,
+  OnboardingPreview,
+  OnboardingPreviewQuery,
   OnboardingRequest,
   RecommendationsQuery,
+  Rollback,
   SimilarArtists,
   SimilarArtistsQuery,
   SimilarItemsQuery,
   SimilarSongs,
   SongList,
+  Traffic,
+  TrafficQuery,
 } from "./types.js";
 import { API_VERSION } from "./version.js";
 
@@ -36,10 +48,20 @@ export const ROUTES = {
   similarArtists: "GET /v1/artists/{artistId}/similar",
   postEvents: "POST /v1/events",
   setAvailability: "PUT /v1/catalog/items/{itemId}/availability",
+  traffic: "GET /v1/admin/traffic",
+  experiments: "GET /v1/admin/experiments",
+  kpis: "GET /v1/admin/kpis",
+  models: "GET /v1/admin/models",
+  rollbackBatch: "POST /v1/admin/batch/rollback",
+  previewOnboarding: "POST /v1/admin/preview/onboarding",
+  previewListener: "GET /v1/admin/listeners/{userId}/preview",
 } as const;
 
 export interface MusicRecOptions {
-  /** Milliseconds per attempt; default 10,000. */
+  /**
+   * Milliseconds per attempt, for every route; default 10,000, and 30,000 for the console's admin
+   * routes (their function may take API Gateway's 29 s).
+   */
   timeoutMs?: number;
   /** The retry policy (or its options); default 4 attempts, 250 ms to 8 s of backoff. */
   retry?: RetryPolicy | RetryOptions;
@@ -89,8 +111,8 @@ function id(name: string, value: string): string {
  * A client of the musicrec API at `baseUrl` (the stage's URL, e.g.
  * `https://abc.execute-api.eu-west-1.amazonaws.com/prod`, or `http://127.0.0.1:3000`).
  *
- * `auth`: {@link ListenerAuth}, {@link ServerAuth}, {@link OperatorAuth} or {@link AdminKeyAuth}
- * (or none). Answers are the API's JSON, typed; errors are {@link ApiError}s (a subclass per
+ * `auth`: {@link ListenerAuth}, {@link ServerAuth}, {@link OperatorTokenAuth} (the console's admin
+ * routes), {@link OperatorAuth} or {@link AdminKeyAuth} (the catalogue's route), or none. Answers are the API's JSON, typed; errors are {@link ApiError}s (a subclass per
  * status) and {@link TransportError}s. Call {@link close} when done: it sends buffered events.
  */
 export class MusicRec {
@@ -101,6 +123,8 @@ export class MusicRec {
   readonly #options: MusicRecOptions;
   readonly #signal: AbortSignal | undefined;
   readonly #http: Client<paths>;
+  /** The same, with the admin routes' timeout. */
+  readonly #admin: Client<paths>;
 
   constructor(baseUrl: string, auth?: Auth | null, options: MusicRecOptions = {}) {
     this.baseUrl = checkUrl(baseUrl);
@@ -109,18 +133,21 @@ export class MusicRec {
     this.#signal = options.signal;
     const retry =
       options.retry instanceof RetryPolicy ? options.retry : new RetryPolicy(options.retry);
-    this.#http = createClient<paths>({
-      baseUrl: this.baseUrl,
-      headers: { accept: "application/json" },
-      fetch: transportFetch({
-        auth: this.#auth,
-        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        retry,
-        fetch: options.fetch,
-        headers: userAgent(),
-        random: options.random,
-      }),
-    });
+    const http = (timeoutMs: number): Client<paths> =>
+      createClient<paths>({
+        baseUrl: this.baseUrl,
+        headers: { accept: "application/json" },
+        fetch: transportFetch({
+          auth: this.#auth,
+          timeoutMs,
+          retry,
+          fetch: options.fetch,
+          headers: userAgent(),
+          random: options.random,
+        }),
+      });
+    this.#http = http(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.#admin = http(options.timeoutMs ?? ADMIN_TIMEOUT_MS);
     this.events =
       options.events ??
       new EventBuffer((events) => this.postEvents(events), {
@@ -257,6 +284,75 @@ export class MusicRec {
       this.#http.PUT("/v1/catalog/items/{itemId}/availability", {
         params: { path: { itemId: id("itemId", itemId) } },
         body: { available },
+        signal: this.#signal,
+      }),
+    );
+  }
+
+  // the console's admin routes (OperatorTokenAuth) ------------------------------------------------
+
+  /**
+   * Requests, 4xx and 5xx answers and latency p50/p99 per route over the last `hours` (1-72) in
+   * `period` s points (60, 300 or 3600), and the fallback rates (the API's defaults if absent).
+   */
+  async traffic(query: TrafficQuery = {}): Promise<Traffic> {
+    return await this.#answer(this.#admin.GET("/v1/admin/traffic", { params: { query }, signal: this.#signal }));
+  }
+
+  /**
+   * Each experiment's variants: totals, CTR over the last `days` (1-90) in `period` s points
+   * (300, 3600 or 86400), lift with its interval, and a bandit's off-policy estimates over its
+   * log's last `hours` (the API's defaults if absent).
+   */
+  async experiments(query: ExperimentsQuery = {}): Promise<Experiments> {
+    return await this.#answer(this.#admin.GET("/v1/admin/experiments", { params: { query }, signal: this.#signal }));
+  }
+
+  /** Plays from recommendations, follows from "artists for you" and follow-through, per UTC day. */
+  async kpis(query: KpisQuery = {}): Promise<Kpis> {
+    return await this.#answer(this.#admin.GET("/v1/admin/kpis", { params: { query }, signal: this.#signal }));
+  }
+
+  /** The serving model, the training runs with their gate verdicts, the batch versions, the next run. */
+  async models(): Promise<Models> {
+    return await this.#answer(this.#admin.GET("/v1/admin/models", { signal: this.#signal }));
+  }
+
+  /**
+   * Make the previous batch version active again, if `expectedActive` still is the active one
+   * (else a 409 `conflict` {@link ClientError}).
+   *
+   * Retried like every call (429, 503, no answer): safe, as a rollback that landed makes its
+   * repeat a 409 rather than a second switch. So a 409 after a lost answer may mean the first
+   * attempt rolled back: {@link models} tells.
+   */
+  async rollbackBatch(expectedActive: string): Promise<Rollback> {
+    return await this.#answer(
+      this.#admin.POST("/v1/admin/batch/rollback", {
+        body: { expected_active: id("expectedActive", expectedActive) },
+        signal: this.#signal,
+      }),
+    );
+  }
+
+  /**
+   * What {@link onboard} would answer these onboarding answers, under `query.variant` if given,
+   * with each list's reasons; nothing is recorded.
+   */
+  async previewOnboarding(request: OnboardingRequest = {}, query: OnboardingPreviewQuery = {}): Promise<OnboardingPreview> {
+    return await this.#answer(
+      this.#admin.POST("/v1/admin/preview/onboarding", { body: request, params: { query }, signal: this.#signal }),
+    );
+  }
+
+  /**
+   * A listener's home screen and personal songs and artists, each with its source and variant,
+   * and what is known of them; nothing is recorded.
+   */
+  async previewListener(userId: string, query: ListenerPreviewQuery = {}): Promise<ListenerPreview> {
+    return await this.#answer(
+      this.#admin.GET("/v1/admin/listeners/{userId}/preview", {
+        params: { path: { userId: id("userId", userId) }, query },
         signal: this.#signal,
       }),
     );

@@ -7,6 +7,9 @@
  * const songs = await api.recommendations("u1", { limit: 10 });
  * api.events.track("u1", "play", { item_id: songs.items[0]!.id });
  * await api.close(); // sends the buffered events
+ *
+ * const console = new MusicRec("http://127.0.0.1:3000", new OperatorTokenAuth(operatorToken));
+ * const { batch } = await console.models(); // the console's admin routes
  * ```
  */
 export {
@@ -15,6 +18,7 @@ export {
   AdminKeyAuth,
   ListenerAuth,
   OperatorAuth,
+  OperatorTokenAuth,
   ServerAuth,
   TOKEN_HEADER,
   type Auth,
@@ -49,6 +53,6 @@ export {
   type TrackFields,
 } from "./events.js";
 export { NO_RETRIES, RETRY_STATUSES, RetryPolicy, type RetryOptions } from "./retry.js";
-export { DEFAULT_TIMEOUT_MS } from "./transport.js";
+export { ADMIN_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from "./transport.js";
 export * from "./types.js";
 export { API_VERSION } from "./version.js";

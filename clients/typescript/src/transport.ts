@@ -11,6 +11,11 @@ import { retryAfterMs, TimeoutError, TransportError } from "./errors.js";
 import { RetryPolicy } from "./retry.js";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * The console's admin routes: their function may take API Gateway's whole 29 s (reading metrics,
+ * a bandit's log), and a retry after a premature timeout would only repeat the work.
+ */
+export const ADMIN_TIMEOUT_MS = 30_000;
 const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
 
 export interface TransportOptions {

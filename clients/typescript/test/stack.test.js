@@ -1,7 +1,8 @@
 // The client against the running local stack (`make local`, or the stack of `make test`): every
 // route, errors with the API's code, message and field, a listener's token refused for another
-// listener, event batching and deduplication, the operators' route, and SigV4 (the server access
-// mode). Skipped unless the stack's address and credentials are in the environment:
+// listener, event batching and deduplication, the catalogue's operator route, SigV4 (the server
+// access mode), and the console's admin routes. Skipped unless the stack's address and
+// credentials are in the environment:
 //
 //   MUSICREC_URL          the gateway, e.g. http://127.0.0.1:3000
 //   MUSICREC_API_KEY      the app's API key (local-api-key)
@@ -9,7 +10,9 @@
 //   MUSICREC_TOKEN        that listener's ID token (python -m local.token --user $MUSICREC_USER)
 //   MUSICREC_OTHER_USER   another listener, for onboarding and as the intruder (e.g. sdk-ts-1)
 //   MUSICREC_OTHER_TOKEN  their ID token
-//   MUSICREC_ADMIN_KEY    the local operators' key (local-admin-key): the operators' route
+//   MUSICREC_ADMIN_KEY    the local operators' key (local-admin-key): the catalogue's route
+//   MUSICREC_OPERATOR_TOKEN  the local operator's ID token (python -m local.token --operator):
+//                         the console's admin routes
 //   MUSICREC_SERVER_URL   a gateway of the stack in the server access mode (SigV4; optional),
 //                         signed with MUSICREC_AWS_REGION (us-east-1) and the local keys
 //                         (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, default test/test)
@@ -21,9 +24,11 @@ import {
   AdminKeyAuth,
   ARTIST_CAROUSELS,
   AuthError,
+  ClientError,
   ListenerAuth,
   MusicRec,
   NotFound,
+  OperatorTokenAuth,
   SONG_CAROUSELS,
   STATION_CAROUSELS,
   ServerAuth,
@@ -222,5 +227,76 @@ describe("the local stack", { skip: skipAll }, () => {
     const forged = new MusicRec(env.MUSICREC_SERVER_URL, new ServerAuth(env.MUSICREC_API_KEY, wrongKeys));
     const invalid = await refusal(forged.artists(known));
     assert.deepEqual([invalid.status, invalid.code], [403, "InvalidSignatureException"]);
+  });
+
+  describe("the console's admin routes", { skip: unless("MUSICREC_OPERATOR_TOKEN") }, () => {
+    const ops = () => new MusicRec(env.MUSICREC_URL, new OperatorTokenAuth(env.MUSICREC_OPERATOR_TOKEN));
+    const calls = [
+      (api) => api.traffic(), (api) => api.experiments(), (api) => api.kpis(), (api) => api.models(),
+      (api) => api.previewListener(known), (api) => api.previewOnboarding({ age: 30 }),
+      (api) => api.rollbackBatch("sdk-ts-not-the-active-version"),
+    ];
+
+    test("reads with the operator's token", async () => {
+      const api = ops();
+      const traffic = await api.traffic({ hours: 1, period: 300 });
+      assert.equal(traffic.period_s, 300);
+      assert.ok(traffic.routes.some((r) => r.method === "GET" && r.path === "/v1/users/{userId}/home"));
+      for (const route of traffic.routes) {
+        assert.equal(route.count.timestamps.length, route.count.values.length);
+        assert.equal(typeof route.totals.count, "number");
+      }
+      assert.ok("onboarding" in traffic.fallback_rate);
+      const experiments = await api.experiments({ days: 1, period: 3600 });
+      assert.ok(experiments.experiments.length > 0);
+      for (const experiment of experiments.experiments) {
+        assert.ok(experiment.variants.some((v) => v.variant === experiment.control), experiment.name);
+      }
+      const kpis = await api.kpis({ days: 2 });
+      assert.deepEqual([kpis.days, kpis.plays_from_recommendations.by_day.values.length], [2, 2]);
+      assert.equal(typeof kpis.follow_through.followers, "number");
+      const models = await api.models();
+      assert.ok(models.batch.active);
+      assert.ok(models.batch.versions.some((v) => v.version === models.batch.active));
+      assert.ok(Array.isArray(models.runs));
+      const preview = await api.previewListener(known, { limit: 3 });
+      assert.deepEqual([preview.user_id, preview.listener.known], [known, true]);
+      assert.ok(preview.home.carousels.length > 0);
+      assert.ok(preview.songs.items.length > 0);
+      assert.ok(preview.artists.items.every((a) => typeof a.name === "string"));
+    });
+
+    test("the onboarding preview answers lists and their reasons", async () => {
+      const api = ops();
+      const preview = await api.previewOnboarding({ age: 30, gender: "f", region: "us-tx", limit: 5 });
+      for (const list of ["genres", "stations", "songs", "artists"]) assert.ok(preview[list].length > 0, list);
+      assert.deepEqual(Object.keys(preview.reasons).sort(), ["artists", "genres", "songs", "stations"]);
+      assert.equal(preview.recommendation_id, undefined);
+      const again = await api.previewOnboarding({ age: 30, region: "us-tx" }, { variant: preview.variant });
+      assert.deepEqual([again.variant, again.assignment.by], [preview.variant, "variant"]);
+      const unknown = await refusal(api.previewOnboarding({ age: 30 }, { variant: "no-such-variant" }));
+      assert.deepEqual([unknown.constructor, unknown.field], [ValidationError, "variant"]);
+    });
+
+    test("a stale rollback is a 409 and changes nothing", async () => {
+      // never the real active version: the session's other tests share this stack
+      const api = ops();
+      const before = (await api.models()).batch.active;
+      const stale = await refusal(api.rollbackBatch("sdk-ts-not-the-active-version"));
+      assert.ok(stale instanceof ClientError);
+      assert.deepEqual([stale.status, stale.code, stale.field], [409, "conflict", "expected_active"]);
+      assert.equal((await api.models()).batch.active, before);
+    });
+
+    test("a listener's token and the admin key are refused: 401", { skip: unless("MUSICREC_ADMIN_KEY") }, async () => {
+      const adminKey = new MusicRec(env.MUSICREC_URL, new AdminKeyAuth(env.MUSICREC_ADMIN_KEY));
+      for (const api of [listener(), adminKey]) {
+        for (const call of calls) {
+          const error = await refusal(call(api));
+          assert.ok(error instanceof AuthError);
+          assert.deepEqual([error.status, error.code], [401, "UnauthorizedException"]);
+        }
+      }
+    });
   });
 });

@@ -3,6 +3,10 @@
 import {
   MusicRec,
   ListenerAuth,
+  OperatorTokenAuth,
+  type ListenerPreview,
+  type Models,
+  type Traffic,
   type Artist,
   type ArtistList,
   type Carousel,
@@ -44,4 +48,23 @@ export async function types(api: MusicRec): Promise<void> {
   expectType<Equal<typeof event.event_id, string>>();
   // @ts-expect-error: the token is a string or a function returning one
   new ListenerAuth("key", 42);
+
+  // the console's admin routes
+  const traffic = await api.traffic({ hours: 6, period: 300 });
+  expectType<Equal<typeof traffic, Traffic>>();
+  // @ts-expect-error: period is 60, 300 or 3600
+  await api.traffic({ period: 120 });
+  // @ts-expect-error: the experiments' period is 300, 3600 or 86400
+  await api.experiments({ period: 60 });
+  const models: Models = await api.models();
+  expectType<Equal<typeof models.batch.active, string | null>>();
+  const preview: ListenerPreview = await api.previewListener("u1", { limit: 5 });
+  expectType<Equal<(typeof preview.artists.items)[number], Artist>>();
+  const previewed = await api.previewOnboarding({ age: 30 }, { variant: "rules" });
+  // @ts-expect-error: a preview is not recorded: it has no recommendation_id
+  void previewed.recommendation_id;
+  // @ts-expect-error: the expected active version is a string
+  await api.rollbackBatch(3);
+  // @ts-expect-error: the token is a string or a function returning one
+  new OperatorTokenAuth(42);
 }

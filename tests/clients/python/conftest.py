@@ -15,14 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from musicrec_client import AdminKeyAuth, ListenerAuth, MusicRec, RetryPolicy
+from musicrec_client import AdminKeyAuth, ListenerAuth, MusicRec, OperatorTokenAuth, RetryPolicy
 
-from local.cognito import listener_token
+from local.cognito import listener_token, operator_token
 from local.ports import free_port
 from local.processes import port_answers
 from local.stack import Stack
 from tests.clients.python.fake_api import FakeApi, fake_api
 from tests.conftest import REPO_ROOT
+from tests.local_stack import session_or_running_stack
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
 GATEWAY_START_S = 60
@@ -44,11 +45,7 @@ def client(api: FakeApi) -> Iterator[MusicRec]:
 @pytest.fixture(scope="session")
 def api_stack(request: pytest.FixtureRequest) -> Stack:
     """The local stack the stack tests call (the session's, or ``MUSICREC_STACK_DIR``'s)."""
-    directory = os.environ.get("MUSICREC_STACK_DIR")
-    if directory:
-        return Stack.load(directory)
-    stack: Stack = request.getfixturevalue("stack")
-    return stack
+    return session_or_running_stack(request)
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +65,17 @@ def listener_client(api_stack: Stack) -> Iterator[Callable[[str], MusicRec]]:
 
 @pytest.fixture(scope="session")
 def operator(api_stack: Stack) -> Iterator[MusicRec]:
-    """An operator's client (the local gateway's admin key)."""
+    """An operator's client of the catalogue's route (the local gateway's admin key)."""
     with MusicRec(api_stack.gateway_url, AdminKeyAuth(api_stack.admin_key)) as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def console(api_stack: Stack) -> Iterator[MusicRec]:
+    """The console's client: the local operator's ID token (the operators' pool), fetched (and
+    refreshed) per attempt."""
+    auth = OperatorTokenAuth(lambda: operator_token(api_stack.aws_url))
+    with MusicRec(api_stack.gateway_url, auth, timeout=30.0) as made:
         yield made
 
 

@@ -10,8 +10,9 @@ import sys
 import threading
 from dataclasses import replace
 
+from local import cognito
 from local.stack import Stack
-from local.up import start_gateway
+from local.up import Pools, start_gateway
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     stack = replace(Stack.load(args.dir), access_mode="server", gateway_port=args.port)
-    server = start_gateway(stack)  # the handlers' environment, the SigV4 authoriser
+    operators = cognito.find_pool(stack.aws_url, cognito.OPERATORS)  # made by the stack
+    server = start_gateway(stack, Pools(None, operators))  # the SigV4 authoriser
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while not stop.wait(1):

@@ -123,3 +123,27 @@ def test_the_request_models_check_what_the_api_checks():
     assert (
         Event(event_id="e", user_id="u", type="impression", recommendation_id="r").item_id is None
     )
+
+
+def test_an_enum_component_is_a_literal_alias_named_after_its_module():
+    """pydantic names two query enums of the same name by their modules
+    (``lambdas__api__admin__traffic__Period``): the module's last part and the name."""
+    gen = generator()
+    period = {"type": "integer", "enum": [60, 300], "description": "Seconds per point."}
+    ref = "#/components/schemas/"
+    param = {"name": "period", "in": "query", "schema": {"$ref": f"{ref}a__traffic__Period"}}
+    document = {
+        "openapi": "3.1.0",
+        "info": {"version": "0"},
+        "paths": {"/x": {"get": {"operationId": "x", "parameters": [param], "responses": {}}}},
+        "components": {"schemas": {"a__traffic__Period": period}},
+    }
+    assert "# Seconds per point.\nTrafficPeriod = Literal[60, 300]\n" in gen.render(
+        json.dumps(document)
+    )
+    document["components"]["schemas"]["b__traffic__Period"] = period
+    second = {**param, "name": "other", "schema": {"$ref": f"{ref}b__traffic__Period"}}
+    document["paths"]["/x"]["get"]["parameters"].append(second)
+    with pytest.raises(gen.UnsupportedError, match="share a Python name"):
+        gen.render(json.dumps(document))
+    assert _openapi.TrafficPeriod.__args__ == (60, 300, 3600)

@@ -1,6 +1,7 @@
 """The client against the running local stack: every route, errors as exceptions with the API's
 code, message and field, a listener's token refused for another listener, event batching and
-deduplication, SigV4 (the server access mode) and the operators' route."""
+deduplication, SigV4 (the server access mode), the catalogue's operator route, and the
+console's admin routes with the operators' ID token."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import uuid
 
 import pytest
 from musicrec_client import (
+    AdminKeyAuth,
     AuthError,
+    ClientError,
     ListenerAuth,
     MusicRec,
     NotFound,
@@ -177,3 +180,77 @@ def test_a_backend_calls_for_any_listener_with_sigv4(server_mode, known):
     with unsigned, pytest.raises(AuthError) as caught:
         unsigned.artists(known)
     assert (caught.value.status, caught.value.message) == (403, "Missing Authentication Token")
+
+
+def test_the_console_reads_with_the_operators_token(console, known):
+    traffic = console.traffic(hours=1, period=300)
+    assert traffic.period_s == 300
+    assert {(r.method, r.path) for r in traffic.routes} >= {("GET", "/v1/users/{userId}/home")}
+    for route in traffic.routes:
+        assert len(route.count.timestamps) == len(route.count.values) == len(route.p99_ms.values)
+    assert "onboarding" in traffic.fallback_rate
+    experiments = console.experiments(days=1, period=3600)
+    assert experiments.experiments
+    for experiment in experiments.experiments:
+        assert experiment.control in {v.variant for v in experiment.variants}
+    kpis = console.kpis(days=2)
+    assert (kpis.days, len(kpis.plays_from_recommendations.by_day.values)) == (2, 2)
+    models = console.models()
+    assert models.batch.active
+    assert models.batch.active in {v.version for v in models.batch.versions}
+    preview = console.preview_listener(known, limit=3)
+    assert (preview.user_id, preview.listener.known) == (known, True)
+    assert preview.home.carousels
+    assert preview.songs.items
+    assert all(isinstance(a, Artist) for a in preview.artists.items)
+
+
+def test_the_onboarding_preview_answers_lists_and_their_reasons(console):
+    preview = console.preview_onboarding(age=30, gender="f", region="us-tx", limit=5)
+    assert preview.genres
+    assert preview.stations
+    assert preview.songs
+    assert preview.artists
+    assert set(preview.reasons) == {"genres", "stations", "songs", "artists"}
+    assert preview.assignment.by == "preview"
+    variant = preview.variant
+    again = console.preview_onboarding(age=30, gender="f", region="us-tx", limit=5,
+                                       variant=variant)  # fmt: skip
+    assert (again.variant, again.assignment.by) == (variant, "variant")
+    with pytest.raises(ValidationError) as caught:
+        console.preview_onboarding(age=30, variant="no-such-variant")
+    assert (caught.value.code, caught.value.field) == ("invalid_request", "variant")
+
+
+def test_a_stale_rollback_is_a_409_and_changes_nothing(console):
+    # never the real active version: the session's other tests share this stack
+    before = console.models().batch
+    with pytest.raises(ClientError) as caught:
+        console.rollback_batch("sdk-not-the-active-version")
+    error = caught.value
+    assert (error.status, error.code, error.field) == (409, "conflict", "expected_active")
+    assert console.models().batch.active == before.active
+
+
+def test_the_console_routes_refuse_other_credentials(api_stack, listener_client, known):
+    calls = (lambda api: api.traffic(), lambda api: api.experiments(), lambda api: api.kpis(),
+             lambda api: api.models(), lambda api: api.preview_listener(known),
+             lambda api: api.preview_onboarding(age=30),
+             lambda api: api.rollback_batch("sdk-not-the-active-version"))  # fmt: skip
+    listener = listener_client(known)  # an app's key and a listener's token
+    admin_key = MusicRec(api_stack.gateway_url, AdminKeyAuth(api_stack.admin_key))
+    with admin_key:
+        for client in (listener, admin_key):
+            for call in calls:
+                with pytest.raises(AuthError) as caught:
+                    call(client)
+                assert (caught.value.status, caught.value.code) == (401, "UnauthorizedException")
+
+
+def test_bad_console_parameters_are_400s_naming_the_field(console):
+    with pytest.raises(ValidationError) as caught:
+        console.traffic(hours=72, period=60)  # more than 1,440 points
+    assert (caught.value.status, caught.value.field) == (400, "period")
+    with pytest.raises(ValidationError) as caught:
+        console.kpis(days=0)
+    assert caught.value.field == "days"

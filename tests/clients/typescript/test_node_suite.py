@@ -4,7 +4,8 @@ missing or older than package-lock.json), builds it (``npm run build``), then ru
 file with ``node --test``: the unit tests against a scripted local server, the check that
 src/schema.d.ts is regenerated from docs/openapi.json, and the tests against the session's local
 stack, whose address and credentials go in the environment (a known listener's token, another
-listener's, the admin key, and a second gateway in the server access mode for SigV4).
+listener's, the admin key, the local operator's ID token for the console's admin routes, and a
+second gateway in the server access mode for SigV4).
 
 ``MUSICREC_STACK_DIR=DIR`` runs them against a stack already running from ``DIR`` instead."""
 
@@ -23,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from local.cognito import listener_token
+from local.cognito import listener_token, operator_token
 from local.ports import free_port
 from local.processes import port_answers
 from local.stack import Stack
 from tests.conftest import REPO_ROOT
-from tests.local_stack import a_listener
+from tests.local_stack import a_listener, session_or_running_stack
 
 pytestmark = pytest.mark.slow
 PACKAGE = REPO_ROOT / "clients" / "typescript"
@@ -80,11 +81,7 @@ def built() -> Path:
 @pytest.fixture(scope="module")
 def node_stack(request: pytest.FixtureRequest) -> Stack:
     """The local stack the tests call (the session's, or ``MUSICREC_STACK_DIR``'s)."""
-    directory = os.environ.get("MUSICREC_STACK_DIR")
-    if directory:
-        return Stack.load(directory)
-    stack: Stack = request.getfixturevalue("stack")
-    return stack
+    return session_or_running_stack(request)
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +123,7 @@ def test_the_typescript_client_suite(built: Path, node_stack: Stack, server_gate
         "MUSICREC_OTHER_USER": other,
         "MUSICREC_OTHER_TOKEN": listener_token(other, node_stack.aws_url),
         "MUSICREC_ADMIN_KEY": node_stack.admin_key,
+        "MUSICREC_OPERATOR_TOKEN": operator_token(node_stack.aws_url),
         "MUSICREC_SERVER_URL": server_gateway,
         "MUSICREC_AWS_REGION": LOCAL_REGION,
         "AWS_ACCESS_KEY_ID": "test",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from training.batch.params import BatchParams
@@ -23,6 +28,16 @@ def records(version_dir: Path, family: str) -> Iterator[dict[str, Any]]:
         with gzip.open(path, "rt") as handle:
             for line in handle:
                 yield json.loads(line)
+
+
+def world_before(world: Path, out: Path, days: int) -> Path:
+    """A copy of ``world`` without its last ``days`` days of interactions: the data an older
+    batch version was computed from."""
+    shutil.copytree(world, out)
+    table = pq.read_table(world / "interactions.parquet")
+    end = pc.subtract(pc.max(table["ts"]), pa.scalar(datetime.timedelta(days=days)))
+    pq.write_table(table.filter(pc.less_equal(table["ts"], end)), out / "interactions.parquet")
+    return out
 
 
 @pytest.fixture(scope="session")

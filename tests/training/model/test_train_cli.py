@@ -51,6 +51,7 @@ def test_cli_end_to_end(tiny_dir, tmp_path):
         "model.json",
         "model.tar.gz",
         "metrics.json",
+        "run.json",  # the run record (training.model.run_record)
     }
     page = (report / "index.html").read_text()
     for figure in (

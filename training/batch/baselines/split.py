@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.batch.baselines.base import TrainingData
+from training.batch.evaluate import new_columns
 from training.batch.listening import DAY_MS, Listening
 from training.batch.params import BatchParams
 from training.batch.popularity import by_region
@@ -52,9 +53,7 @@ class Split:
 
 def new_songs(train: sp.csr_matrix, holdout: sp.csr_matrix) -> sp.csr_matrix:
     """1 where a listener played a song after the cutoff and never before (as evaluate.py)."""
-    new = (holdout > 0).astype(np.float32) - (train > 0).astype(np.float32).multiply(holdout > 0)
-    new.eliminate_zeros()
-    return new.tocsr()
+    return new_columns(train, holdout)
 
 
 def make_split(

@@ -1,0 +1,240 @@
+// The console's entry point: reads config.json, signs the operator in (or takes the ID token
+// handed in the URL), then loads every panel from the admin API; a 401 from the API ends the
+// session and shows the sign-in form with the API's answer.
+
+import * as auth from "./auth.js";
+import { call } from "./api.js";
+import { h, fill } from "./dom.js";
+import { errorBox, load } from "./view.js";
+import * as traffic from "./panels/traffic.js";
+import * as experiments from "./panels/experiments.js";
+import * as kpis from "./panels/kpis.js";
+import * as models from "./panels/models.js";
+import * as tryit from "./panels/tryit.js";
+
+const CONFIG_URL = new URL("config.json", import.meta.url);
+const CONFIG_TIMEOUT_MS = 10_000;
+const $ = (selector) => document.querySelector(selector);
+
+const state = { config: null, configError: null, session: null, challenge: null, traffic: { selected: null } };
+
+async function readConfig() {
+  try {
+    const response = await fetch(CONFIG_URL, { signal: AbortSignal.timeout(CONFIG_TIMEOUT_MS), cache: "no-store" });
+    if (!response.ok) throw new Error(`${CONFIG_URL.pathname}: HTTP ${response.status}`);
+    const config = await response.json();
+    if (!config.cognito || !config.cognito.endpoint || !config.cognito.clientId) {
+      throw new Error(`${CONFIG_URL.pathname} names no Cognito endpoint and app client`);
+    }
+    return config;
+  } catch (err) {
+    state.configError = err;
+    return null;
+  }
+}
+
+/** An admin API call with the session's token. */
+function api(path, options = {}) {
+  return call(path, { ...options, token: state.session && state.session.idToken });
+}
+
+function unauthorized(err) {
+  auth.forget();
+  state.session = null;
+  showSignIn(h("div", {},
+    h("p", {}, "The API refused this session; sign in again."),
+    errorBox(err)));
+}
+
+function showSignIn(notice = null) {
+  $("#console").hidden = true;
+  $("#nav").hidden = true;
+  $("#who").hidden = true;
+  $("#sign-in").hidden = false;
+  $("#sign-in-form").hidden = false;
+  for (const form of Object.values(CHALLENGE_FORMS)) $(form).hidden = true;
+  const notes = [];
+  if (state.configError) {
+    notes.push(errorBox({ code: "config_unavailable", message: `The console's settings could not be read: ${state.configError.message}` }));
+  }
+  if (notice) notes.push(notice);
+  fill($("#sign-in-notice"), ...notes);
+  document.body.dataset.view = "sign-in";
+  $("#username").focus();
+}
+
+function showConsole() {
+  $("#sign-in").hidden = true;
+  $("#console").hidden = false;
+  $("#nav").hidden = false;
+  $("#who").hidden = false;
+  fill($("#operator"), auth.operatorName(state.session.idToken));
+  document.body.dataset.view = "console";
+  loadAll();
+}
+
+const PANELS = {
+  traffic: { path: "/v1/admin/traffic", query: traffic.query, render: (body, a) => traffic.render(body, a, state.traffic) },
+  experiments: { path: "/v1/admin/experiments", query: experiments.query, render: experiments.render },
+  kpis: { path: "/v1/admin/kpis", query: kpis.query, render: kpis.render },
+  models: {
+    path: "/v1/admin/models", query: null,
+    render: (body, a) => models.render(body, a, { call: api, reload: () => loadPanel("models"), onUnauthorized: unauthorized }),
+  },
+};
+
+function loadPanel(id) {
+  const section = document.getElementById(id);
+  const panel = PANELS[id];
+  const form = section.querySelector("form.controls");
+  const query = panel.query ? `?${panel.query(form)}` : "";
+  return load(section, () => api(`${panel.path}${query}`), panel.render, unauthorized);
+}
+
+function loadAll() {
+  return Promise.all(Object.keys(PANELS).map(loadPanel));
+}
+
+async function preview(box, output, request, render) {
+  box.dataset.state = "loading";
+  fill(output, h("p", { class: "note" }, "Asking…"));
+  try {
+    render(output, await request());
+    box.dataset.state = "ready";
+  } catch (err) {
+    if (err && err.status === 401) return unauthorized(err);
+    fill(output, errorBox(err));
+    box.dataset.state = "error";
+    if (!(err && err.name === "ApiError")) console.error(err);
+  }
+}
+
+function wire() {
+  for (const id of Object.keys(PANELS)) {
+    document.getElementById(id).querySelector("form.controls").addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadPanel(id);
+    });
+  }
+  $("#onboarding-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = tryit.onboardingRequest(event.target);
+    preview($("#try-onboarding"), $("#onboarding-output"),
+      () => api("/v1/admin/preview/onboarding", { method: "POST", body }), tryit.renderOnboarding);
+  });
+  $("#listener-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(event.target);
+    const userId = String(data.get("user_id") || "").trim();
+    const limit = String(data.get("limit") || "").trim();
+    const query = limit ? `?${new URLSearchParams({ limit })}` : "";
+    if (!userId) {
+      fill($("#listener-output"), errorBox({ code: "invalid_request", message: "Enter a listener id.", field: "userId" }));
+      return;
+    }
+    preview($("#try-listener"), $("#listener-output"),
+      () => api(`/v1/admin/listeners/${encodeURIComponent(userId)}/preview${query}`), tryit.renderListener);
+  });
+  $("#sign-in-form").addEventListener("submit", onSignIn);
+  $("#new-password-form").addEventListener("submit", onNewPassword);
+  $("#mfa-form").addEventListener("submit", onCode);
+  $("#sign-out").addEventListener("click", async () => {
+    const session = state.session;
+    auth.forget();
+    state.session = null;
+    showSignIn(h("p", { class: "ok" }, "Signed out."));
+    if (state.config) await auth.revoke(state.config, session);
+  });
+}
+
+function begin(session) {
+  state.session = session;
+  auth.store(session);
+  showConsole();
+}
+
+const CHALLENGE_FORMS = { NEW_PASSWORD_REQUIRED: "#new-password-form", SOFTWARE_TOKEN_MFA: "#mfa-form" };
+
+/** Signed in, or on to the form of the challenge Cognito asked for. */
+function proceed(result) {
+  for (const form of ["#sign-in-form", ...Object.values(CHALLENGE_FORMS)]) $(form).hidden = true;
+  if (!result.challenge) {
+    state.challenge = null;
+    begin(result);
+    return;
+  }
+  state.challenge = result;
+  const form = $(CHALLENGE_FORMS[result.challenge]);
+  form.reset();
+  form.hidden = false;
+  $("#challenge-username").value = result.username;
+  fill($("#sign-in-notice"));
+  form.querySelector("input:not([hidden])").focus();
+}
+
+async function attempt(step) {
+  try {
+    proceed(await step());
+  } catch (err) {
+    fill($("#sign-in-notice"), errorBox(err));
+  }
+}
+
+function onSignIn(event) {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  const username = String(data.get("username") || "").trim();
+  const password = String(data.get("password") || "");
+  if (!username || !password) {
+    fill($("#sign-in-notice"), errorBox({ code: "invalid_request", message: "Enter the user name and the password.", field: username ? "password" : "username" }));
+    return;
+  }
+  if (!state.config) return showSignIn();
+  fill($("#sign-in-notice"), h("p", { class: "note" }, "Signing in…"));
+  return attempt(async () => {
+    const result = await auth.signIn(state.config, username, password);
+    event.target.reset();
+    return result;
+  });
+}
+
+function onNewPassword(event) {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  const password = String(data.get("new_password") || "");
+  if (!password || password !== data.get("new_password_again")) {
+    fill($("#sign-in-notice"), errorBox({ code: "invalid_request", message: "The two new passwords differ.", field: "new_password_again" }));
+    return;
+  }
+  return attempt(() => auth.answerChallenge(state.config, state.challenge, { NEW_PASSWORD: password }));
+}
+
+function onCode(event) {
+  event.preventDefault();
+  const code = String(new FormData(event.target).get("code") || "").trim();
+  if (!/^[0-9]{6}$/.test(code)) {
+    fill($("#sign-in-notice"), errorBox({ code: "invalid_request", message: "The code is the six digits your authenticator app shows.", field: "code" }));
+    return;
+  }
+  return attempt(() => auth.answerChallenge(state.config, state.challenge, { SOFTWARE_TOKEN_MFA_CODE: code }));
+}
+
+async function main() {
+  wire();
+  const handed = auth.takeTokenFromUrl();
+  state.config = await readConfig();
+  if (state.config && state.config.stage) {
+    fill($("#stage"), state.config.stage);
+    $("#stage").hidden = false;
+  }
+  const session = handed ? { idToken: handed } : auth.stored();
+  if (session && !auth.expired(session.idToken)) {
+    state.session = session;
+    showConsole();
+  } else {
+    if (session) auth.forget();
+    showSignIn(session ? h("p", {}, "The session has expired; sign in again.") : null);
+  }
+}
+
+main();

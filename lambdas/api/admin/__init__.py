@@ -1,0 +1,1 @@
+"""The console's operator routes (the admin function): one Powertools router per module."""
