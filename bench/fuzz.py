@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import hypothesis
 import requests
@@ -53,7 +54,7 @@ from schemathesis.specs.openapi.checks import (
 
 from bench.api_gateway import Ids, find_ids
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
-from lambdas.routes import ROUTES
+from lambdas.routes import ADMIN_PREFIX, ROUTES
 from local.cognito import listener_headers, operator_headers
 from local.stack import Stack
 
@@ -65,6 +66,7 @@ MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 REFUSED = ["400", "403", "404", "413", "415"]
 ID = re.compile(r"^[0-9A-Za-z._:@#/-]{1,128}$")
 FUZZ_PREFIX = "fuzz-"  # the songs the fuzzer marks unavailable: none of the catalogue's
+CONSOLE_TIMEOUT_S = 30  # API Gateway's integration limit (29 s), and a second
 FUZZ_LISTENER = "fuzz-listener"  # whose token a request naming no (valid) listener carries
 KNOWN = {"userId": "listeners", "itemId": "songs", "artistId": "artists"}  # path id: Ids field
 
@@ -170,10 +172,14 @@ def confine(case: Case) -> None:
 
 
 def send(case: Case, stack: Stack, session: requests.Session) -> tuple[Response, dict[str, str]]:
-    """Send ``case`` (confined) with its key: the answer and the headers added."""
+    """Send ``case`` (confined) with its key: the answer and the headers added. The console's
+    routes get API Gateway's whole 29 s (they read CloudWatch and the bandits' logs within
+    bounded budgets), the others schemathesis's default."""
     confine(case)
     headers = key_header(case, stack)
-    return case.call(stack.gateway_url, session=session, headers=headers), headers
+    console = case.operation.path.startswith(ADMIN_PREFIX)
+    extra: dict[str, Any] = {"timeout": CONSOLE_TIMEOUT_S} if console else {}
+    return case.call(stack.gateway_url, session=session, headers=headers, **extra), headers
 
 
 def validate(case: Case, response: Response, headers: dict[str, str]) -> None:

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 ENV = "MUSICREC_AWS_CALLS"
-Kind = Literal["function", "step"]
+# a function, a pipeline step (its job's role for SageMaker jobs), or the state machine itself
+# around a step (the states AWS runs before it, e.g. batch-score's read of the active version)
+Kind = Literal["function", "step", "state"]
 # Parameters that name what a call acts on (kept); the others (items, bodies...) are not recorded.
 RESOURCE_PARAMS = (
     "TableName",

@@ -272,7 +272,9 @@ def run(stack: Stack, data: Path, hyperparameters: list[str]) -> dict[str, str]:
                 deployed = Deployment(str(model_dir.resolve()), dataset, lists)
                 update_endpoint(stack, deployed, last, done["model_version"])
             elif step.name == "batch-score":
-                score_batch(data, batch_root, version, active_batch(stack))
+                with aws_calls.acting_as("state", step.name):  # the state machine's GetItem
+                    active = active_batch(stack)
+                score_batch(data, batch_root, version, active)
             elif step.name == "merge":
                 build.run(["training.batch", "merge", str(version_dir)])
                 try:

@@ -61,13 +61,18 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def a_listener(stack: Stack) -> str:
+def a_listener(stack: Stack, nth: int = 0) -> str:
+    """The ``nth`` listener with a personal list in the stack's first batch file (tests that
+    post a listener's events pick their own ``nth``: events change what that listener gets)."""
     import gzip
     import json
 
     path = next((stack.dir / "batch").glob("local-*/personal/*.gz"))
     with gzip.open(path, "rt") as handle:
-        return str(json.loads(handle.readline())["user_id"])
+        for i, line in enumerate(handle):
+            if i == nth:
+                return str(json.loads(line)["user_id"])
+    raise ValueError(f"{path}: fewer than {nth + 1} listeners")
 
 
 def pids(stack: Stack) -> dict[str, int]:

@@ -36,9 +36,12 @@ def chromium() -> Path:
     return found
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in this thread while it is
+# open, and the tests after this package call asyncio.run(), which refuses to nest in one.
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Any]:
-    """One headless Chromium for the session (each test opens a context of its own)."""
+    """One headless Chromium for the module (each test opens a context of its own), closed with
+    its event loop when the module's tests are done."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -132,14 +132,17 @@ class App:
         return found[0]
 
     def principal_of(self, who: str) -> str:
-        """The role that makes the calls of ``function:<name>`` or ``step:<name>`` in AWS."""
+        """The role that makes the calls of ``function:<name>``, ``step:<name>`` or
+        ``state:<step name>`` (the state machine's own states around that step) in AWS."""
         kind, _, name = who.partition(":")
         if kind == "function" and name in self.functions:
             return self.functions[name][1]
         step = next((s for s in STEPS if s.name == name), None)
-        if kind != "step" or step is None:
+        if kind not in ("step", "state") or step is None:
             raise ValueError(f"{who}: no such function in the templates or step in STEPS")
-        return self.sagemaker_role if step.kind in JOB_KINDS else self.state_machine_role
+        if kind == "state" or step.kind not in JOB_KINDS:
+            return self.state_machine_role
+        return self.sagemaker_role
 
     # the environment's names for the local ones
 

@@ -430,3 +430,12 @@ def test_unknown_roles_are_missing_not_allowed(app):
         need.who, f"arn:aws:iam::{ACCOUNT}:role/Nobody", Request("sts:GetCallerIdentity", "*"), ""
     )
     assert check([stranger], app).missing == [stranger]
+
+
+def test_the_state_machines_own_calls_around_a_job_step_are_its_roles_not_the_jobs(app):
+    """``make retrain`` reads the active batch version before batch-score as the state machine
+    does in AWS (a GetItem state), not as the processing job's role."""
+    assert app.principal_of("step:batch-score") == app.sagemaker_role
+    assert app.principal_of("state:batch-score") == app.state_machine_role
+    with pytest.raises(ValueError, match="no such function"):
+        app.principal_of("state:no-such-step")

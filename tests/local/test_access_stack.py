@@ -35,13 +35,19 @@ def printed_commands(stack, timeout_s: float = 60) -> list[str]:
         time.sleep(0.2)
 
 
-def test_every_curl_command_make_local_prints_answers_200(stack):
+def test_every_curl_command_make_local_prints_answers_200_but_the_stale_rollback(stack):
     commands = printed_commands(stack)
-    assert len(commands) == 9
+    assert len(commands) == 16
     for command in commands:
         done = subprocess.run(["bash", "-c", command + " -w '\\n%{http_code}'"], cwd=REPO_ROOT,
                               capture_output=True, text=True, timeout=120)  # fmt: skip
         body, _, status = done.stdout.rpartition("\n")
+        if "/batch/rollback" in command:
+            # the version loaded at start-up: never active with a previous one here (the session's
+            # retrain made another active, or none precedes it), so nothing is rolled back
+            assert status == "409", f"{command}\n{done.stdout}{done.stderr}"
+            assert json.loads(body)["code"] == "conflict"
+            continue
         assert status == "200", f"{command}\n{done.stdout}{done.stderr}"
         assert isinstance(json.loads(body), dict)
 

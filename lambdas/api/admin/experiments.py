@@ -27,8 +27,9 @@ from lambdas.store.cloudwatch import cloudwatch_client
 router = Router()
 MAX_PERIODS = 2016  # points per series: a week of five-minute periods
 # the time the off-policy estimates' log reading may take, shared by the bandits (the route's
-# whole budget is API Gateway's 29 s; the rest is for the evaluation and the other reads)
-LOG_BUDGET_S = 15.0
+# whole budget is API Gateway's 29 s, and a console wants its panel in seconds; the rest is
+# for the evaluation and the other reads)
+LOG_BUDGET_S = 6.0
 RESAMPLES = 200  # the bootstrap's resamples for the console (the command line's default: 1000)
 MAX_DRAWS = 400_000  # records drawn per estimate: fewer resamples beyond 2,000 decisions
 
