@@ -17,14 +17,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.batch import factors as svd
+from training.batch.content import ContentModel
 from training.batch.families import BLOCK_CELLS
-from training.batch.listening import DAY_MS, Listening
+from training.batch.listening import DAY_MS, Catalogue, Listening
 from training.batch.params import BatchParams
 from training.batch.popularity import RegionalPrior, by_region
 from training.batch.rank import top_candidates
 
 K = 20
-ALGORITHM = "puresvd+regional"  # taste scores plus the region's popularity (what is served)
+ALGORITHM = "puresvd+regional"  # taste scores plus the region's popularity (served: artists)
+WITH_CONTENT = "puresvd+regional+content"  # and content scores for cold songs (served: songs)
 Scorer = Callable[[np.ndarray], np.ndarray]  # user rows -> scores (rows x columns)
 
 
@@ -68,14 +70,22 @@ class HeldOut:
     confidence: sp.csr_matrix  # fitted rows x columns
     model: svd.Factors
     prior: RegionalPrior  # the region's popularity over the chart window before the cutoff
+    content: ContentModel | None = None  # songs: content scores of the songs cold at the cutoff
 
     def history(self, rows: np.ndarray) -> sp.csr_matrix:
         """The confidence rows of listeners ``rows`` (each one of ``fitted``)."""
         return self.confidence[np.searchsorted(self.fitted, rows)]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        """The served algorithm's scores (``puresvd+regional``) of listeners ``rows``."""
-        return self.model.blended(self.history(rows), self.prior.rows(rows), self.prior.weight)
+        """The served algorithm's scores (``puresvd+regional``, plus content with
+        :attr:`content`) of listeners ``rows``."""
+        history = self.history(rows)
+        scores = self.model.blended(history, self.prior.rows(rows), self.prior.weight)
+        if self.content is not None:
+            played_rows, played_columns = history.nonzero()
+            scores[played_rows, played_columns] = -np.inf  # as families.personal masks them
+            self.content.add_to(scores, history, self.prior.user_region[rows])
+        return scores
 
     def all_rows(self, n_rows: int) -> sp.csr_matrix:
         """``confidence`` placed at the listeners' own rows (``n_rows`` rows, empty elsewhere),
@@ -94,9 +104,12 @@ def fit_held_out(
     chart: sp.csr_matrix,
     rank: int,
     params: BatchParams,
+    songs: tuple[Catalogue, np.ndarray] | None = None,
 ) -> HeldOut | None:
     """Sample the evaluated listeners (a play before the cutoff, a new one after it) and fit the
-    served algorithm on them plus a sample of the others; None when nobody qualifies."""
+    served algorithm on them plus a sample of the others; None when nobody qualifies. With
+    ``songs`` (the catalogue and the region names: columns are songs), content scores for the
+    songs cold in ``train`` are part of it."""
     candidates = np.flatnonzero((new.getnnz(axis=1) > 0) & (train.getnnz(axis=1) > 0))
     rng = np.random.default_rng(params.seed)
     users = np.sort(rng.choice(candidates, min(len(candidates), params.eval_users), replace=False))
@@ -115,6 +128,7 @@ def fit_held_out(
         confidence=confidence,
         model=svd.fit(confidence, rank, params.svd_iterations, params.seed),
         prior=RegionalPrior.from_counts(chart, user_region, regions, params.regional_blend),
+        content=None if songs is None else ContentModel.build(*songs, train > 0, params),
     )
 
 
@@ -144,10 +158,13 @@ def _compare(
     chart: sp.csr_matrix,
     rank: int,
     params: BatchParams,
+    songs: tuple[Catalogue, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], HeldOut | None]:
-    """:func:`compare`'s figures, and the served algorithm's held-out fit they come from."""
+    """:func:`compare`'s figures, and the served algorithm's held-out fit they come from; with
+    ``songs`` (see :func:`fit_held_out`) the served algorithm adds content scores, and the
+    figures say how each method does on the held-out plays of cold songs (``cold``)."""
     new = new_columns(train, holdout)
-    held = fit_held_out(train, new, user_region, chart, rank, params)
+    held = fit_held_out(train, new, user_region, chart, rank, params, songs)
     if held is None:
         return {"users": 0}, None
     users = held.users
@@ -158,27 +175,59 @@ def _compare(
         "popularity": lambda rows: np.broadcast_to(popularity, (len(rows), len(popularity))),
         "regional-popularity": lambda rows: regional[user_region[rows]] + tie_break,
         "puresvd": lambda rows: held.model.scores(held.history(rows)),
-        ALGORITHM: held.scores,
+        ALGORITHM: lambda rows: held.model.blended(
+            held.history(rows), held.prior.rows(rows), held.prior.weight
+        ),
     }
+    served = ALGORITHM
+    if held.content is not None:
+        served = WITH_CONTENT
+        scorers[served] = held.scores
     results = {name: _evaluate(scorer, users, train, new) for name, scorer in scorers.items()}
-    chosen = results[ALGORITHM]
+    chosen = results[served]
     best_baseline = {
         metric: max(results["popularity"][metric], results["regional-popularity"][metric])
         for metric in chosen
     }
     figures = {
         "users": len(users),
-        "algorithm": ALGORITHM,
+        "algorithm": served,
         **chosen,
         "baselines": {name: results[name] for name in ("popularity", "regional-popularity")},
-        "candidates": {"puresvd": results["puresvd"]},
+        "candidates": {name: results[name] for name in ("puresvd", ALGORITHM) if name != served},
         "lift_over_best_baseline": {
             metric: chosen[metric] / value - 1.0 if value else None
             for metric, value in best_baseline.items()
         },
         "beats_baselines": all(chosen[m] > v for m, v in best_baseline.items()),
     }
+    if held.content is not None:
+        figures["cold"] = cold_figures(held.content.cold, scorers, users, train, new, params)
     return figures, held
+
+
+def cold_figures(
+    cold: np.ndarray, scorers: dict[str, Scorer], users: np.ndarray, train: sp.csr_matrix,
+    new: sp.csr_matrix, params: BatchParams,
+) -> dict[str, Any]:  # fmt: skip
+    """Each method's recall@K and NDCG@K on the held-out plays of cold songs only (songs with
+    fewer listeners than ``cold_share`` of them before the cutoff, or none): the evaluated
+    listeners who played one, every song ranked as before."""
+    mask = np.zeros(new.shape[1], dtype=np.float32)
+    mask[cold] = 1.0
+    relevant = (new @ sp.diags(mask)).tocsr()
+    relevant.eliminate_zeros()
+    cold_users = users[relevant[users].getnnz(axis=1) > 0]
+    figures: dict[str, Any] = {
+        "cold_share": params.cold_share,
+        "songs": len(cold),
+        "users": len(cold_users),
+        "share_of_new_plays": float(relevant[users].nnz / max(1, new[users].nnz)),
+    }
+    if len(cold_users):
+        for name, scorer in scorers.items():
+            figures[name] = _evaluate(scorer, cold_users, train, relevant)
+    return figures
 
 
 def artist_matrix(songs: sp.csr_matrix, item_artist: np.ndarray, n_artists: int) -> sp.csr_matrix:
@@ -212,7 +261,9 @@ def evaluate(listening: Listening, params: BatchParams) -> Evaluation:
     catalogue = listening.catalogue
     n_artists = len(catalogue.artist_ids)
     region = listening.user_region
-    personal, songs = _compare(train, holdout, region, chart, params.factors, params)
+    personal, songs = _compare(
+        train, holdout, region, chart, params.factors, params, (catalogue, listening.regions)
+    )
     metrics = {
         "protocol": {"holdout_days": params.holdout_days, "k": K, "cutoff_ms": cutoff},
         "personal": personal,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from training.batch.content import ContentModel
 from training.batch.factors import Factors
 from training.batch.listening import Catalogue
 from training.batch.params import BatchParams
@@ -87,14 +88,20 @@ def personal(
     prior: RegionalPrior,
     catalogue: Catalogue,
     params: BatchParams,
+    content: ContentModel | None = None,
 ) -> Iterator[Record]:
-    """`personal`: songs for each of ``users``, none they have played, business rules applied."""
+    """`personal`: songs for each of ``users``, none they have played, business rules applied;
+    with ``content``, cold songs (new ones too) scored by the listener's affinity to their
+    artist, genre and region as well (:mod:`training.batch.content`)."""
     eligible = catalogue.item_eligible
 
     def score(block: np.ndarray) -> np.ndarray:
-        scores = factors.blended(confidence[block], prior.rows(block), prior.weight)
+        rows = confidence[block]
+        scores = factors.blended(rows, prior.rows(block), prior.weight)
         scores[:, ~eligible] = -np.inf
         _mask_rows(scores, played[block])
+        if content is not None:
+            content.add_to(scores, rows, prior.user_region[block])
         return scores
 
     caps = song_caps(catalogue, params)

@@ -154,7 +154,7 @@ def new_top(
     column = {item: i for i, item in enumerate(listening.catalogue.item_ids)}
     records = families.personal(
         listening.user_ids, users, held.all_rows(listening.n_users), seen, held.model,
-        held.prior, listening.catalogue, replace(params, n=K),
+        held.prior, listening.catalogue, replace(params, n=K), held.content,
     )  # fmt: skip
     by_user = {r["user_id"]: [column[item] for item in r["ids"]] for r in records}
     return _padded([by_user.get(u, []) for u in listening.user_ids[users]], listening.n_items)
@@ -202,7 +202,10 @@ def compare(
     relevant = new_columns(before, after)
     if start > cutoff:  # the active version saw some held-out days: the new one sees them too
         chart = listening.weights(start_ms=start - params.chart_days * DAY_MS, end_ms=start)
-        held = fit_held_out(before, relevant, listening.user_region, chart, params.factors, params)
+        songs = (listening.catalogue, listening.regions)
+        held = fit_held_out(
+            before, relevant, listening.user_region, chart, params.factors, params, songs
+        )
     sample = np.zeros(0, dtype=np.int64) if held is None else held.users
     lists = active.lists({str(u) for u in listening.user_ids[sample]})
     has_list = np.array([str(u) in lists for u in listening.user_ids[sample]], dtype=bool)

@@ -18,6 +18,12 @@ class BatchParams:
     min_item_plays: int = 5  # songs with fewer listeners get no `similar-items` list
     factors: int = 64  # rank of the song factorisation
     regional_blend: float = 0.5  # weight of the region's popularity next to the taste scores
+    cold_share: float = 0.0002  # songs with fewer listeners than this share (at least 1) are
+    # cold: content scores (20 at 100,000 listeners; new songs always)
+    new_slots: int = 1  # places in the first 20 for songs nobody played yet (new songs)
+    content_weight: float = 0.5  # weight of the content scores next to the taste scores
+    content_genre: float = 1.0  # content: weight of the listener's genre share
+    content_region: float = 0.0  # content: weight of the artist being local to the listener
     artist_factors: int = 32  # rank of the artist factorisation
     svd_iterations: int = 4  # power iterations of the randomized SVD
     holdout_days: int = 7  # evaluation: the last days of plays held out

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from training.batch import factors as svd
 from training.batch import families, gate
+from training.batch.content import ContentModel
 from training.batch.evaluate import artist_matrix, evaluate
 from training.batch.listening import DAY_MS, Listening, load
 from training.batch.output import (
@@ -101,6 +102,7 @@ class Fitted:
     chart: Any  # listener x song plays within the chart window (sparse)
     song_prior: RegionalPrior
     artist_prior: RegionalPrior
+    content: ContentModel  # content scores of the cold songs (new ones too)
 
 
 def fit(listening: Listening, params: BatchParams) -> Fitted:
@@ -112,9 +114,10 @@ def fit(listening: Listening, params: BatchParams) -> Fitted:
     artist_confidence = svd.confidence(artist_counts)
     chart = listening.weights(start_ms=listening.max_ts - params.chart_days * DAY_MS + 1)
     n_regions = len(listening.regions)
+    played = (counts > 0).astype(np.float32)
     return Fitted(
         confidence=confidence,
-        played=(counts > 0).astype(np.float32),
+        played=played,
         song_factors=svd.fit(confidence, params.factors, params.svd_iterations, params.seed),
         artist_counts=artist_counts,
         artist_confidence=artist_confidence,
@@ -131,6 +134,7 @@ def fit(listening: Listening, params: BatchParams) -> Fitted:
             n_regions,
             params.regional_blend,
         ),
+        content=ContentModel.build(catalogue, listening.regions, played, params),
     )
 
 
@@ -147,7 +151,7 @@ def write_user_lists(
     with _bar("personal", len(users), progress) as b:
         records = families.personal(
             listening.user_ids, users, fitted.confidence, fitted.played, fitted.song_factors,
-            fitted.song_prior, catalogue, params,
+            fitted.song_prior, catalogue, params, fitted.content,
         )  # fmt: skip
         written["personal"] = write_family(
             version_dir, "personal", _tick(records, b), shard.index, shard.count
