@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from lambdas.routes import ADMIN_PREFIX
 from local.authorisers import sign
-from local.cognito import TOKEN_HEADER, CognitoError, listener_token
+from local.cognito import TOKEN_HEADER, CognitoError, listener_token, operator_headers
 from local.gateway import match
 from local.stack import Stack
 
@@ -86,14 +87,18 @@ def call(
     admin: bool = False,
     key: str | None = None,
     listener: str | None = AUTO,
+    timeout_s: float = TIMEOUT_S,
 ) -> tuple[int, dict[str, Any]]:
     """One request through the gateway, as an app makes it: status and JSON body. An app
     route carries the API key (``key``: another one) and what the stack's access mode needs: the
     ID token of ``listener`` (default: the listener the request acts for; None: no token), or
-    a SigV4 signature (``listener`` None: unsigned); an admin route, the admin key."""
+    a SigV4 signature (``listener`` None: unsigned); an admin route, the admin key, or for the
+    console's routes (``/v1/admin/...``) the local operator's ID token."""
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
-    if admin:
+    if admin and path.startswith(ADMIN_PREFIX):
+        headers.update(operator_headers(stack))
+    elif admin:
         headers["x-admin-key"] = stack.admin_key
     else:
         if key is not None:
@@ -101,7 +106,7 @@ def call(
         headers = app_headers(stack, method, path, data, listener, headers)
     request = urllib.request.Request(stack.gateway_url + path, data, headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")

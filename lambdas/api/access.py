@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.api.errors import ApiError
-from lambdas.config import Settings
+from lambdas.config import AdminSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,9 @@ def require_operator(event: dict[str, Any] | None, issuer: str) -> dict[str, str
         raise ApiError(403, "forbidden", "Authorization: the token is not an operator's",
                        "Authorization")  # fmt: skip
     return {str(k): str(v) for k, v in claims.items()}
+
+
+def console_operator(event: dict[str, Any] | None) -> dict[str, str]:
+    """:func:`require_operator` with the issuer of the function's settings (``OPERATOR_ISSUER``):
+    what every console route checks first."""
+    return require_operator(event, AdminSettings.from_env().operator_issuer)

@@ -6,10 +6,7 @@ few seconds late)."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +14,6 @@ from typing import Any
 
 from lambdas.config import DEFAULT_EXPERIMENTS
 from lambdas.logic.experiments import load
-from local.cognito import operator_headers
 from local.smoke import call
 from local.stack import Stack
 
@@ -37,14 +33,7 @@ class Sent:
 
 def admin(stack: Stack, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
     """An admin route with the local operator's token: status and JSON body."""
-    data = None if body is None else json.dumps(body).encode()
-    headers = {**operator_headers(stack), "Content-Type": "application/json"}
-    request = urllib.request.Request(stack.gateway_url + path, data, headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+    return call(stack, method, path, body, admin=True, timeout_s=TIMEOUT_S)
 
 
 def _ok(answer: tuple[int, dict[str, Any]], what: str) -> dict[str, Any]:

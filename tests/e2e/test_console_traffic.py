@@ -5,10 +5,7 @@ does)."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +13,6 @@ import pytest
 
 from lambdas.config import DEFAULT_EXPERIMENTS
 from lambdas.logic.experiments import load
-from local import cognito
 from local.smoke import call
 from local.stack import Stack
 from tests.local_stack import a_listener
@@ -27,13 +23,11 @@ WAIT_S = 30  # the publisher flushes every 5 s
 
 
 def traffic(stack: Stack) -> dict[str, Any]:
-    request = urllib.request.Request(f"{stack.gateway_url}/v1/admin/traffic?hours=1&period=60",
-                                     headers=cognito.operator_headers(stack))  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return dict(json.loads(response.read()))
-    except urllib.error.HTTPError as exc:
-        raise AssertionError(f"{exc.code}: {exc.read()!r}") from exc
+    status, body = call(stack, "GET", "/v1/admin/traffic?hours=1&period=60", admin=True,
+                        timeout_s=30)  # fmt: skip
+    if status != 200:
+        raise AssertionError(f"{status}: {body!r}")
+    return body
 
 
 def since(found: dict[str, Any], start: str) -> list[Any]:

@@ -14,11 +14,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from lambdas.api.access import require_operator
+from lambdas.api.access import console_operator
 from lambdas.api.admin.upstream import upstream
 from lambdas.api.errors import ApiError
 from lambdas.api.paths import path
-from lambdas.config import AdminSettings
 from lambdas.logic import metrics, ope_window
 from lambdas.logic.experiment_report import counted_experiments, read_totals, report
 from lambdas.logic.services import Services, services
@@ -67,7 +66,7 @@ def experiments(
 ) -> dict[str, Any]:
     """Each experiment's variants: CTR over time, lift with its interval, off-policy estimates."""
     started = time.time()
-    require_operator(router.current_event.raw_event, AdminSettings.from_env().operator_issuer)
+    console_operator(router.current_event.raw_event)
     period_s = int(period)
     if days * 86400 // period_s > MAX_PERIODS:
         raise ApiError(400, "invalid_request", f"period: {days} days of {period_s} s periods "

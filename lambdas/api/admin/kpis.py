@@ -9,10 +9,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from lambdas.api.access import require_operator
+from lambdas.api.access import console_operator
 from lambdas.api.admin.upstream import upstream
 from lambdas.api.paths import path
-from lambdas.config import AdminSettings
 from lambdas.logic import kpis, metrics
 from lambdas.logic.services import services
 
@@ -25,7 +24,7 @@ Days = Annotated[
 @router.get(path("GET", "/v1/admin/kpis"))
 def music_kpis(days: Days = 7) -> dict[str, Any]:
     """Plays from recommendations, follows from artists for you, follow-through."""
-    require_operator(router.current_event.raw_event, AdminSettings.from_env().operator_issuer)
+    console_operator(router.current_event.raw_event)
     now = datetime.now(UTC)
     window = kpis.window(now.date(), days)
     with upstream("DynamoDB", "BatchGetItem (KPI counters)"):

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict
 
-from lambdas.api.access import require_operator
+from lambdas.api.access import console_operator
 from lambdas.api.admin.upstream import upstream
 from lambdas.api.errors import ApiError
 from lambdas.api.models import Id
@@ -41,7 +41,7 @@ def operator_name(claims: dict[str, str]) -> str:
 def models() -> dict[str, Any]:
     """Training runs with their gate verdicts, the serving model, batch versions, the next run."""
     settings = AdminSettings.from_env()
-    require_operator(router.current_event.raw_event, settings.operator_issuer)
+    console_operator(router.current_event.raw_event)
     now = datetime.now(UTC)
     c = models_view.clients()
     with upstream("S3", f"ListObjectsV2/GetObject of s3://{settings.batch_bucket}/"
@@ -65,8 +65,7 @@ def models() -> dict[str, Any]:
 @router.post(path("POST", "/v1/admin/batch/rollback"))
 def rollback(request: RollbackRequest) -> dict[str, Any]:
     """Make the previous batch version active again."""
-    settings = AdminSettings.from_env()
-    claims = require_operator(router.current_event.raw_event, settings.operator_issuer)
+    claims = console_operator(router.current_event.raw_event)
     who = operator_name(claims)
     tables = models_view.clients().tables
     try:

@@ -13,14 +13,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from lambdas.api.access import require_operator
+from lambdas.api.access import console_operator
 from lambdas.api.admin.upstream import upstream
 from lambdas.api.errors import ApiError
 from lambdas.api.models import OnboardingRequest
 from lambdas.api.params import IdPath, RegionQuery
 from lambdas.api.paths import path
-from lambdas.config import AdminSettings
-from lambdas.logic import home
+from lambdas.logic import home, metrics
 from lambdas.logic.listener_answer import compose_home, compose_personal
 from lambdas.logic.onboarding import check_free_answers
 from lambdas.logic.onboarding_answer import compose
@@ -47,13 +46,9 @@ PreviewLimit = Annotated[
 ]
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def operator() -> None:
     """403 unless an operator calls (API Gateway's authoriser on the operators' pool)."""
-    require_operator(router.current_event.raw_event, AdminSettings.from_env().operator_issuer)
+    console_operator(router.current_event.raw_event)
 
 
 def assignment(
@@ -87,7 +82,7 @@ def preview_onboarding(request: OnboardingRequest, variant: VariantQuery = None)
     # the viewer country header is the operator's, not the listener's: give region in the body
     with upstream("DynamoDB", "reads"):
         composed = compose(svc, request, chosen, None, random.Random())
-    return onboarding_preview(composed, how, now_iso())
+    return onboarding_preview(composed, how, metrics.iso(datetime.now(UTC)))
 
 
 @router.get(path("GET", "/v1/admin/listeners/{userId}/preview"))
@@ -107,4 +102,4 @@ def preview_listener(
         songs = compose_personal(svc, userId, "songs", lists, DEFAULT_MAX_PER_ARTIST,
                                  DEFAULT_MAX_PER_ALBUM, region)  # fmt: skip
         artists = compose_personal(svc, userId, "artists", lists, 1, 1, region)
-    return listener_preview(screen, songs, artists, now_iso())
+    return listener_preview(screen, songs, artists, metrics.iso(datetime.now(UTC)))

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from lambdas.api.access import require_operator
+from lambdas.api.access import console_operator
 from lambdas.api.admin.upstream import upstream
 from lambdas.api.errors import ApiError
 from lambdas.api.paths import path
@@ -40,7 +40,7 @@ PeriodQuery = Annotated[Period, Query(description="Seconds per point: 60, 300 or
 def traffic(hours: Hours = 3, period: PeriodQuery = Period.MINUTE) -> dict[str, Any]:
     """Requests, errors, latency percentiles and fallback rate per route over time."""
     settings = AdminSettings.from_env()
-    require_operator(router.current_event.raw_event, settings.operator_issuer)
+    console_operator(router.current_event.raw_event)
     period_s = int(period)
     if hours * 3600 // period_s > MAX_PERIODS:
         raise ApiError(400, "invalid_request", f"period: {hours} hours of {period_s} s periods "
