@@ -74,6 +74,8 @@ SCHEDULE_GROUP_ENV = "SCHEDULE_GROUP"  # that schedule's group
 STATE_MACHINE_ENV = "STATE_MACHINE_ARN"  # the retraining pipeline
 RUNS_PREFIX_ENV = "RUNS_PREFIX"  # where the training step records each run (batch bucket)
 OPERATOR_ISSUER_ENV = "OPERATOR_ISSUER"  # the operators' user pool (the ``iss`` of their tokens)
+# seconds the console's experiments route may spend reading the bandits' logs (docs/console.md)
+OPE_LOG_BUDGET_ENV = "OPE_LOG_BUDGET_S"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class AdminSettings:
     schedule_group: str = "default"
     state_machine_arn: str = ""
     operator_issuer: str = ""
+    ope_log_budget_s: float = 6.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AdminSettings:
@@ -103,4 +106,5 @@ class AdminSettings:
             schedule_group=env.get(SCHEDULE_GROUP_ENV, default.schedule_group),
             state_machine_arn=env.get(STATE_MACHINE_ENV, default.state_machine_arn),
             operator_issuer=env.get(OPERATOR_ISSUER_ENV, default.operator_issuer),
+            ope_log_budget_s=float(env.get(OPE_LOG_BUDGET_ENV, default.ope_log_budget_s)),
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,13 +53,17 @@ def up_command(root: Path, users: int, seed: int) -> list[str]:
             "--model-port", str(free_port()), "--aws-port", str(free_port())]  # fmt: skip
 
 
-def start(root: Path, users: int, seed: int, timeout_s: float = STARTUP_S) -> Launched:
+def start(
+    root: Path, users: int, seed: int, timeout_s: float = STARTUP_S,
+    env: Mapping[str, str] | None = None,
+) -> Launched:  # fmt: skip
     """Start a stack of a ``users``-listener world in ``root`` and wait until it serves; a
     stack that exits or is not ready within ``timeout_s`` is stopped and a
-    :class:`StartupError` shows the tail of its log."""
+    :class:`StartupError` shows the tail of its log. ``env``: variables set for the stack (its
+    functions' settings) on top of this process's."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "stack.json").unlink(missing_ok=True)  # a stale one would look ready
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO_ROOT)}
     up = Child("local stack", up_command(root, users, seed), root / "up.log", env, cwd=REPO_ROOT)
     try:
         return Launched(_wait_ready(up, root, timeout_s), up)

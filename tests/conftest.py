@@ -55,10 +55,13 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model_dir(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An onboarding model trained on :func:`small_world` (the artifact, whatever the gate said)."""
+    """An onboarding model trained on :func:`small_world` (the artifact, whatever the gate said),
+    with 4 trials of the hyperparameter search instead of 20: the tests using it serve a model,
+    and the search itself is tested in tests/training/model/test_search.py."""
     out = tmp_path_factory.mktemp("model")
     result = _run_module(
-        "training.model.train", "--data", str(small_world), "--model-dir", str(out)
-    )
+        "training.model.train", "--data", str(small_world), "--model-dir", str(out),
+        "--hp", "search_trials=4",
+    )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr  # 1: trained, but the gate rejected it
     return out

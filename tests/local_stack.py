@@ -11,18 +11,23 @@ from pathlib import Path
 
 import pytest
 
+from lambdas.config import OPE_LOG_BUDGET_ENV
 from local import launch
 from local.processes import StartupError, port_answers
 from local.stack import Stack
 
 STARTUP_S = 600
+# The functions' settings in the shared stack: the console's experiments route reads the bandits'
+# logs for 1 s instead of 6 (the fuzz tests send it 25 requests; the budget's own behaviour is
+# tested in tests/lambdas/api/admin/test_experiments.py).
+STACK_ENV = {OPE_LOG_BUDGET_ENV: "1"}
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
     try:
-        launched = launch.start(root, users=3000, seed=11, timeout_s=STARTUP_S)
+        launched = launch.start(root, users=3000, seed=11, timeout_s=STARTUP_S, env=STACK_ENV)
     except StartupError as exc:
         pytest.fail(str(exc))
     running = launched.stack

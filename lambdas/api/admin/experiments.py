@@ -18,6 +18,7 @@ from lambdas.api.access import console_operator
 from lambdas.api.admin.upstream import upstream
 from lambdas.api.errors import ApiError
 from lambdas.api.paths import path
+from lambdas.config import AdminSettings
 from lambdas.logic import metrics, ope_window
 from lambdas.logic.experiment_report import counted_experiments, read_totals, report
 from lambdas.logic.services import Services, services
@@ -25,10 +26,6 @@ from lambdas.store.cloudwatch import cloudwatch_client
 
 router = Router()
 MAX_PERIODS = 2016  # points per series: a week of five-minute periods
-# the time the off-policy estimates' log reading may take, shared by the bandits (the route's
-# whole budget is API Gateway's 29 s, and a console wants its panel in seconds; the rest is
-# for the evaluation and the other reads)
-LOG_BUDGET_S = 6.0
 RESAMPLES = 200  # the bootstrap's resamples for the console (the command line's default: 1000)
 MAX_DRAWS = 400_000  # records drawn per estimate: fewer resamples beyond 2,000 decisions
 
@@ -81,9 +78,13 @@ def experiments(
     with upstream("CloudWatch", "GetMetricData"):
         series = metrics.ctr_series(cloudwatch_client(), counted, grid.start, grid.end, period_s)
     bandits = [name for name in counted if name in ope_window.BANDITS]
+    # The time the log reading may take, shared by the bandits (the route's whole budget is API
+    # Gateway's 29 s, and a console wants its panel in seconds; the rest is for the evaluation
+    # and the other reads): AdminSettings.ope_log_budget_s, 6 s unless set.
+    budget = AdminSettings.from_env().ope_log_budget_s
     estimates: dict[str, dict[str, Any]] = {}
     for i, bandit in enumerate(bandits):  # the budget left, shared by the bandits still to read
-        left = started + LOG_BUDGET_S - time.time()
+        left = started + budget - time.time()
         with upstream("DynamoDB", f"Query/BatchGetItem ({bandit} bandit's log)"):
             estimates[bandit] = off_policy(svc, bandit, hours,
                                            time.time() + left / (len(bandits) - i))  # fmt: skip

@@ -16,6 +16,7 @@ import pytest
 from botocore.stub import Stubber
 
 from lambdas.api.admin import experiments
+from lambdas.config import OPE_LOG_BUDGET_ENV
 from lambdas.handlers import events, recommendations
 from lambdas.logic.experiment_report import compare
 from lambdas.logic.services import services
@@ -164,7 +165,7 @@ def test_the_ctr_series_come_from_cloudwatch(world):
 
 
 def test_a_log_not_read_within_the_budget_says_how_much_was(world, monkeypatch):
-    monkeypatch.setattr(experiments, "LOG_BUDGET_S", 0.0)
+    monkeypatch.setenv(OPE_LOG_BUDGET_ENV, "0")
     status, answer = get("hours=168")
     assert status == 200, answer
     estimates = by_name(answer)["home"]["off_policy"]
