@@ -5,7 +5,9 @@ on it in a subprocess, measures wall time and the child's peak resident memory (
 and writes the ``batch`` section of docs/benchmarks.md: time per stage, records per family,
 output size, the evaluation against the baselines, and a plot of the time per stage
 (docs/img/batch_throughput.png). Budget at 1M users and 100k songs: under
-10 minutes and 12 GB. Exits 1 if the run failed or broke the budget.
+5 minutes and 8 GB (issue 20). Exits 1 if the run failed or broke the budget. The 1M run
+writes the ``batch`` section; another size writes ``batch-<users>`` (``make bench`` runs
+300,000 listeners to stay within its 30 minutes), so neither replaces the other.
 """
 
 from __future__ import annotations
@@ -27,9 +29,19 @@ from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 
 SECTION = "batch"
 IMAGE = REPO_ROOT / "docs" / "img" / "batch_throughput.png"
-BUDGET_SECONDS = 600.0
+BUDGET_SECONDS = 300.0
 BUDGET_USERS = 1_000_000
-BUDGET_BYTES = 12 * 1024**3
+BUDGET_BYTES = 8 * 10**9  # 8 GB (7.45 GiB)
+
+
+def section(users: int) -> str:
+    """The docs/benchmarks.md section a run of ``users`` listeners writes."""
+    return SECTION if users == BUDGET_USERS else f"{SECTION}-{users}"
+
+
+def image(users: int) -> Path:
+    """The plot a run of ``users`` listeners draws."""
+    return IMAGE if users == BUDGET_USERS else IMAGE.with_name(f"batch_throughput_{users}.png")
 
 
 def time_batch(data: Path, out: Path, extra: Sequence[str]) -> tuple[list[str], float, int, int]:
@@ -89,7 +101,7 @@ def markdown(
     data = manifest.get("data", {})
     metrics = manifest.get("metrics", {})
     lines = [
-        "## Batch personalisation",
+        "## Batch personalisation" + ("" if users == BUDGET_USERS else f" ({users:,} listeners)"),
         "",
         f"Command: `python -m bench.batch --users {users}` (runs `python -m training.batch "
         f"--data WORLD --out DIR` on `python -m training.data.world --users {users} --seed 7`).",
@@ -100,14 +112,14 @@ def markdown(
         "|---:|---:|---:|---:|---:|---:|---:|",
         f"| {data.get('users', 0):,} | {data.get('active_users', 0):,} | "
         f"{data.get('items', 0):,} | {data.get('interactions', 0):,} | {seconds:.0f} s | "
-        f"{peak / 1024**3:.1f} GB | {size / 1024**2:,.0f} MB |",
+        f"{peak / 1e9:.1f} GB ({peak / 1024**3:.1f} GiB) | {size / 1024**2:,.0f} MB |",
         "",
         "Seconds per stage: "
         + ", ".join(f"{k} {v:.0f}" for k, v in metrics.get("timings_s", {}).items())
         + f". Throughput: {data.get('active_users', 0) / max(seconds, 1e-9):,.0f} active "
         f"listeners/s ({data.get('users', 0) / max(seconds, 1e-9):,.0f} listeners/s) end to end.",
         "",
-        f"![seconds per stage](img/{IMAGE.name})",
+        f"![seconds per stage](img/{image(users).name})",
         "",
         "| family | records | files |",
         "|---|---:|---:|",
@@ -128,7 +140,7 @@ def markdown(
             f"{result['ndcg@20']:.4f} | {best['recall@20']:.4f} | {best['ndcg@20']:.4f} |"
         )
     verdict = "**met**" if met else "**NOT met**"
-    budget = f"under {BUDGET_SECONDS / 60:.0f} min and {BUDGET_BYTES / 1024**3:.0f} GB"
+    budget = f"under {BUDGET_SECONDS / 60:.0f} min and {BUDGET_BYTES / 1e9:.0f} GB"
     if users == BUDGET_USERS:
         lines += ["", f"Budget for 1M users ({budget}): {verdict}; exit code {code}."]
     else:
@@ -151,10 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = version / "manifest.json"
         manifest = json.loads(path.read_text()) if path.is_file() else {}
         size = _size(version) if version.exists() else 0
-    print(" ".join(command), f"-> {seconds:.0f} s, {peak / 1024**3:.1f} GB, exit {code}")
+    print(" ".join(command), f"-> {seconds:.0f} s, {peak / 1e9:.1f} GB, exit {code}")
     if manifest:
-        plot(manifest, seconds)
-    write_section(SECTION, markdown(args.users, seconds, peak, code, manifest, size), args.doc)
+        plot(manifest, seconds, image(args.users))
+    body = markdown(args.users, seconds, peak, code, manifest, size)
+    write_section(section(args.users), body, args.doc)
     ok = code == 0 and seconds < BUDGET_SECONDS and peak < BUDGET_BYTES
     return 0 if ok else 1
 

@@ -2,8 +2,8 @@
 
 PureSVD scores a song from who played it, so a song with no plays in the data (one added to
 items.parquet today) scores nothing and a song with a handful of plays scores noise. For those
-*cold* songs (eligible, fewer listeners than ``cold_share`` of the listeners, and always the
-songs nobody played) the listener's affinity to what
+*cold* songs (eligible, fewer listeners than ``cold_share`` of the listeners but never more
+than ``cold_max_listeners``, and always the songs nobody played) the listener's affinity to what
 the catalogue says about the song stands in:
 
 - **artist**: the listener's share of their listening (confidence row) spent on the song's
@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from training.batch.listening import Catalogue
 from training.batch.params import BatchParams
+from training.batch.rank import top_candidates
 
 NOT_LOCAL = -1  # an artist that is no listener region's local act (national acts)
 SLOT_DEPTH = 20  # new songs' slots are the last places of a list's first this many
@@ -56,8 +57,9 @@ def listeners_of(played: sp.csr_matrix) -> np.ndarray:
 
 
 def cold_threshold(audience: int, params: BatchParams) -> int:
-    """Songs with fewer listeners than this are cold, among ``audience`` listeners."""
-    return max(1, math.ceil(params.cold_share * audience))
+    """Songs with fewer listeners than this are cold, among ``audience`` listeners:
+    ``cold_share`` of them, at least 1 and at most ``cold_max_listeners``."""
+    return max(1, min(math.ceil(params.cold_share * audience), params.cold_max_listeners))
 
 
 @dataclass(frozen=True)
@@ -163,9 +165,9 @@ class ContentModel:
         targets, at = np.unique(row, return_inverse=True)
         block = scores[targets]
         depth = min(SLOT_DEPTH, scores.shape[1])
-        top = np.argpartition(-block, depth - 1, axis=1)[:, :depth]
+        top = top_candidates(block, depth)
         top_scores = np.take_along_axis(block, top, axis=1)
-        ordered = -np.sort(-top_scores, axis=1)  # the first places' scores, best first
+        ordered = top_scores  # the first places' scores, best first
         first = max(0, depth - self.slots)
         taken = ordered[at, np.minimum(first + rank, depth - 1)]
         if self.artist_of is not None and self.max_per_artist:

@@ -211,8 +211,9 @@ def cold_figures(
     new: sp.csr_matrix, params: BatchParams,
 ) -> dict[str, Any]:  # fmt: skip
     """Each method's recall@K and NDCG@K on the held-out plays of cold songs only (songs with
-    fewer listeners than ``cold_share`` of them before the cutoff, or none): the evaluated
-    listeners who played one, every song ranked as before."""
+    fewer listeners than ``cold_share`` of them before the cutoff, at most
+    ``cold_max_listeners``, or none): the evaluated listeners who played one, every song ranked
+    as before."""
     mask = np.zeros(new.shape[1], dtype=np.float32)
     mask[cold] = 1.0
     relevant = (new @ sp.diags(mask)).tocsr()
@@ -220,6 +221,7 @@ def cold_figures(
     cold_users = users[relevant[users].getnnz(axis=1) > 0]
     figures: dict[str, Any] = {
         "cold_share": params.cold_share,
+        "cold_max_listeners": params.cold_max_listeners,
         "songs": len(cold),
         "users": len(cold_users),
         "share_of_new_plays": float(relevant[users].nnz / max(1, new[users].nnz)),

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.batch.content import ContentModel
+from training.batch.cores import THREADS
 from training.batch.factors import Factors
 from training.batch.listening import Catalogue
 from training.batch.params import BatchParams
@@ -23,7 +24,6 @@ from training.batch.rank import top_n
 
 Record = dict[str, Any]
 BLOCK_CELLS = 50_000_000  # scores per block (rows x columns): 200 MB of float32
-THREADS = 2  # blocks ranked at once
 
 
 def block_rows(columns: int) -> int:
@@ -93,19 +93,20 @@ def personal(
     """`personal`: songs for each of ``users``, none they have played, business rules applied;
     with ``content``, cold songs (new ones too) scored by the listener's affinity to their
     artist, genre and region as well (:mod:`training.batch.content`)."""
-    eligible = catalogue.item_eligible
+    offsets = prior.offsets(excluded=~catalogue.item_eligible)  # ineligible songs: -inf
 
     def score(block: np.ndarray) -> np.ndarray:
         rows = confidence[block]
-        scores = factors.blended(rows, prior.rows(block), prior.weight)
-        scores[:, ~eligible] = -np.inf
+        scores = factors.scaled(rows)
+        prior.add_to(scores, block, offsets)
         _mask_rows(scores, played[block])
         if content is not None:
             content.add_to(scores, rows, prior.user_region[block])
         return scores
 
     caps = song_caps(catalogue, params)
-    for block, columns, values in _blocks(users, len(eligible), score, params.n, caps):
+    ordered = prior.by_region_order(users)  # a block's listeners share a region or two
+    for block, columns, values in _blocks(ordered, offsets.shape[1], score, params.n, caps):
         for row, user in enumerate(block):
             ranked = _ranked(catalogue.item_ids, columns[row], values[row])
             if ranked["ids"]:
@@ -124,12 +125,16 @@ def artists_for_users(
 ) -> Iterator[Record]:
     """`artists`: artists for each of ``users``, none they already follow."""
 
+    offsets = prior.offsets()
+
     def score(block: np.ndarray) -> np.ndarray:
-        scores = factors.blended(confidence[block], prior.rows(block), prior.weight)
+        scores = factors.scaled(confidence[block])
+        prior.add_to(scores, block, offsets)
         _mask_rows(scores, follows[block])
         return scores
 
-    for block, columns, values in _blocks(users, len(catalogue.artist_ids), score, params.n):
+    ordered = prior.by_region_order(users)
+    for block, columns, values in _blocks(ordered, len(catalogue.artist_ids), score, params.n):
         for row, user in enumerate(block):
             ranked = _ranked(catalogue.artist_ids, columns[row], values[row])
             if ranked["ids"]:

@@ -19,7 +19,9 @@ class BatchParams:
     factors: int = 64  # rank of the song factorisation
     regional_blend: float = 0.5  # weight of the region's popularity next to the taste scores
     cold_share: float = 0.0002  # songs with fewer listeners than this share (at least 1) are
-    # cold: content scores (20 at 100,000 listeners; new songs always)
+    # cold: content scores (20 at 100,000 listeners; new songs always) ...
+    cold_max_listeners: int = 20  # ... but never more than this many (at a million listeners
+    # the share alone made half the catalogue cold: docs/model.md, "Cold and new songs")
     new_slots: int = 1  # places in the first 20 for songs nobody played yet (new songs)
     content_weight: float = 0.5  # weight of the content scores next to the taste scores
     content_genre: float = 1.0  # content: weight of the listener's genre share

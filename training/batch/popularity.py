@@ -36,3 +36,28 @@ class RegionalPrior:
 
     def rows(self, users: np.ndarray) -> np.ndarray:
         return self.table[self.user_region[users]]
+
+    def offsets(self, excluded: np.ndarray | None = None) -> np.ndarray:
+        """``weight`` x the table (regions x columns, float32), ``-inf`` at ``excluded`` columns
+        (a mask): what :meth:`add_to` adds."""
+        offsets = (self.weight * self.table).astype(np.float32)
+        if excluded is not None:
+            offsets[:, excluded] = -np.inf
+        return offsets
+
+    def add_to(self, scores: np.ndarray, users: np.ndarray, offsets: np.ndarray) -> None:
+        """Add each listener's region's row of ``offsets`` to their row of ``scores``, in place;
+        consecutive listeners of one region take one broadcast row (no gathered copy), so
+        listeners ordered by region (:meth:`by_region_order`) cost one pass over the block."""
+        if not len(users):
+            return
+        regions = self.user_region[users]
+        bounds = np.flatnonzero(np.diff(regions)) + 1
+        for start, stop in zip(
+            np.concatenate([[0], bounds]), np.concatenate([bounds, [len(users)]]), strict=True
+        ):
+            scores[start:stop] += offsets[regions[start]]
+
+    def by_region_order(self, users: np.ndarray) -> np.ndarray:
+        """``users`` ordered by region (stable), for :meth:`add_to`."""
+        return users[np.argsort(self.user_region[users], kind="stable")]

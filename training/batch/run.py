@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from tqdm import tqdm
 
 from training.batch import factors as svd
@@ -94,7 +95,7 @@ class Fitted:
     """What every family is scored from: listening matrices, factors and regional priors."""
 
     confidence: Any  # listener x song confidence (sparse)
-    played: Any  # listener x song, 1 where played (sparse)
+    played: Any  # listener x song, True where played (sparse, sharing the confidence's pattern)
     song_factors: Any
     artist_counts: Any  # listener x artist plays (sparse)
     artist_confidence: Any
@@ -109,12 +110,17 @@ def fit(listening: Listening, params: BatchParams) -> Fitted:
     """The song and artist factor models and the regional popularity priors."""
     catalogue, n_artists = listening.catalogue, len(listening.catalogue.artist_ids)
     counts = listening.weights()
-    confidence = svd.confidence(counts)
     artist_counts = artist_matrix(counts, catalogue.item_artist, n_artists)
     artist_confidence = svd.confidence(artist_counts)
     chart = listening.weights(start_ms=listening.max_ts - params.chart_days * DAY_MS + 1)
     n_regions = len(listening.regions)
-    played = (counts > 0).astype(np.float32)
+    confidence = svd.confidence(counts, copy=False)  # the counts are not needed any more
+    del counts
+    # every play has a positive count, so the confidence has the played pattern: shared with it
+    played = sp.csr_matrix(
+        (np.ones(confidence.nnz, dtype=bool), confidence.indices, confidence.indptr),
+        shape=confidence.shape,
+    )
     return Fitted(
         confidence=confidence,
         played=played,
@@ -260,14 +266,15 @@ def run(
     if shard.index == 0:
         written |= write_shared_lists(listening, fitted, params, version_dir, progress)
         t = _timed("item, artist and regional lists", timings, t)
-        if params.eval_users > 0:
-            evaluation = evaluate(listening, params)
-            t = _timed("evaluation", timings, t)
-            verdict = gate.compare(listening, params, evaluation.songs, active)
-            write_json(version_dir / gate.GATE_FILE, verdict)
-            log.info("batch gate: %s", verdict["reason"])
-            metrics = {**evaluation.metrics, "gate": verdict}
-            t = _timed("gate", timings, t)
+    del fitted  # the evaluation fits its own models: the served ones' matrices can go
+    if shard.index == 0 and params.eval_users > 0:
+        evaluation = evaluate(listening, params)
+        t = _timed("evaluation", timings, t)
+        verdict = gate.compare(listening, params, evaluation.songs, active)
+        write_json(version_dir / gate.GATE_FILE, verdict)
+        log.info("batch gate: %s", verdict["reason"])
+        metrics = {**evaluation.metrics, "gate": verdict}
+        t = _timed("gate", timings, t)
     metrics["timings_s"] = timings
     refused = not metrics.get("gate", {"passed": True})["passed"]
     if refused and shard.count == 1:

@@ -107,9 +107,10 @@ def test_personal_adds_the_regional_prior_and_names_users_by_id():
         )
     )
     # south-user: s3 = 0.2 / 0.5 + 0.5 x 1 = 0.9 passes s1 (0.8, album of s0 anyway) and s2.
+    # Records come grouped by region (a block's prior is then one row), not in ``users`` order.
     assert records == [
-        {"user_id": "south-user", "ids": ["s0", "s3", "s2"], "scores": [1.0, 0.9, 0.6]},
         {"user_id": "north-user", "ids": ["s0", "s2", "s3"], "scores": [1.0, 0.6, 0.4]},
+        {"user_id": "south-user", "ids": ["s0", "s3", "s2"], "scores": [1.0, 0.9, 0.6]},
     ]
 
 

@@ -19,9 +19,10 @@ import scipy.sparse as sp
 from tests.training.batch.conftest import PARAMS, records
 from training.batch import content
 from training.batch import factors as svd
-from training.batch.content import ContentModel
+from training.batch.content import ContentModel, cold_threshold
 from training.batch.evaluate import artist_matrix
 from training.batch.listening import load
+from training.batch.params import BatchParams
 from training.batch.run import run
 
 NEW_ARTISTS = 3  # artists with listeners that get a new song each
@@ -151,3 +152,13 @@ def test_content_scores_only_where_the_listener_plays_the_artist(monkeypatch):
     # listener 0: s3 takes the third place (just ahead of s2); the others: unchanged
     assert 0.7 < scores[0, 3] < 0.8
     assert scores[1].tolist() == scores[2].tolist() == taste.tolist()
+
+
+@pytest.mark.parametrize(
+    ("audience", "threshold"),
+    [(943, 1), (3_000, 1), (100_000, 20), (1_000_000, 20), (10_000_000, 20)],
+)
+def test_a_song_is_cold_below_a_share_of_the_listeners_capped_at_20(audience, threshold):
+    """A share of the listeners: 20 at 100,000 (where it was tuned), at least 1; capped at 20,
+    or a million listeners would make half of a 100,000-song catalogue cold (docs/model.md)."""
+    assert cold_threshold(audience, BatchParams()) == threshold

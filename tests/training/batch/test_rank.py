@@ -55,3 +55,41 @@ def test_album_cap_ignores_songs_without_album():
 def test_top_candidates_orders_best_first():
     scores = np.array([[0.1, 0.9, 0.5, -np.inf]], dtype=np.float32)
     assert top_candidates(scores, 3).tolist() == [[1, 2, 0]]
+
+
+def _best_scores(scores: np.ndarray, k: int) -> np.ndarray:
+    return -np.sort(-scores, axis=1)[:, :k]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    columns=st.sampled_from([5_000, 12_288, 40_000]),
+    k=st.sampled_from([1, 20, 100, 500]),
+    rounding=st.sampled_from([None, 1, 0]),
+)
+def test_the_sampled_threshold_path_returns_each_rows_exact_best(seed, columns, k, rounding):
+    """Wide rows take the sampled-threshold path: the best k scores exactly, distinct columns,
+    however many ties (rounded scores) or ``-inf`` cells (played, ineligible) a row has."""
+    rng = np.random.default_rng(seed)
+    scores = rng.standard_normal((60, columns)).astype(np.float32)
+    if rounding is not None:
+        scores = np.round(scores, rounding)
+    scores[:20, rng.random(columns) < 0.95] = -np.inf
+    scores[20] = -np.inf
+    chosen = top_candidates(scores, k)
+    assert chosen.shape == (60, k)
+    chosen_scores = np.take_along_axis(scores, chosen, axis=1)
+    np.testing.assert_array_equal(chosen_scores, _best_scores(scores, k))
+    assert all(len(set(row.tolist())) == k for row in chosen)
+
+
+def test_a_rows_answer_does_not_depend_on_the_rows_ranked_with_it():
+    """Sharded runs rank other blocks of listeners than one run: ties must still fall alike."""
+    rng = np.random.default_rng(3)
+    scores = np.round(rng.standard_normal((40, 30_000)), 1).astype(np.float32)
+    scores[5, :] = 0.0  # one row all ties
+    together = top_candidates(scores, 100)
+    for row in (0, 5, 17, 39):
+        np.testing.assert_array_equal(top_candidates(scores[[row]], 100)[0], together[row])
+        np.testing.assert_array_equal(top_candidates(scores[row::7], 100)[0], together[row])
