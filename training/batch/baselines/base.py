@@ -8,6 +8,8 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from training.batch.content import ContentModel
+
 
 @dataclass(frozen=True)
 class TrainingData:
@@ -15,13 +17,16 @@ class TrainingData:
 
     ``counts`` holds the fitted listeners' rows (plays plus two per like, before the cutoff);
     ``region`` the region of each fitted row; ``regional_chart`` the plays of the chart window
-    before the cutoff per region (every listener's, as the served job counts them).
+    before the cutoff per region (every listener's, as the served job counts them); ``content``
+    what the served method scores the songs cold before the cutoff with (none without a
+    catalogue).
     """
 
     counts: sp.csr_matrix  # fitted listeners x songs
     region: np.ndarray  # region row of each fitted listener
     regional_chart: np.ndarray  # regions x songs: chart-window plays per region
     seed: int = 0
+    content: ContentModel | None = None  # the served content scores of the split's cold songs
 
     @property
     def n_items(self) -> int:

@@ -1,6 +1,6 @@
 """Our PureSVD (:mod:`training.batch.factors`), plain and as served: plus the region's
-popularity (:class:`training.batch.popularity.RegionalPrior`), exactly as evaluate.py scores
-them."""
+popularity (:class:`training.batch.popularity.RegionalPrior`) and the content scores of cold
+songs (:mod:`training.batch.content`), exactly as evaluate.py scores them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from training.batch import factors as svd
 from training.batch.baselines.base import TrainingData
+from training.batch.content import ContentModel
 from training.batch.params import BatchParams
 
 SVD_ITERATIONS = BatchParams().svd_iterations  # as served
@@ -26,18 +27,29 @@ class PureSVD:
     prior: np.ndarray  # regions x songs, 0..1
     region: np.ndarray  # region of each fitted row
     prior_weight: float
+    content: ContentModel | None = None  # served: content scores of the cold songs too
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         history = self.confidence[rows]
         if self.prior_weight == 0.0:
             return self.model.scores(history)
-        return self.model.blended(history, self.prior[self.region[rows]], self.prior_weight)
+        scores = self.model.blended(history, self.prior[self.region[rows]], self.prior_weight)
+        if self.content is not None:  # as evaluate.HeldOut.scores: played songs out first
+            played_rows, played_columns = history.nonzero()
+            scores[played_rows, played_columns] = -np.inf
+            self.content.add_to(scores, history, self.region[rows])
+        return scores
 
 
-def fit(data: TrainingData, rank: int = 64, regional_blend: float = 0.0) -> PureSVD:
-    """PureSVD of rank ``rank`` on the confidence matrix, blended with the regional prior."""
+def fit(
+    data: TrainingData, rank: int = 64, regional_blend: float = 0.0, content: bool = False
+) -> PureSVD:
+    """PureSVD of rank ``rank`` on the confidence matrix, blended with the regional prior; with
+    ``content``, the data's content scores of cold songs added (none without a catalogue)."""
     confidence = svd.confidence(data.counts)
     model = svd.fit(confidence, rank, SVD_ITERATIONS, data.seed)
     plays = data.regional_chart
     prior = (plays / np.maximum(plays.max(axis=1, keepdims=True), 1.0)).astype(np.float32)
-    return PureSVD(confidence, model, prior, data.region, regional_blend)
+    return PureSVD(
+        confidence, model, prior, data.region, regional_blend, data.content if content else None
+    )

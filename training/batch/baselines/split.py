@@ -9,14 +9,15 @@ its held-out days end at the test cutoff, so no setting is ever chosen on the te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from training.batch.baselines.base import TrainingData
+from training.batch.content import ContentModel
 from training.batch.evaluate import new_columns
-from training.batch.listening import DAY_MS, Listening
+from training.batch.listening import DAY_MS, Catalogue, Listening
 from training.batch.params import BatchParams
 from training.batch.popularity import by_region
 
@@ -35,6 +36,9 @@ class Split:
     user_region: np.ndarray  # region row of every listener
     n_regions: int
     seed: int
+    catalogue: Catalogue | None = None  # for the served method's content scores
+    regions: np.ndarray | None = None  # region names
+    params: BatchParams = field(default_factory=BatchParams)
 
     @property
     def rows(self) -> np.ndarray:
@@ -43,11 +47,15 @@ class Split:
 
     def data(self) -> TrainingData:
         """What the methods are fitted on."""
+        content = None
+        if self.catalogue is not None and self.regions is not None:
+            content = ContentModel.build(self.catalogue, self.regions, self.train > 0, self.params)
         return TrainingData(
             counts=self.train[self.fitted],
             region=self.user_region[self.fitted],
             regional_chart=by_region(self.chart, self.user_region, self.n_regions),
             seed=self.seed,
+            content=content,
         )
 
 
@@ -82,6 +90,9 @@ def make_split(
         user_region=listening.user_region,
         n_regions=int(listening.user_region.max()) + 1,
         seed=params.seed,
+        catalogue=listening.catalogue,
+        regions=listening.regions,
+        params=params,
     )
 
 

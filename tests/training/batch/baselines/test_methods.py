@@ -10,6 +10,7 @@ import pytest
 from tests.training.batch.baselines.planted import planted_split
 from training.batch.baselines.compare import measure
 from training.batch.baselines.methods import METHODS, SERVED, by_name
+from training.batch.evaluate import ALGORITHM
 
 NO_REGION = np.full(240, -1)
 SMALL: dict[str, dict[str, Any]] = {
@@ -18,7 +19,8 @@ SMALL: dict[str, dict[str, Any]] = {
     "bpr": {"factors": 8, "learning_rate": 0.05, "regularization": 0.01, "iterations": 50},
     "ease": {"lam": 50.0},
     "item-knn": {"k": 30, "weighting": "binary"},
-    SERVED: {"rank": 8, "regional_blend": 0.5},
+    SERVED: {"rank": 8, "regional_blend": 0.5, "content": True},  # no catalogue: no content
+    ALGORITHM: {"rank": 8, "regional_blend": 0.5},
 }
 
 
@@ -60,7 +62,8 @@ def test_every_method_has_a_grid_and_the_served_one_is_fixed():
     assert len(set(names)) == len(names)
     served = by_name([SERVED])[0]
     assert not served.tuned
-    assert served.grid == ({"rank": 64, "regional_blend": 0.5},)
+    assert served.grid == ({"rank": 64, "regional_blend": 0.5, "content": True},)
+    assert by_name([ALGORITHM])[0].grid == ({"rank": 64, "regional_blend": 0.5},)
     for name in ("puresvd", "als", "bpr", "ease", "item-knn"):
         assert by_name([name])[0].tuned
     with pytest.raises(KeyError):

@@ -12,7 +12,7 @@ from training.batch.baselines.compare import measure
 from training.batch.baselines.methods import SERVED, by_name
 from training.batch.baselines.metrics import item_home_region
 from training.batch.baselines.split import evaluation_split, validation_split
-from training.batch.evaluate import compare
+from training.batch.evaluate import ALGORITHM, _compare
 from training.batch.listening import DAY_MS, load
 from training.batch.params import BatchParams
 
@@ -27,15 +27,22 @@ def listening(tiny_world: Path):
 def test_figures_equal_the_manifest_evaluation(listening):
     split = evaluation_split(listening, PARAMS)
     holdout = listening.weights(start_ms=split.cutoff_ms)
-    expected = compare(
-        split.train, holdout, listening.user_region, split.chart, PARAMS.factors, PARAMS
+    songs = (listening.catalogue, listening.regions)
+    expected, _ = _compare(
+        split.train, holdout, listening.user_region, split.chart, PARAMS.factors, PARAMS, songs
     )
+    assert expected["algorithm"] == SERVED
     assert expected["users"] == len(split.users) > 100
     assert len(split.fitted) == 1500  # the evaluated listeners and a sample of the others
     home = item_home_region(listening.catalogue, listening.regions)
-    served = measure(by_name([SERVED])[0], {"rank": 64, "regional_blend": 0.5}, split, home)
+    (served_method,) = by_name([SERVED])
+    served = measure(served_method, served_method.grid[0], split, home)
     assert served.recall.mean() == pytest.approx(expected["recall@20"], abs=1e-6)
     assert served.ndcg.mean() == pytest.approx(expected["ndcg@20"], abs=1e-6)
+    blend = measure(by_name([ALGORITHM])[0], {"rank": 64, "regional_blend": 0.5}, split, home)
+    assert blend.recall.mean() == pytest.approx(
+        expected["candidates"][ALGORITHM]["recall@20"], abs=1e-6
+    )
     for name in ("popularity", "regional-popularity"):
         outcome = measure(by_name([name])[0], {}, split, home)
         assert outcome.recall.mean() == pytest.approx(
