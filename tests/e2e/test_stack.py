@@ -14,7 +14,7 @@ import pytest
 
 from local.smoke import call, smoke
 from tests.conftest import REPO_ROOT
-from tests.local_stack import a_listener, pids
+from tests.local_stack import a_listener_like_its_first, pids
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def test_missing_api_key_gets_403(stack):
 
 
 def test_a_play_changes_that_listeners_next_recommendations(stack):
-    user = a_listener(stack)
+    user = a_listener_like_its_first(stack)
     _, before = call(stack, "GET", f"/v1/users/{user}/recommendations?limit=10")
     assert before["source"] == "personal"
     played = before["items"][0]["id"]
