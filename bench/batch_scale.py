@@ -25,10 +25,10 @@ from typing import Any
 from bench.batch import time_batch
 from bench.common import DEFAULT_SEED, ensure_world
 from bench.report import DEFAULT_DOC, machine, write_section
+from training.batch.cores import THREADS
+from training.batch.factors import ROW_BLOCKS
 
 SECTION = "batch-scale"
-OUR_CPUS = 2  # the vCPUs the measurement ran on (this machine; checked against os.cpu_count)
-FIT_THREADS = 8  # training.batch.factors.ROW_BLOCKS: the factorisation uses at most this many
 MEMORY_HEADROOM = 1.25  # an instance needs this much more memory than the projected peak
 
 
@@ -61,6 +61,7 @@ class ShardRun:
     seconds: float
     peak_bytes: int
     listeners: int  # active listeners whose lists this shard wrote
+    vcpus: int = 2  # the threads it ran on (training.batch.cores.THREADS where measured)
 
     @classmethod
     def of(cls, manifest: dict[str, Any], seconds: float, peak: int) -> ShardRun:
@@ -70,7 +71,13 @@ class ShardRun:
             seconds=seconds,
             peak_bytes=peak,
             listeners=int(families.get("personal", {}).get("records", 0)),
+            vcpus=THREADS,
         )
+
+    @property
+    def rate_per_vcpu(self) -> float:
+        """Active listeners' lists written per second per vCPU."""
+        return self.listeners / max(self.stages.get("per-user lists", 0.0), 1e-9) / self.vcpus
 
 
 @dataclass(frozen=True)
@@ -104,14 +111,13 @@ def project(
     - the shared lists (songs x songs) do not grow with listeners, and use every vCPU;
     - peak memory grows with the plays (the play arrays and listening matrices dominate it).
     """
-    speedup = instance.vcpus / OUR_CPUS
-    fit_speedup = min(instance.vcpus, FIT_THREADS) / OUR_CPUS
+    speedup = instance.vcpus / shard0.vcpus
+    fit_speedup = min(instance.vcpus, ROW_BLOCKS) / shard0.vcpus
     every = shard0.stages.get("read", 0.0) * scale + shard0.stages.get("factorise", 0.0) * (
         scale / fit_speedup
     )
-    per_vcpu = shard1.listeners / max(shard1.stages.get("per-user lists", 0.0), 1e-9) / OUR_CPUS
     all_listeners = shard1.listeners * shards * scale
-    lists = all_listeners / count / (per_vcpu * instance.vcpus)
+    lists = all_listeners / count / (shard1.rate_per_vcpu * instance.vcpus)
     shared = shard0.stages.get("item, artist and regional lists", 0.0) / speedup
     evaluation = (shard0.stages.get("evaluation", 0.0) + shard0.stages.get("gate", 0.0)) * scale
     seconds = every + lists + shared + evaluation
@@ -126,7 +132,6 @@ def markdown(
 ) -> str:  # fmt: skip
     m = machine()
     scale = target / users
-    per_vcpu = shard1.listeners / max(shard1.stages.get("per-user lists", 0.0), 1e-9) / OUR_CPUS
     lines = [
         f"## Batch scoring at {target / 1e6:.0f}M listeners (SageMaker Processing, sharded)",
         "",
@@ -151,9 +156,9 @@ def markdown(
         )
     lines += [
         "",
-        f"Per-shard rate of the per-user lists: **{per_vcpu:,.0f} active listeners per second "
-        f"per vCPU** (shard 1: {shard1.listeners:,} listeners in "
-        f"{shard1.stages.get('per-user lists', 0):.0f} s on {OUR_CPUS} vCPUs).",
+        f"Per-shard rate of the per-user lists: **{shard1.rate_per_vcpu:,.0f} active listeners "
+        f"per second per vCPU** (shard 1: {shard1.listeners:,} listeners in "
+        f"{shard1.stages.get('per-user lists', 0):.0f} s on {shard1.vcpus} vCPUs).",
         "",
         f"Projected for {target:,} listeners ({scale:.0f}x the plays and active listeners, the "
         "same 100k-song catalogue), per run, for every instance billed until the slowest shard "

@@ -80,26 +80,30 @@ def a_listener(stack: Stack, nth: int = 0) -> str:
     raise ValueError(f"{path}: fewer than {nth + 1} listeners")
 
 
-def a_listener_like_its_first(stack: Stack) -> str:
-    """The first listener by id in the stack's first batch file whose first ten songs hold one
-    similar to their first (what a play of that first song re-ranks; which listener has it
-    depends on the factorisation)."""
+def listener_like_its_first(version: Path) -> str:
+    """The first listener by id in batch version ``version``'s first `personal` file whose
+    first ten songs hold one similar to their first (what a play of that first song re-ranks;
+    which listener has it depends on the factorisation)."""
     import gzip
     import json
 
-    version = next((stack.dir / "batch").glob("local-*"))
     similar: dict[str, set[str]] = {}
-    for path in version.glob("similar-items/*.gz"):
+    for path in sorted(version.glob("similar-items/*.gz")):
         with gzip.open(path, "rt") as handle:
             for record in map(json.loads, handle):
                 similar[record["item_id"]] = set(record["ids"])
-    path = next(version.glob("personal/*.gz"))
+    path = sorted(version.glob("personal/*.gz"))[0]
     with gzip.open(path, "rt") as handle:
         lists = sorted((r["user_id"], r["ids"]) for r in map(json.loads, handle))
     for user, ids in lists:
         if set(ids[1:10]) & similar.get(ids[0], set()):
             return str(user)
     raise ValueError(f"{path}: no listener's first ten hold a song like their first")
+
+
+def a_listener_like_its_first(stack: Stack) -> str:
+    """:func:`listener_like_its_first` in the stack's first batch version."""
+    return listener_like_its_first(next((stack.dir / "batch").glob("local-*")))
 
 
 def pids(stack: Stack) -> dict[str, int]:

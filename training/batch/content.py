@@ -166,10 +166,9 @@ class ContentModel:
         block = scores[targets]
         depth = min(SLOT_DEPTH, scores.shape[1])
         top = top_candidates(block, depth)
-        top_scores = np.take_along_axis(block, top, axis=1)
-        ordered = top_scores  # the first places' scores, best first
+        top_scores = np.take_along_axis(block, top, axis=1)  # the first places', best first
         first = max(0, depth - self.slots)
-        taken = ordered[at, np.minimum(first + rank, depth - 1)]
+        taken = top_scores[at, np.minimum(first + rank, depth - 1)]
         if self.artist_of is not None and self.max_per_artist:
             same = self.artist_of[top[at]] == self.artist_of[column][:, np.newaxis]
             of_artist = -np.sort(-np.where(same, top_scores[at], -np.inf), axis=1)

@@ -146,9 +146,11 @@ def compare(
     chart: sp.csr_matrix,
     rank: int,
     params: BatchParams,
+    songs: tuple[Catalogue, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Popularity, regional popularity and PureSVD on one split (users x columns matrices)."""
-    return _compare(train, holdout, user_region, chart, rank, params)[0]
+    """Popularity, regional popularity and PureSVD on one split (users x columns matrices);
+    ``songs``: see :func:`_compare`."""
+    return _compare(train, holdout, user_region, chart, rank, params, songs)[0]
 
 
 def _compare(

@@ -19,6 +19,7 @@ from tests.container.conftest import running_server
 from tests.lambdas.api.loaded import handler_tables
 from tests.lambdas.conftest import PREFIX
 from tests.lambdas.events import FakeContext, api_event
+from tests.local_stack import listener_like_its_first
 
 pytestmark = pytest.mark.slow
 
@@ -66,19 +67,6 @@ def similar_to(root: Path, song: str) -> list[str]:
 
 def a_listener(root: Path) -> str:
     return first_record(root, "personal")["user_id"]
-
-
-def a_listener_like_its_first(root: Path) -> str:
-    """The first listener by id of batch version v1's first `personal` file whose first ten
-    songs hold one similar to their first (what a play of that first song re-ranks): the
-    reactivity tests need that, and which listener has it depends on the factorisation."""
-    path = sorted((root / "v1" / "personal").glob("*.gz"))[0]
-    with gzip.open(path, "rt") as handle:
-        lists = sorted((r["user_id"], r["ids"]) for r in map(json.loads, handle))
-    for user, ids in lists:
-        if set(ids[1:10]) & set(similar_to(root, ids[0])):
-            return str(user)
-    raise AssertionError(f"{path}: no listener's first ten hold a song like their first")
 
 
 ANSWERS = {"age": 24, "gender": "f", "region": "us-tx", "selected_genres": ["Hip Hop", "R&B"]}
@@ -209,7 +197,7 @@ def test_known_listener_gets_the_batch_list_under_the_rules(api):
 
 
 def test_a_play_changes_the_next_recommendations(api):
-    user = a_listener_like_its_first(api["root"])
+    user = listener_like_its_first(api["root"] / "v1")
     _, before = call(recommendations, "GET", f"/v1/users/{user}/recommendations", query="limit=10")
     played = before["items"][0]["id"]
     play = {"event_id": f"e-{user}-1", "user_id": user, "type": "play", "item_id": played}

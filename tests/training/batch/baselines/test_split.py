@@ -12,7 +12,7 @@ from training.batch.baselines.compare import measure
 from training.batch.baselines.methods import SERVED, by_name
 from training.batch.baselines.metrics import item_home_region
 from training.batch.baselines.split import evaluation_split, validation_split
-from training.batch.evaluate import ALGORITHM, _compare
+from training.batch.evaluate import ALGORITHM, compare
 from training.batch.listening import DAY_MS, load
 from training.batch.params import BatchParams
 
@@ -28,7 +28,7 @@ def test_figures_equal_the_manifest_evaluation(listening):
     split = evaluation_split(listening, PARAMS)
     holdout = listening.weights(start_ms=split.cutoff_ms)
     songs = (listening.catalogue, listening.regions)
-    expected, _ = _compare(
+    expected = compare(
         split.train, holdout, listening.user_region, split.chart, PARAMS.factors, PARAMS, songs
     )
     assert expected["algorithm"] == SERVED
