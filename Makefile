@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # checkov (tests/infra/test_scanners.py) in a virtualenv of its own: its pins conflict with ours.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-EXTRAS := training,model,container,lambdas,infra,local,bench,baselines,dev
+EXTRAS := training,model,container,lambdas,infra,local,bench,dev
 # Where `make local` writes its synthetic world (and what it reads with DATA=DIR instead).
 LOCAL_DIR ?= .local
 USERS ?= 20000

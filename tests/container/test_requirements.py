@@ -112,3 +112,23 @@ def test_the_image_environment_trains_on_the_sagemaker_layout(
     )
     assert (prefix / "model/model.tar.gz").is_file(), result.stderr[-2000:]
     assert result.returncode in (0, 1), result.stderr[-2000:]  # 1: trained, gate rejected
+
+
+def test_the_image_environment_scores_the_batch_lists(
+    image_root: Path, small_world: Path, tmp_path: Path
+):
+    """Batch scoring runs in the same image (a SageMaker processing job): its ALS song factors
+    need ``implicit`` from requirements.txt."""
+    result = subprocess.run(
+        [str(image_root / "venv/bin/python"), "-m", "training.batch", "--data", str(small_world),
+         "--out", str(tmp_path), "--version", "image", "--no-progress", "--eval-users", "500"],
+        cwd=image_root,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(image_root)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = json.loads((tmp_path / "image/manifest.json").read_text())
+    assert manifest["params"]["song_model"] == "als"
+    assert manifest["metrics"]["personal"]["algorithm"] == "als+regional+content"

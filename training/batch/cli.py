@@ -89,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         parser.error(f"--data: {args.data} is not a directory")
     values = {f.name: getattr(args, f.name) for f in fields(BatchParams)}
-    negative = [name for name, value in values.items() if value < 0]
+    negative = [n for n, value in values.items() if not isinstance(value, str) and value < 0]
     if negative or values["n"] < 1:
         parser.error(f"--{(negative or ['n'])[0].replace('_', '-')}: must be positive")
-    params = BatchParams(**values)
+    try:
+        params = BatchParams(**values)
+    except ValueError as exc:  # an unknown --song-model
+        parser.error(f"--{str(exc).replace('_', '-')}")
     if args.active is not None and params.eval_users == 0:
         parser.error("--active: the batch gate needs the evaluation (--eval-users > 0)")
     version_dir = args.out / version

@@ -10,13 +10,14 @@ the cutoff.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from training.batch import factors as svd
+from training.batch import song_model
 from training.batch.content import ContentModel
 from training.batch.families import BLOCK_CELLS
 from training.batch.listening import DAY_MS, Catalogue, Listening
@@ -26,7 +27,7 @@ from training.batch.rank import top_candidates
 
 K = 20
 ALGORITHM = "puresvd+regional"  # taste scores plus the region's popularity (served: artists)
-WITH_CONTENT = "puresvd+regional+content"  # and content scores for cold songs (served: songs)
+WITH_CONTENT = "puresvd+regional+content"  # and content scores for cold songs (PureSVD songs)
 Scorer = Callable[[np.ndarray], np.ndarray]  # user rows -> scores (rows x columns)
 
 
@@ -108,8 +109,9 @@ def fit_held_out(
 ) -> HeldOut | None:
     """Sample the evaluated listeners (a play before the cutoff, a new one after it) and fit the
     served algorithm on them plus a sample of the others; None when nobody qualifies. With
-    ``songs`` (the catalogue and the region names: columns are songs), content scores for the
-    songs cold in ``train`` are part of it."""
+    ``songs`` (the catalogue and the region names: columns are songs), the factors are the
+    served song model's (``params.song_model``) and content scores for the songs cold in
+    ``train`` are part of it; without, PureSVD of ``rank`` (artists)."""
     candidates = np.flatnonzero((new.getnnz(axis=1) > 0) & (train.getnnz(axis=1) > 0))
     rng = np.random.default_rng(params.seed)
     users = np.sort(rng.choice(candidates, min(len(candidates), params.eval_users), replace=False))
@@ -126,7 +128,11 @@ def fit_held_out(
         users=users,
         fitted=fitted,
         confidence=confidence,
-        model=svd.fit(confidence, rank, params.svd_iterations, params.seed),
+        model=(
+            svd.fit(confidence, rank, params.svd_iterations, params.seed)
+            if songs is None
+            else song_model.fit(confidence, params)
+        ),
         prior=RegionalPrior.from_counts(chart, user_region, regions, params.regional_blend),
         content=None if songs is None else ContentModel.build(*songs, train > 0, params),
     )
@@ -173,17 +179,24 @@ def _compare(
     popularity = np.asarray(chart.sum(axis=0)).ravel()
     regional = by_region(chart, user_region, int(user_region.max()) + 1)
     tie_break = popularity / (popularity.max() + 1.0)  # unknown in the region: national order
+    # PureSVD of ``rank``: the served model of artists, a candidate next to the songs' model
+    puresvd = held
+    if held.content is not None and params.song_model != "puresvd":
+        puresvd = replace(
+            held, model=svd.fit(held.confidence, rank, params.svd_iterations, params.seed)
+        )
     scorers: dict[str, Scorer] = {
         "popularity": lambda rows: np.broadcast_to(popularity, (len(rows), len(popularity))),
         "regional-popularity": lambda rows: regional[user_region[rows]] + tie_break,
-        "puresvd": lambda rows: held.model.scores(held.history(rows)),
-        ALGORITHM: lambda rows: held.model.blended(
-            held.history(rows), held.prior.rows(rows), held.prior.weight
+        "puresvd": lambda rows: puresvd.model.scores(puresvd.history(rows)),
+        ALGORITHM: lambda rows: puresvd.model.blended(
+            puresvd.history(rows), puresvd.prior.rows(rows), puresvd.prior.weight
         ),
     }
     served = ALGORITHM
     if held.content is not None:
-        served = WITH_CONTENT
+        scorers[WITH_CONTENT] = puresvd.scores
+        served = song_model.served_name(params.song_model)
         scorers[served] = held.scores
     results = {name: _evaluate(scorer, users, train, new) for name, scorer in scorers.items()}
     chosen = results[served]
@@ -196,7 +209,11 @@ def _compare(
         "algorithm": served,
         **chosen,
         "baselines": {name: results[name] for name in ("popularity", "regional-popularity")},
-        "candidates": {name: results[name] for name in ("puresvd", ALGORITHM) if name != served},
+        "candidates": {
+            name: figures
+            for name, figures in results.items()
+            if name not in (served, "popularity", "regional-popularity")
+        },
         "lift_over_best_baseline": {
             metric: chosen[metric] / value - 1.0 if value else None
             for metric, value in best_baseline.items()

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from training.batch import factors as svd
-from training.batch import families, gate
+from training.batch import families, gate, song_model
 from training.batch.content import ContentModel
 from training.batch.evaluate import artist_matrix, evaluate
 from training.batch.listening import DAY_MS, Listening, load
@@ -107,7 +107,8 @@ class Fitted:
 
 
 def fit(listening: Listening, params: BatchParams) -> Fitted:
-    """The song and artist factor models and the regional popularity priors."""
+    """The song (``params.song_model``) and artist (PureSVD) factor models and the regional
+    popularity priors."""
     catalogue, n_artists = listening.catalogue, len(listening.catalogue.artist_ids)
     counts = listening.weights()
     artist_counts = artist_matrix(counts, catalogue.item_artist, n_artists)
@@ -124,7 +125,7 @@ def fit(listening: Listening, params: BatchParams) -> Fitted:
     return Fitted(
         confidence=confidence,
         played=played,
-        song_factors=svd.fit(confidence, params.factors, params.svd_iterations, params.seed),
+        song_factors=song_model.fit(confidence, params),
         artist_counts=artist_counts,
         artist_confidence=artist_confidence,
         artist_factors=svd.fit(

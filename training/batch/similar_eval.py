@@ -15,8 +15,9 @@ business rules (at most 2 songs per artist, 1 per album); seeds are the served j
 with at least ``min_item_plays`` listeners), and transitions from other seeds are left out for
 every method alike. The methods:
 
-- ``svd-cosine`` (**served**): :func:`training.batch.families.similar` itself, on the PureSVD
-  factors of the confidence matrix (rank 64 for songs, 32 for artists);
+- ``cosine (served)``: :func:`training.batch.families.similar` itself, on the served factors of
+  the confidence matrix (songs: ``BatchParams.song_model``, ALS by default; artists: PureSVD of
+  rank 32);
 - ``svd-cosine`` with the rank chosen on a validation slice;
 - ``item-knn``: cosine of the listener columns (binary or log plays:
   :mod:`training.batch.baselines.knn`'s weightings); with binary plays it ranks as
@@ -43,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.batch import factors as svd
-from training.batch import families
+from training.batch import families, song_model
 from training.batch.baselines import knn
 from training.batch.baselines.base import binary
 from training.batch.baselines.metrics import Interval, paired_bootstrap
@@ -53,11 +54,12 @@ from training.batch.listening import DAY_MS, PLAY, Listening
 from training.batch.params import BatchParams
 from training.batch.rank import top_n
 
+NOT_PURESVD = 0  # Family.rank when the served factors are not PureSVD's
 SESSION_GAP_MS = 30 * 60_000  # the usual inactivity cut between two listening sessions
 N = 20  # list length evaluated (the served lists are longer; their first 20 are these)
 K_VALUES = (10, 20)
 METRICS = ("hit@10", "hit@20", "mrr@20")
-SERVED = "svd-cosine (served)"
+SERVED = "cosine (served)"
 Scorer = Callable[[np.ndarray], np.ndarray]  # seed columns -> scores (seeds x columns)
 Settings = dict[str, Any]
 
@@ -125,7 +127,7 @@ class Family:
     history: Transitions  # training-days transitions (for ``sequential``)
     artist: np.ndarray | None = None  # songs: their artist row
     caps: Sequence[tuple[np.ndarray, int]] = ()
-    rank: int = 64  # of the served factors
+    rank: int = 64  # of the served factors, when PureSVD (else NOT_PURESVD)
     iterations: int = 4  # of the randomized SVD
     seed: int = 0
 
@@ -162,11 +164,11 @@ def family(
             genre=catalogue.item_genre,
             allowed=catalogue.item_eligible,
             seeds=(listeners >= params.min_item_plays) & catalogue.item_eligible,
-            factors=svd.fit(confidence, params.factors, params.svd_iterations, params.seed),
+            factors=song_model.fit(confidence, params),
             history=transitions(listening, None, end_ms, gap_ms),
             artist=catalogue.item_artist,
             caps=families.song_caps(catalogue, params),
-            rank=params.factors,
+            rank=params.factors if params.song_model == "puresvd" else NOT_PURESVD,
             iterations=params.svd_iterations,
             seed=params.seed,
         )
@@ -194,8 +196,8 @@ def family(
 
 
 def _svd_cosine(fam: Family, rank: int | None = None) -> Scorer:
-    """Cosine of the PureSVD factors ``V Σ`` (the served factors at their rank, else refitted
-    as run.py fits them)."""
+    """Cosine of the PureSVD factors ``V Σ`` (the served factors without ``rank`` or at their
+    rank when PureSVD, else refitted as run.py fits them)."""
     model = fam.factors
     if rank is not None and rank != fam.rank:
         model = svd.fit(svd.confidence(fam.counts), rank, fam.iterations, fam.seed)

@@ -14,6 +14,7 @@ from training.batch.cli import main
         (["--version", "a b"], "--version"),
         (["--n", "0"], "--n"),
         (["--factors", "-1"], "--factors"),
+        (["--song-model", "svd"], "--song-model: expected one of"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_option(small_world, tmp_path, capsys, args, message):

@@ -10,13 +10,24 @@ from training.batch.evaluate import ranking_metrics
 
 
 @pytest.mark.parametrize("family", ["personal", "artists"])
-def test_puresvd_beats_both_baselines_on_the_small_world(manifest, family):
+def test_the_served_lists_beat_both_baselines_on_the_small_world(manifest, family):
     metrics = manifest["metrics"][family]
     assert metrics["users"] >= 100
     for name in ("recall@20", "ndcg@20"):
         for baseline in ("popularity", "regional-popularity"):
             assert metrics[name] > metrics["baselines"][baseline][name], (name, baseline)
     assert metrics["beats_baselines"] is True
+
+
+def test_the_manifest_names_the_served_song_model_and_measures_puresvd_beside_it(manifest):
+    personal = manifest["metrics"]["personal"]
+    assert manifest["params"]["song_model"] == "als"
+    assert personal["algorithm"] == "als+regional+content"
+    candidates = personal["candidates"]
+    assert set(candidates) == {"puresvd", "puresvd+regional", "puresvd+regional+content"}
+    assert all(0 < c["recall@20"] <= 1 for c in candidates.values())
+    assert set(personal["cold"]) >= {"als+regional+content", "puresvd+regional+content"}
+    assert manifest["metrics"]["artists"]["algorithm"] == "puresvd+regional"
 
 
 def test_ranking_metrics_against_hand_computed_values():

@@ -1,31 +1,16 @@
-"""The optional ``implicit`` package (extra ``baselines``), imported only when ALS or BPR runs,
-with one BLAS thread as it asks (its own threads use the cores)."""
+"""The ``implicit`` package's models for the ALS and BPR baselines, run with one BLAS thread as
+it asks (its own threads use the cores): :func:`training.batch.als.one_blas_thread`."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import ModuleType
 
-from threadpoolctl import threadpool_limits
+from training.batch.als import one_blas_thread
 
-
-class MissingImplicitError(ImportError):
-    """ALS and BPR need ``pip install -e '.[baselines]'``."""
+__all__ = ["module", "one_blas_thread"]
 
 
 def module(name: str) -> ModuleType:
-    """``implicit.<name>`` (``als`` or ``bpr``), or a clear error when the extra is missing."""
-    try:
-        return importlib.import_module(f"implicit.{name}")
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise MissingImplicitError(
-            "ALS and BPR use the `implicit` package: pip install -e '.[baselines]'"
-        ) from error
-
-
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    """``implicit.<name>`` (``als`` or ``bpr``)."""
+    return importlib.import_module(f"implicit.{name}")

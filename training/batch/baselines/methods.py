@@ -10,10 +10,11 @@ from training.batch.baselines import als, bpr, ease, knn, popularity, puresvd
 from training.batch.baselines.base import Recommender, TrainingData
 from training.batch.evaluate import ALGORITHM, WITH_CONTENT
 from training.batch.params import BatchParams
+from training.batch.song_model import served_name
 
 Settings = dict[str, Any]
-SERVED = WITH_CONTENT  # "puresvd+regional+content", as training/batch/run.py serves it
 _SERVED_PARAMS = BatchParams()
+SERVED = served_name(_SERVED_PARAMS.song_model)  # "als+regional+content", as run.py serves it
 _BLEND = {"rank": _SERVED_PARAMS.factors, "regional_blend": _SERVED_PARAMS.regional_blend}
 
 
@@ -53,8 +54,10 @@ def _grid(**axes: list[Any]) -> tuple[Settings, ...]:
 METHODS: tuple[Method, ...] = (
     Method("popularity", popularity.fit_global),
     Method("regional-popularity", popularity.fit_regional),
-    Method(SERVED, puresvd.fit, ({**_BLEND, "content": True},)),
-    Method(ALGORITHM, puresvd.fit, (_BLEND,)),  # served before the content scores (session 10)
+    Method(SERVED, puresvd.fit_served),
+    # served before ALS (session 12), and before the content scores (session 10)
+    Method(WITH_CONTENT, puresvd.fit, ({**_BLEND, "content": True},)),
+    Method(ALGORITHM, puresvd.fit, (_BLEND,)),
     # Grids widened where the first run's choice sat on an edge (rank 32 and ALS's 64 factors
     # were the smallest tried, BPR's best rate and epochs differ by data set).
     Method("puresvd", puresvd.fit, _grid(rank=[8, 16, 32, 64, 128])),

@@ -1,15 +1,17 @@
-"""Our PureSVD (:mod:`training.batch.factors`), plain and as served: plus the region's
-popularity (:class:`training.batch.popularity.RegionalPrior`) and the content scores of cold
-songs (:mod:`training.batch.content`), exactly as evaluate.py scores them."""
+"""Our PureSVD (:mod:`training.batch.factors`), plain and blended: plus the region's popularity
+(:class:`training.batch.popularity.RegionalPrior`) and the content scores of cold songs
+(:mod:`training.batch.content`), exactly as evaluate.py scores them; and the served song model
+(:mod:`training.batch.song_model`, ALS by default) blended the same way."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 
 from training.batch import factors as svd
+from training.batch import song_model
 from training.batch.baselines.base import TrainingData
 from training.batch.content import ContentModel
 from training.batch.params import BatchParams
@@ -41,6 +43,17 @@ class PureSVD:
         return scores
 
 
+def _blend(
+    data: TrainingData, confidence: sp.csr_matrix, model: svd.Factors, regional_blend: float,
+    content: bool,
+) -> PureSVD:  # fmt: skip
+    plays = data.regional_chart
+    prior = (plays / np.maximum(plays.max(axis=1, keepdims=True), 1.0)).astype(np.float32)
+    return PureSVD(
+        confidence, model, prior, data.region, regional_blend, data.content if content else None
+    )
+
+
 def fit(
     data: TrainingData, rank: int = 64, regional_blend: float = 0.0, content: bool = False
 ) -> PureSVD:
@@ -48,8 +61,14 @@ def fit(
     ``content``, the data's content scores of cold songs added (none without a catalogue)."""
     confidence = svd.confidence(data.counts)
     model = svd.fit(confidence, rank, SVD_ITERATIONS, data.seed)
-    plays = data.regional_chart
-    prior = (plays / np.maximum(plays.max(axis=1, keepdims=True), 1.0)).astype(np.float32)
-    return PureSVD(
-        confidence, model, prior, data.region, regional_blend, data.content if content else None
-    )
+    return _blend(data, confidence, model, regional_blend, content)
+
+
+def fit_served(data: TrainingData, **settings: object) -> PureSVD:
+    """The served song model (``BatchParams.song_model`` with ``settings`` replacing the
+    defaults, e.g. ``als_alpha``), blended as served: the region's popularity at the served
+    weight and the content scores of cold songs."""
+    params = replace(BatchParams(seed=data.seed), **settings)  # type: ignore[arg-type]
+    confidence = svd.confidence(data.counts)
+    model = song_model.fit(confidence, params)
+    return _blend(data, confidence, model, params.regional_blend, content=True)

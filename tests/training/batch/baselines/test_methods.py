@@ -10,7 +10,7 @@ import pytest
 from tests.training.batch.baselines.planted import planted_split
 from training.batch.baselines.compare import measure
 from training.batch.baselines.methods import METHODS, SERVED, by_name
-from training.batch.evaluate import ALGORITHM
+from training.batch.evaluate import ALGORITHM, WITH_CONTENT
 
 NO_REGION = np.full(240, -1)
 SMALL: dict[str, dict[str, Any]] = {
@@ -19,7 +19,8 @@ SMALL: dict[str, dict[str, Any]] = {
     "bpr": {"factors": 8, "learning_rate": 0.05, "regularization": 0.01, "iterations": 50},
     "ease": {"lam": 50.0},
     "item-knn": {"k": 30, "weighting": "binary"},
-    SERVED: {"rank": 8, "regional_blend": 0.5, "content": True},  # no catalogue: no content
+    SERVED: {"als_factors": 8},  # no catalogue: no content scores
+    WITH_CONTENT: {"rank": 8, "regional_blend": 0.5, "content": True},
     ALGORITHM: {"rank": 8, "regional_blend": 0.5},
 }
 
@@ -62,7 +63,11 @@ def test_every_method_has_a_grid_and_the_served_one_is_fixed():
     assert len(set(names)) == len(names)
     served = by_name([SERVED])[0]
     assert not served.tuned
-    assert served.grid == ({"rank": 64, "regional_blend": 0.5, "content": True},)
+    assert SERVED == "als+regional+content"
+    assert served.grid == ({},)  # BatchParams' defaults, as run.py serves them
+    assert by_name([WITH_CONTENT])[0].grid == (
+        {"rank": 64, "regional_blend": 0.5, "content": True},
+    )
     assert by_name([ALGORITHM])[0].grid == ({"rank": 64, "regional_blend": 0.5},)
     for name in ("puresvd", "als", "bpr", "ease", "item-knn"):
         assert by_name([name])[0].tuned
