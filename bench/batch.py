@@ -127,17 +127,24 @@ def markdown(
     for name, family in manifest.get("families", {}).items():
         lines.append(f"| {name} | {family['records']:,} | {len(family['files'])} |")
     lines += ["", "Evaluation (last 7 days held out, a sample of listeners):", ""]
-    lines += ["| list | users | model recall@20 | NDCG@20 | best baseline recall@20 | NDCG@20 |"]
-    lines += ["|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "| list | users | model | recall@20 | NDCG@20 | best baseline recall@20 | NDCG@20 | "
+        "other candidates' recall@20 |"
+    ]
+    lines += ["|---|---:|---|---:|---:|---:|---:|---|"]
     for family in ("personal", "artists"):
         result = metrics.get(family)
         if not result or not result.get("users"):
             continue
         base = result["baselines"]
         best = max(base.values(), key=lambda b: b["recall@20"])
+        others = ", ".join(
+            f"{name} {c['recall@20']:.4f}" for name, c in result.get("candidates", {}).items()
+        )
         lines.append(
-            f"| {family} | {result['users']:,} | {result['recall@20']:.4f} | "
-            f"{result['ndcg@20']:.4f} | {best['recall@20']:.4f} | {best['ndcg@20']:.4f} |"
+            f"| {family} | {result['users']:,} | {result.get('algorithm', '')} | "
+            f"{result['recall@20']:.4f} | {result['ndcg@20']:.4f} | {best['recall@20']:.4f} | "
+            f"{best['ndcg@20']:.4f} | {others} |"
         )
     verdict = "**met**" if met else "**NOT met**"
     budget = f"under {BUDGET_SECONDS / 60:.0f} min and {BUDGET_BYTES / 1e9:.0f} GB"

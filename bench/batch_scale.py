@@ -26,7 +26,6 @@ from bench.batch import time_batch
 from bench.common import DEFAULT_SEED, ensure_world
 from bench.report import DEFAULT_DOC, machine, write_section
 from training.batch.cores import THREADS
-from training.batch.factors import ROW_BLOCKS
 
 SECTION = "batch-scale"
 MEMORY_HEADROOM = 1.25  # an instance needs this much more memory than the projected peak
@@ -105,16 +104,16 @@ def project(
     - reading every play and the evaluation (shard 0) grow with the plays (``scale``), at the
       measured speed (reading is mostly one thread; the evaluation's sample is fixed, but it
       builds its matrices from every play);
-    - the factorisation grows with the plays and runs on ``min(vCPUs, 8)`` threads;
+    - the factorisation grows with the plays and runs on every vCPU (the songs' ALS, most of
+      it, runs ``implicit``'s threads on every core; the artists' SVD is a few seconds);
     - the per-user lists: the measured listeners per second per vCPU (shard 1's), times the
       instance's vCPUs, for ``scale`` times the active listeners split over ``count`` shards;
     - the shared lists (songs x songs) do not grow with listeners, and use every vCPU;
     - peak memory grows with the plays (the play arrays and listening matrices dominate it).
     """
     speedup = instance.vcpus / shard0.vcpus
-    fit_speedup = min(instance.vcpus, ROW_BLOCKS) / shard0.vcpus
     every = shard0.stages.get("read", 0.0) * scale + shard0.stages.get("factorise", 0.0) * (
-        scale / fit_speedup
+        scale / speedup
     )
     all_listeners = shard1.listeners * shards * scale
     lists = all_listeners / count / (shard1.rate_per_vcpu * instance.vcpus)
@@ -189,7 +188,7 @@ def markdown(
         "",
         "How each part is scaled (`bench/batch_scale.py`, `project`): reading every play and "
         "the evaluation grow with the plays at the speed measured here (no gain from more "
-        "vCPUs assumed); the factorisation grows with the plays and runs on up to 8 threads; "
+        "vCPUs assumed); the factorisation grows with the plays and runs on every vCPU (ALS); "
         "the per-user lists use every vCPU at the measured rate per vCPU; the shared lists do "
         "not grow with listeners; peak memory grows with the plays. Prices: SageMaker "
         "Processing on demand in us-east-1 (`--price NAME=USD` for another region). Beyond "

@@ -32,7 +32,7 @@ def test_batch_table_and_the_section(stack_metrics: dict, stack_version: Path):
     lines = batch_table(batch)
     personal = next(line for line in lines if line.startswith("| personal"))
     served = batch["personal"]
-    assert f"{served['recall@20']:.4f} / {served['ndcg@20']:.4f}" in personal
+    assert f"{served['recall@20']:.4f} / {served['ndcg@20']:.4f} (als+regional+content)" in personal
     assert personal.endswith("| yes |" if served["beats_baselines"] else "| no |")
 
     dataset = Dataset("Synthetic world, 3,000 listeners", "CMD", stack_metrics, batch, 1.0)
