@@ -20,9 +20,14 @@ def confidence() -> sp.csr_matrix:
     return svd.confidence(counts)
 
 
+REGULARIZATION, ALPHA = 3.0, 2.0  # different, so that swapping them shows
+
+
 @pytest.fixture(scope="module")
 def fitted(confidence) -> als.AlsFactors:
-    return als.fit(confidence, factors=8, regularization=2.0, alpha=2.0, iterations=6, seed=0)
+    return als.fit(
+        confidence, factors=8, regularization=REGULARIZATION, alpha=ALPHA, iterations=6, seed=0
+    )
 
 
 def test_a_listeners_vector_depends_on_their_row_alone(confidence, fitted):
@@ -38,21 +43,27 @@ def test_the_fold_in_is_the_exact_least_squares_solve(confidence, fitted):
     y = fitted.components.astype(np.float64)
     c = np.ones(y.shape[0])
     p = np.zeros(y.shape[0])
-    c[row.indices] = 1.0 + fitted.alpha * row.data
+    c[row.indices] = 1.0 + ALPHA * row.data
     p[row.indices] = 1.0
-    a = y.T @ (c[:, None] * y) + fitted.regularization * np.eye(y.shape[1])
+    a = y.T @ (c[:, None] * y) + REGULARIZATION * np.eye(y.shape[1])
     expected = np.linalg.solve(a, y.T @ (c * p))
     np.testing.assert_allclose(fitted.project(row)[0], expected, rtol=1e-3, atol=1e-5)
 
 
 def test_the_fit_is_seeded_and_ignores_empty_rows(confidence, fitted):
-    again = als.fit(confidence, factors=8, regularization=2.0, alpha=2.0, iterations=6, seed=0)
+    again = als.fit(
+        confidence, factors=8, regularization=REGULARIZATION, alpha=ALPHA, iterations=6, seed=0
+    )
     np.testing.assert_array_equal(again.components, fitted.components)
     padded = sp.vstack([confidence, sp.csr_matrix((50, confidence.shape[1]))]).tocsr()
-    wider = als.fit(padded, factors=8, regularization=2.0, alpha=2.0, iterations=6, seed=0)
+    wider = als.fit(
+        padded, factors=8, regularization=REGULARIZATION, alpha=ALPHA, iterations=6, seed=0
+    )
     # the same up to float32 rounding (the sums run over more rows)
     np.testing.assert_allclose(wider.components, fitted.components, rtol=1e-2, atol=1e-3)
-    other = als.fit(confidence, factors=8, regularization=2.0, alpha=2.0, iterations=6, seed=1)
+    other = als.fit(
+        confidence, factors=8, regularization=REGULARIZATION, alpha=ALPHA, iterations=6, seed=1
+    )
     assert not np.allclose(other.components, fitted.components)
 
 
@@ -73,3 +84,12 @@ def test_the_params_choose_the_song_model(confidence):
     with pytest.raises(ValueError, match="song_model: expected one of"):
         BatchParams(song_model="svd")
     assert song_model.served_name("als") == "als+regional+content"
+
+
+def test_either_song_model_is_seeded_and_an_unknown_one_is_named(confidence):
+    params = BatchParams(als_factors=4, factors=6, als_iterations=2, seed=3)
+    for name in ("als", "puresvd"):
+        once = song_model.fit(confidence, params, name).components
+        np.testing.assert_array_equal(song_model.fit(confidence, params, name).components, once)
+    with pytest.raises(ValueError, match=r"song_model: expected one of .* got 'svd'"):
+        song_model.fit(confidence, params, "svd")
