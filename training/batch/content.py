@@ -1,10 +1,10 @@
 """Content scores for cold songs: what makes a song nobody (or almost nobody) played recommendable.
 
-PureSVD scores a song from who played it, so a song with no plays in the data (one added to
-items.parquet today) scores nothing and a song with a handful of plays scores noise. For those
-*cold* songs (eligible, fewer listeners than ``cold_share`` of the listeners but never more
-than ``cold_max_listeners``, and always the songs nobody played) the listener's affinity to what
-the catalogue says about the song stands in:
+A factor model (ALS or PureSVD) scores a song from who played it, so a song with no plays in
+the data (one added to items.parquet today) scores nothing and a song with a handful of plays
+scores noise. For those *cold* songs (eligible, fewer listeners than ``cold_share`` of the
+listeners but never more than ``cold_max_listeners``, and always the songs nobody played) the
+listener's affinity to what the catalogue says about the song stands in:
 
 - **artist**: the listener's share of their listening (confidence row) spent on the song's
   artist, i.e. their plays of the artist's other songs;

@@ -6,9 +6,9 @@
   training side), with the listeners it evaluates and the rows every method is fitted on;
 - :mod:`.metrics`: recall@20 and NDCG@20 per listener, catalogue coverage, the share of local
   acts of the listener's region in the list, paired bootstrap intervals;
-- one module per method: :mod:`.popularity`, :mod:`.puresvd` (ours, plain and as served),
-  :mod:`.als` and :mod:`.bpr` (the ``implicit`` package, extra ``baselines``), :mod:`.ease`,
-  :mod:`.knn` (:mod:`.implicit_lib` imports the optional package);
+- one module per method: :mod:`.popularity`, :mod:`.puresvd` (ours, plain and blended, and the
+  served song model blended as served), :mod:`.als` and :mod:`.bpr` (the ``implicit`` package),
+  :mod:`.ease`, :mod:`.knn`;
 - :mod:`.methods`: the methods by name with their grids of settings;
 - :mod:`.compare`: fits and evaluates a method on a split; :mod:`.tuning`: settings chosen on
   the validation slice.

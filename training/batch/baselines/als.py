@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from implicit.als import AlternatingLeastSquares
 
+from training.batch.als import one_blas_thread
 from training.batch.baselines.base import FactorScores, TrainingData, log_counts
-from training.batch.baselines.implicit_lib import module, one_blas_thread
 
 
 def confidence(counts: sp.csr_matrix, alpha: float) -> sp.csr_matrix:
@@ -28,9 +29,8 @@ def fit(
     alpha: float = 10.0,
     iterations: int = 15,
 ) -> FactorScores:
-    als = module("als")
     with one_blas_thread():  # implicit checks the BLAS threads when built
-        model = als.AlternatingLeastSquares(
+        model = AlternatingLeastSquares(
             factors=factors,
             regularization=regularization,
             alpha=1.0,  # the confidence is built above

@@ -4,9 +4,10 @@ unplayed song) triples (``implicit``); the item factors carry a bias column."""
 from __future__ import annotations
 
 import numpy as np
+from implicit.bpr import BayesianPersonalizedRanking
 
+from training.batch.als import one_blas_thread
 from training.batch.baselines.base import FactorScores, TrainingData, binary
-from training.batch.baselines.implicit_lib import module, one_blas_thread
 
 
 def fit(
@@ -16,9 +17,8 @@ def fit(
     regularization: float = 0.01,
     iterations: int = 100,
 ) -> FactorScores:
-    bpr = module("bpr")
     with one_blas_thread():  # implicit checks the BLAS threads when built
-        model = bpr.BayesianPersonalizedRanking(
+        model = BayesianPersonalizedRanking(
             factors=factors,
             learning_rate=learning_rate,
             regularization=regularization,

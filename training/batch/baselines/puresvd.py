@@ -20,9 +20,10 @@ SVD_ITERATIONS = BatchParams().svd_iterations  # as served
 
 
 @dataclass(frozen=True)
-class PureSVD:
-    """Taste scores ``(x V) Vᵀ``; with ``prior_weight`` > 0 scaled to each row's best plus that
-    weight times the region's popularity scaled to 0..1 (``puresvd+regional``)."""
+class FactorBlend:
+    """A factor model's taste scores (PureSVD's ``(x V) Vᵀ``, or the served ALS's); with
+    ``prior_weight`` > 0 scaled to each row's best plus that weight times the region's popularity
+    scaled to 0..1 (``puresvd+regional``)."""
 
     confidence: sp.csr_matrix  # fitted listeners x songs
     model: svd.Factors
@@ -46,17 +47,17 @@ class PureSVD:
 def _blend(
     data: TrainingData, confidence: sp.csr_matrix, model: svd.Factors, regional_blend: float,
     content: bool,
-) -> PureSVD:  # fmt: skip
+) -> FactorBlend:  # fmt: skip
     plays = data.regional_chart
     prior = (plays / np.maximum(plays.max(axis=1, keepdims=True), 1.0)).astype(np.float32)
-    return PureSVD(
+    return FactorBlend(
         confidence, model, prior, data.region, regional_blend, data.content if content else None
     )
 
 
 def fit(
     data: TrainingData, rank: int = 64, regional_blend: float = 0.0, content: bool = False
-) -> PureSVD:
+) -> FactorBlend:
     """PureSVD of rank ``rank`` on the confidence matrix, blended with the regional prior; with
     ``content``, the data's content scores of cold songs added (none without a catalogue)."""
     confidence = svd.confidence(data.counts)
@@ -64,7 +65,7 @@ def fit(
     return _blend(data, confidence, model, regional_blend, content)
 
 
-def fit_served(data: TrainingData, **settings: object) -> PureSVD:
+def fit_served(data: TrainingData, **settings: object) -> FactorBlend:
     """The served song model (``BatchParams.song_model`` with ``settings`` replacing the
     defaults, e.g. ``als_alpha``), blended as served: the region's popularity at the served
     weight and the content scores of cold songs."""
