@@ -13,6 +13,7 @@ from infra.config import Settings
 from lambdas.config import DEFAULT_EXPERIMENTS
 from lambdas.logic.experiments import Experiment
 from lambdas.logic.experiments import load as load_experiments
+from lambdas.logic.metrics import FALLBACKS
 
 MINUTE = Duration.minutes(1)
 API_LATENCY_PERCENTILES = ("p50", "p90", "p99")
@@ -43,7 +44,9 @@ class MonitoringStack(Stack):
             *_endpoint_widgets(settings.endpoint_name),
             _tables_widget(table_names),
             _pipeline_widget(state_machine_arn),
-            cw.GraphWidget(title="Onboarding fallback rate (%)", width=8, left=[_fallback_rate()]),
+            cw.GraphWidget(
+                title="Fallback rate (%)", width=8, left=[_fallback_rate(n) for n in FALLBACKS]
+            ),
             *_ctr_widgets(),
         )
         self.alarms = self._alarms(api_name, state_machine_arn)
@@ -60,7 +63,7 @@ class MonitoringStack(Stack):
         )
 
     def _alarms(self, api_name: str, state_machine_arn: str) -> list[cw.Alarm]:
-        """API errors and latency, the onboarding fallback rate and failed pipeline runs."""
+        """API errors and latency, the fallback rates and failed pipeline runs."""
         return [
             self._alarm(
                 "Api5xx",
@@ -78,10 +81,18 @@ class MonitoringStack(Stack):
             ),
             self._alarm(
                 "FallbackRate",
-                _fallback_rate(),
+                _fallback_rate("onboarding"),
                 threshold=5,
                 periods=5,
                 description="More than 5 % of onboarding answers fall back to the rule",
+            ),
+            self._alarm(
+                "HomePolicyFallbackRate",
+                _fallback_rate("home"),
+                threshold=5,
+                periods=5,
+                description="More than 5 % of home screens are ranked by the prior: the home "
+                "bandit's state is unusable (the recommendations function's log says why)",
             ),
             self._alarm(
                 "PipelineFailed",
@@ -144,16 +155,18 @@ def _pipeline_metric(state_machine_arn: str, name: str) -> cw.Metric:
     return _metric("AWS/States", name, {"StateMachineArn": state_machine_arn})
 
 
-def _fallback_rate() -> cw.MathExpression:
-    """The share of onboarding answers that fall back to the rule, in percent."""
-    dims = {"service": "onboarding"}
+def _fallback_rate(name: str) -> cw.MathExpression:
+    """The share of ``name``'s answers that fell back, in percent: its fallback metric over the
+    metrics of every answer that could have (``lambdas.logic.metrics.FALLBACKS``, which the
+    console's traffic page reads too). Metric ids carry ``name``: one graph draws every rate."""
+    fallback, total, dims = FALLBACKS[name]
+    ids = {m: f"{name}_answers{i}" for i, m in enumerate(total)} | {fallback: f"{name}_fallback"}
+    using = {ids[m]: _metric("musicrec", m, dict(dims)) for m in ids}
+    answers = " + ".join(ids[m] for m in total)
     return cw.MathExpression(
-        expression="100 * fallback / (fallback + model + 0.000001)",
-        using_metrics={
-            "fallback": _metric("musicrec", "OnboardingFallback", dims),
-            "model": _metric("musicrec", "Onboarding_model", dims),
-        },
-        label="onboarding fallback %",
+        expression=f"100 * {ids[fallback]} / ({answers} + 0.000001)",
+        using_metrics=using,
+        label=f"{name} fallback %",
         period=MINUTE,
     )
 

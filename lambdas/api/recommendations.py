@@ -131,6 +131,7 @@ def record_home(svc: Services, found: HomeScreen) -> dict[str, Any]:
     """Record a composed home screen (each carousel as an issued answer with the bandit's
     decision) and answer it, each carousel with its ``recommendation_id``."""
     state, screen = found.policy, found.screen
+    metrics.add_metric(name="HomeScreens", unit=MetricUnit.Count, value=1)  # fallback's denominator
     if state.problem:
         logger.warning("home bandit state unusable, ranking by the prior",
                        extra={"problem": state.problem})  # fmt: skip

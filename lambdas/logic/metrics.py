@@ -198,13 +198,14 @@ def _milliseconds(values: Iterable[Value]) -> list[float | None]:
 
 # -- The functions' fallbacks -------------------------------------------------------------------
 
-# name: (fallback metric, the metrics of every answer that could have fallen back, dimensions).
-# The home screen's policy fallback (HomePolicyFallback) is left out: no metric counts the home
-# answers that consulted the policy, so it has no matching denominator.
+# name: (fallback metric, the metrics of every answer that could have fallen back, dimensions),
+# as infra/monitoring_stack.py's FALLBACK_RATES draws and alarms on them.
 FALLBACKS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {
-    # as infra/monitoring_stack.py's _fallback_rate: fallback / (fallback + model)
+    # onboarding answers given by the rule because the model failed: fallback / (fallback + model)
     "onboarding": ("OnboardingFallback", ("OnboardingFallback", "Onboarding_model"),
                    (("service", "onboarding"),)),
+    # home screens ranked by the prior because the bandit state was unusable: over every screen
+    "home": ("HomePolicyFallback", ("HomeScreens",), (("service", "recommendations"),)),
 }  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """The console's traffic page on the local stack: requests through the local gateway are found in
 GET /v1/admin/traffic (the gateway publishes API Gateway's metrics to local CloudWatch), and an
-onboarding answer in the fallback rate (the function's EMF line, forwarded as CloudWatch Logs
-does)."""
+onboarding answer and the home screens in the fallback rates (the functions' EMF lines, forwarded
+as CloudWatch Logs does)."""
 
 from __future__ import annotations
 
@@ -62,8 +62,10 @@ def test_requests_through_the_gateway_are_in_the_console_s_traffic(stack):
         answer = traffic(stack)
         after = home_since(answer, start)
         rate = since(answer["fallback_rate"]["onboarding"], start)
+        home_rate = since(answer["fallback_rate"]["home"], start)
         counted = sum(v or 0 for v in after["count"]) - sum(v or 0 for v in before["count"])
-        if (counted >= 6 and any(v is not None for v in rate)) or time.monotonic() > deadline:
+        arrived = any(v is not None for v in rate) and any(v is not None for v in home_rate)
+        if (counted >= 6 and arrived) or time.monotonic() > deadline:
             break
         time.sleep(1)
 
@@ -75,3 +77,5 @@ def test_requests_through_the_gateway_are_in_the_console_s_traffic(stack):
                if p50 is not None)  # fmt: skip
     # the onboarding function's EMF metrics (Onboarding_model or OnboardingFallback) arrived
     assert any(v is not None for v in rate), rate
+    # and the recommendations function's HomeScreens: the bandit state is fine, no fallback
+    assert {v for v in home_rate if v is not None} == {0.0}, home_rate

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from lambdas.config import BATCH_BUCKET_ENV, ENDPOINT_NAME_ENV
+from lambdas.logic.metrics import FALLBACKS
 from lambdas.routes import BANDIT_REFRESH, FUNCTIONS, LOADER, ROUTES
 from lambdas.store.tables import TABLES
 from tests.conftest import REPO_ROOT
@@ -362,3 +363,27 @@ def test_cdk_cli_synthesizes_without_aws_credentials_or_docker(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert len(list((tmp_path / "out").glob("*.template.json"))) == 6  # dev: no network stack
+
+
+def test_each_fallback_rate_has_an_alarm_on_the_metrics_its_function_emits(prod):
+    """Each alarm divides the fallback metric by every answer that could have fallen back, under
+    the dimension its function emits them with (lambdas.logic.metrics.FALLBACKS, which the
+    console reads too; tests/lambdas/api/test_home.py checks the function's side)."""
+    alarms = [
+        a["Properties"] for a in prod.resources("monitoring", "AWS::CloudWatch::Alarm").values()
+    ]
+    for name, (fallback, total, dims) in FALLBACKS.items():
+        (alarm,) = [a for a in alarms if fallback in _metric_names(a)]
+        assert _metric_names(alarm) == {fallback, *total}
+        stats = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+        assert all(m["Namespace"] == "musicrec" for m in stats)
+        assert all(m["Dimensions"] == [{"Name": k, "Value": v} for k, v in dims] for m in stats)
+        (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+        assert expression.startswith(f"100 * {name}_fallback / (")
+        assert expression.count("+") == len(total)  # every answer metric, and the epsilon
+        assert alarm["Threshold"] == 5
+
+
+def _metric_names(alarm: dict) -> set[str]:
+    return {m["MetricStat"]["Metric"]["MetricName"] for m in alarm.get("Metrics", [])
+            if "MetricStat" in m}  # fmt: skip

@@ -80,7 +80,7 @@ class RouteTraffic(Answer):
 
 class Traffic(Answer):
     """``GET /v1/admin/traffic``: per route, over ``start``..``end`` in ``period_s`` periods,
-    and each fallback's rate in percent (``fallback_rate["onboarding"]``)."""
+    and each fallback's rate in percent (``fallback_rate["onboarding"]``, ``["home"]``)."""
 
     generated_at: str
     start: str

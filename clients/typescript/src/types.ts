@@ -234,7 +234,7 @@ export interface RouteTraffic {
 
 /**
  * `GET /v1/admin/traffic`: per route, over `start`..`end` in `period_s` periods, and each
- * fallback's rate in percent (`fallback_rate.onboarding`).
+ * fallback's rate in percent (`fallback_rate.onboarding`, `fallback_rate.home`).
  */
 export interface Traffic {
   generated_at: string;

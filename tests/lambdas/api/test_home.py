@@ -7,6 +7,7 @@ lists and similar lists added."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from lambdas.handlers import bandit_refresh, events, recommendations
 from lambdas.logic import bandit, home
 from lambdas.logic.bandit_state import refresh
+from lambdas.logic.metrics import FALLBACKS
 from lambdas.logic.services import services
 from lambdas.routes import BANDIT_REFRESH
 from local import schedules
@@ -139,13 +141,43 @@ def test_the_prior_is_the_hand_made_order_and_a_state_reorders(no_state):
     assert learnt.most_common(1)[0] == ("fans_also_like", pytest.approx(27, abs=6))
 
 
+def emitted(out: str) -> Counter[tuple[str, str]]:
+    """The EMF metrics in a handler's output: (metric, service dimension) -> summed value."""
+    found: Counter[tuple[str, str]] = Counter()
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blob = json.loads(line)
+            for spec in blob["_aws"]["CloudWatchMetrics"]:
+                for metric in spec["Metrics"]:
+                    values = blob[metric["Name"]]
+                    total = sum(values) if isinstance(values, list) else values
+                    found[(metric["Name"], blob["service"])] += total
+    return found
+
+
+def test_every_home_screen_is_counted_for_the_fallback_rate(no_state, capsys):
+    """The console and the alarm read FALLBACKS["home"]: its metrics, under its dimension."""
+    fallback, (screens,), dims = FALLBACKS["home"]
+    service = dict(dims)["service"]
+    capsys.readouterr()
+    home_of(KNOWN)
+    home_of("nobody")
+    metrics = emitted(capsys.readouterr().out)
+    assert metrics[(screens, service)] == 2
+    assert metrics[(fallback, service)] == 0
+
+
 def test_an_unreadable_state_serves_the_prior_and_says_so(no_state, capsys, caplog):
+    fallback, (screens,), dims = FALLBACKS["home"]
+    service = dict(dims)["service"]
     state = {"stats": b"not a bandit state", "watermark": 0}
     assert services().store.put_bandit_state("home", state, 3, None)
+    capsys.readouterr()
     answer = home_of(KNOWN)
     assert answer["policy"]["version"] == "prior"
     assert {c["kind"] for c in answer["carousels"]} == EVERY_KIND
-    assert "HomePolicyFallback" in capsys.readouterr().out  # the metric
+    metrics = emitted(capsys.readouterr().out)
+    assert (metrics[(fallback, service)], metrics[(screens, service)]) == (1, 1)
     assert "home bandit state unusable" in caplog.text
 
 

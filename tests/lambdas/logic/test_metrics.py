@@ -184,8 +184,22 @@ def test_the_onboarding_fallback_rate_is_fallbacks_over_model_answers(cloudwatch
 
     found = metrics.fallback_series(cloudwatch, T0, T0 + timedelta(minutes=4), 60)
 
-    assert list(found) == ["onboarding"]  # the home policy's fallback has no denominator
+    assert list(found) == ["onboarding", "home"]
     assert found["onboarding"]["values"] == [25.0, 0.0, 100.0, None]
+    assert found["home"]["values"] == [None] * 4  # no home screen in the window
+
+
+def test_the_home_fallback_rate_is_prior_ranked_screens_over_every_screen(cloudwatch):
+    dims = [{"Name": "service", "Value": "recommendations"}]
+    for _ in range(4):
+        put(cloudwatch, "musicrec", "HomeScreens", dims, 1.0, T0)
+    put(cloudwatch, "musicrec", "HomePolicyFallback", dims, 1.0, T0)
+    put(cloudwatch, "musicrec", "HomeScreens", dims, 1.0, T0 + timedelta(minutes=1))
+    put(cloudwatch, "musicrec", "HomePolicyFallback", SERVICE, 1.0, T0 + timedelta(minutes=1))
+
+    found = metrics.fallback_series(cloudwatch, T0, T0 + timedelta(minutes=2), 60)
+
+    assert found["home"]["values"] == [25.0, 0.0]  # another service's metric is not counted
 
 
 def test_ctr_is_clicks_over_impressions_per_variant_and_period(cloudwatch):
