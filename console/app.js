@@ -1,9 +1,10 @@
 // The console's entry point: reads config.json, signs the operator in (or takes the ID token
-// handed in the URL), then loads every panel from the admin API; a 401 from the API ends the
-// session and shows the sign-in form with the API's answer.
+// handed in the URL), then loads every panel from the admin API. An expired ID token is renewed
+// with the session's refresh token before a call, and a 401 is retried once with a renewed one;
+// when that fails too the session ends and the sign-in form shows why.
 
 import * as auth from "./auth.js";
-import { call } from "./api.js";
+import { ApiError, call } from "./api.js";
 import { h, fill } from "./dom.js";
 import { errorBox, load } from "./view.js";
 import * as traffic from "./panels/traffic.js";
@@ -33,9 +34,50 @@ async function readConfig() {
   }
 }
 
-/** An admin API call with the session's token. */
-function api(path, options = {}) {
-  return call(path, { ...options, token: state.session && state.session.idToken });
+let renewing = null; // the renewal under way: the panels loading at once share one
+
+/** The session with a new ID token from its refresh token (one renewal at a time); a refusal
+ * is an ApiError 401, so that callers end the session as for the API's own 401. */
+function renew() {
+  if (!renewing) {
+    const from = state.session;
+    renewing = auth.refresh(state.config, from)
+      .then((next) => {
+        if (state.session === from) {
+          state.session = next;
+          auth.store(next);
+          fill($("#operator"), auth.operatorName(next.idToken));
+        }
+        // signed out (or in again) meanwhile: the current session, if any
+        if (!state.session) throw new auth.AuthError("signed_out", "Signed out.");
+        return state.session;
+      })
+      .catch((err) => {
+        throw new ApiError(401, err.code || "unauthorized", `The session could not be renewed: ${err.message}`);
+      })
+      .finally(() => {
+        renewing = null;
+      });
+  }
+  return renewing;
+}
+
+function renewable(session) {
+  return Boolean(state.config && session && session.refreshToken);
+}
+
+/** An admin API call with the session's token: renewed first when it has expired, and once
+ * more when the API refuses it (401) while the session can be renewed. */
+async function api(path, options = {}) {
+  let session = state.session;
+  if (session && auth.expired(session.idToken) && renewable(session)) session = await renew();
+  try {
+    return await call(path, { ...options, token: session && session.idToken });
+  } catch (err) {
+    if (!(err && err.status === 401 && renewable(session))) throw err;
+    session = await renew();
+    return call(path, { ...options, token: session.idToken });
+  }
 }
 
 function unauthorized(err) {
@@ -228,10 +270,18 @@ async function main() {
     $("#stage").hidden = false;
   }
   const session = handed ? { idToken: handed } : auth.stored();
-  if (session && !auth.expired(session.idToken)) {
-    state.session = session;
+  state.session = session;
+  if (session && auth.expired(session.idToken) && renewable(session)) {
+    try {
+      await renew();
+    } catch {
+      // the refresh token has expired or was revoked: sign in again, below
+    }
+  }
+  if (state.session && !auth.expired(state.session.idToken)) {
     showConsole();
   } else {
+    state.session = null;
     if (session) auth.forget();
     showSignIn(session ? h("p", {}, "The session has expired; sign in again.") : null);
   }

@@ -1,6 +1,7 @@
 // The operator's session: Cognito's InitiateAuth (USER_PASSWORD_AUTH) and the
 // NEW_PASSWORD_REQUIRED challenge against the pool named in config.json, or an ID token handed
-// in the URL (`#id_token=...`); the tokens kept in sessionStorage (this tab only).
+// in the URL (`#id_token=...`); the tokens kept in sessionStorage (this tab only), the ID token
+// renewed with the refresh token (REFRESH_TOKEN_AUTH) when it expires.
 
 const STORAGE_KEY = "musicrec.console.session";
 const TIMEOUT_MS = 10_000;
@@ -103,11 +104,17 @@ async function cognito(config, action, payload) {
   return body || {};
 }
 
-function signedIn(result) {
+/** The session of Cognito's AuthenticationResult; a renewal's answer has no refresh token, so
+ * the session keeps `previous`'s. */
+function signedIn(result, previous = null) {
   if (!result || typeof result.IdToken !== "string") {
     throw new AuthError("bad_answer", "Cognito's answer has no ID token");
   }
-  return { idToken: result.IdToken, accessToken: result.AccessToken || null };
+  return {
+    idToken: result.IdToken,
+    accessToken: result.AccessToken || null,
+    refreshToken: result.RefreshToken || (previous && previous.refreshToken) || null,
+  };
 }
 
 // The challenges the page answers: a first sign-in's new password, and an authenticator app's
@@ -126,7 +133,7 @@ function outcome(answer, username) {
 }
 
 /**
- * Sign in with a user name and password: `{idToken, accessToken}`, or `{challenge, session,
+ * Sign in with a user name and password: `{idToken, accessToken, refreshToken}`, or `{challenge, session,
  * username}` when Cognito asks for one of CHALLENGES first (NEW_PASSWORD_REQUIRED for an account
  * made with AdminCreateUser); other challenges are AuthErrors.
  */
@@ -151,6 +158,23 @@ export async function answerChallenge(config, challenge, responses) {
     ChallengeResponses: { USERNAME: challenge.username, ...responses },
   });
   return outcome(answer, challenge.username);
+}
+
+/**
+ * Renew the session's ID and access tokens with its refresh token (`REFRESH_TOKEN_AUTH`; valid
+ * for 8 hours, infra/operators.py): the new session, or an AuthError when there is no refresh
+ * token or Cognito refuses it (expired, revoked by a sign-out, the operator disabled).
+ */
+export async function refresh(config, session) {
+  if (!session || !session.refreshToken) {
+    throw new AuthError("no_refresh_token", "This session cannot be renewed; sign in again.");
+  }
+  const answer = await cognito(config, "InitiateAuth", {
+    AuthFlow: "REFRESH_TOKEN_AUTH",
+    ClientId: config.cognito.clientId,
+    AuthParameters: { REFRESH_TOKEN: session.refreshToken },
+  });
+  return signedIn(answer.AuthenticationResult, session);
 }
 
 /** Revoke the session's tokens at Cognito (best effort: signing out locally never waits on it). */

@@ -5,7 +5,10 @@ each panel go to a temporary directory, and to docs/img/ with UPDATE_SCREENSHOTS
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
+import time
 import uuid
 from typing import Any
 
@@ -19,6 +22,7 @@ from tests.local_stack import a_listener
 
 pytestmark = pytest.mark.slow
 PANELS = ("traffic", "experiments", "kpis", "models")
+SESSION_KEY = "musicrec.console.session"  # console/auth.js
 DETAIL = "#traffic .route-detail"  # the chosen route's charts
 SETTLED = ":is([data-state=ready], [data-state=error])"
 # a chart's canvas pixels that are painted (not transparent)
@@ -298,3 +302,79 @@ def test_an_operator_with_an_authenticator_app_is_asked_for_its_code(
     signed_in(page)
     assert page.inner_text("#operator") == name
     assert watched.errors == []
+
+
+def forged_token(expires: float) -> str:
+    """A JWT-shaped token expiring at ``expires``, signed by nobody."""
+
+    def part(doc: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).rstrip(b"=").decode()
+
+    claims = {"exp": int(expires), "cognito:username": "forged"}
+    return f"{part({'alg': 'RS256', 'kid': 'nobody'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def session_of(page: Any) -> dict[str, Any]:
+    return dict(json.loads(page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')")))
+
+
+def put_session(page: Any, session: dict[str, Any]) -> None:
+    page.evaluate(f"(s) => sessionStorage.setItem('{SESSION_KEY}', JSON.stringify(s))", session)
+
+
+def expires_at(token: str) -> float:
+    payload = token.split(".")[1]
+    return float(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+
+
+def reopened_with(page: Any, stack: Stack, who: Operator, id_token: str) -> dict[str, Any]:
+    """Sign in, put ``id_token`` in the session's place and reload the tab (as an operator who
+    comes back to it); the session as signed in."""
+    sign_in(page, stack, who)
+    signed_in(page)
+    session = session_of(page)
+    put_session(page, {**session, "idToken": id_token})
+    page.reload()
+    return session
+
+
+def test_an_expired_id_token_is_renewed_with_the_refresh_token(
+    console_stack, operator, watched: Watched
+):
+    page = watched.page
+    expired = forged_token(time.time() - 60)
+    session = reopened_with(page, console_stack, operator, expired)
+    assert session["refreshToken"]
+    signed_in(page)
+    renewed = session_of(page)
+    assert renewed["idToken"] != expired
+    assert expires_at(renewed["idToken"]) > time.time() + 600
+    assert renewed["refreshToken"] == session["refreshToken"]  # Cognito sends no new one
+    assert page.inner_text("#operator") == operator.username
+    assert watched.errors == []
+
+
+def test_a_token_the_api_refuses_is_renewed_once_and_the_call_retried(
+    console_stack, operator, watched: Watched
+):
+    page = watched.page
+    refused = forged_token(time.time() + 3600)  # not expired, but no pool signed it
+    reopened_with(page, console_stack, operator, refused)
+    signed_in(page)  # every panel's first call got a 401, then answered with a renewed token
+    assert session_of(page)["idToken"] != refused
+    assert page.inner_text("#operator") == operator.username
+    assert all("401" in error for error in watched.errors), watched.errors
+
+
+def test_a_revoked_refresh_token_ends_the_session(console_stack, operator, watched: Watched):
+    page = watched.page
+    sign_in(page, console_stack, operator)
+    signed_in(page)
+    session = session_of(page)
+    idp = aws.client("cognito-idp", console_stack.aws_url)
+    idp.global_sign_out(AccessToken=session["accessToken"])  # e.g. signed out in another tab
+    put_session(page, {**session, "idToken": forged_token(time.time() - 60)})
+    page.reload()
+    page.locator("body[data-view=sign-in]").wait_for()
+    assert "expired" in page.inner_text("#sign-in-notice")
+    assert page.evaluate("sessionStorage.length") == 0
