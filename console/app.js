@@ -7,6 +7,7 @@ import * as auth from "./auth.js";
 import { ApiError, call } from "./api.js";
 import { h, fill } from "./dom.js";
 import { errorBox, load } from "./view.js";
+import * as pairing from "./pairing.js";
 import * as traffic from "./panels/traffic.js";
 import * as experiments from "./panels/experiments.js";
 import * as kpis from "./panels/kpis.js";
@@ -66,11 +67,16 @@ function renewable(session) {
   return Boolean(state.config && session && session.refreshToken);
 }
 
+/** The session, renewed first when its tokens have expired and it can be. */
+async function freshSession() {
+  const session = state.session;
+  return session && auth.expired(session.idToken) && renewable(session) ? renew() : session;
+}
+
 /** An admin API call with the session's token: renewed first when it has expired, and once
  * more when the API refuses it (401) while the session can be renewed. */
 async function api(path, options = {}) {
-  let session = state.session;
-  if (session && auth.expired(session.idToken) && renewable(session)) session = await renew();
+  let session = await freshSession();
   try {
     return await call(path, { ...options, token: session && session.idToken });
   } catch (err) {
@@ -107,6 +113,7 @@ function showSignIn(notice = null) {
 
 function showConsole() {
   $("#sign-in").hidden = true;
+  $("#mfa-enrol").hidden = true;
   $("#console").hidden = false;
   $("#nav").hidden = false;
   $("#who").hidden = false;
@@ -180,6 +187,13 @@ function wire() {
   $("#sign-in-form").addEventListener("submit", onSignIn);
   $("#new-password-form").addEventListener("submit", onNewPassword);
   $("#mfa-form").addEventListener("submit", onCode);
+  $("#mfa-setup-form").addEventListener("submit", onSetupCode);
+  $("#mfa-enrol-form").addEventListener("submit", onEnrolCode);
+  $("#mfa-enrol-open").addEventListener("click", openEnrol);
+  $("#mfa-enrol-close").addEventListener("click", () => {
+    $("#mfa-enrol").hidden = true;
+    fill($("#mfa-enrol-form .pairing-key")); // the key is not left on the page
+  });
   $("#sign-out").addEventListener("click", async () => {
     const session = state.session;
     auth.forget();
@@ -195,7 +209,14 @@ function begin(session) {
   showConsole();
 }
 
-const CHALLENGE_FORMS = { NEW_PASSWORD_REQUIRED: "#new-password-form", SOFTWARE_TOKEN_MFA: "#mfa-form" };
+const CHALLENGE_FORMS = {
+  NEW_PASSWORD_REQUIRED: "#new-password-form", SOFTWARE_TOKEN_MFA: "#mfa-form", MFA_SETUP: "#mfa-setup-form",
+};
+
+/** The issuer authenticator apps list the account under: the console and its stage. */
+function issuer() {
+  return state.config && state.config.stage ? `musicrec console (${state.config.stage})` : "musicrec console";
+}
 
 /** Signed in, or on to the form of the challenge Cognito asked for. */
 function proceed(result) {
@@ -208,10 +229,27 @@ function proceed(result) {
   state.challenge = result;
   const form = $(CHALLENGE_FORMS[result.challenge]);
   form.reset();
-  form.hidden = false;
   $("#challenge-username").value = result.username;
   fill($("#sign-in-notice"));
+  if (result.challenge === "MFA_SETUP") return pairAtSignIn(form);
+  form.hidden = false;
   form.querySelector("input:not([hidden])").focus();
+}
+
+/** MFA_SETUP: the pool requires an app this account has not paired yet; show a key for it. */
+async function pairAtSignIn(form) {
+  fill($("#sign-in-notice"), h("p", { class: "note" }, "Asking Cognito for a key…"));
+  try {
+    const { secret, challenge } = await auth.associateApp(state.config, state.challenge);
+    state.challenge = challenge;
+    pairing.showKey(form.querySelector(".pairing-key"), secret, challenge.username, issuer());
+    fill($("#sign-in-notice"));
+    form.hidden = false;
+    form.querySelector("input").focus();
+  } catch (err) {
+    $("#sign-in-form").hidden = false;
+    fill($("#sign-in-notice"), errorBox(err));
+  }
 }
 
 async function attempt(step) {
@@ -251,14 +289,73 @@ function onNewPassword(event) {
   return attempt(() => auth.answerChallenge(state.config, state.challenge, { NEW_PASSWORD: password }));
 }
 
+const NOT_A_CODE = { code: "invalid_request", message: "The code is the six digits your authenticator app shows.", field: "code" };
+
+/** The code of a form, or null after showing why it is not one in `notice`. */
+function codeOf(form, notice) {
+  const code = String(new FormData(form).get("code") || "").trim();
+  if (pairing.isCode(code)) return code;
+  fill(notice, errorBox(NOT_A_CODE));
+  return null;
+}
+
 function onCode(event) {
   event.preventDefault();
-  const code = String(new FormData(event.target).get("code") || "").trim();
-  if (!/^[0-9]{6}$/.test(code)) {
-    fill($("#sign-in-notice"), errorBox({ code: "invalid_request", message: "The code is the six digits your authenticator app shows.", field: "code" }));
-    return;
+  const code = codeOf(event.target, $("#sign-in-notice"));
+  if (code) return attempt(() => auth.answerChallenge(state.config, state.challenge, { SOFTWARE_TOKEN_MFA_CODE: code }));
+}
+
+function onSetupCode(event) {
+  event.preventDefault();
+  const code = codeOf(event.target, $("#sign-in-notice"));
+  if (code) return attempt(() => auth.verifyApp(state.config, state.challenge, code));
+}
+
+/** Signed in: pair an authenticator app with the account (from the header's button). */
+async function openEnrol() {
+  const section = $("#mfa-enrol");
+  const form = $("#mfa-enrol-form");
+  const notice = $("#mfa-enrol-notice");
+  section.hidden = false;
+  section.dataset.state = "loading";
+  form.hidden = true;
+  fill(notice, h("p", { class: "note" }, "Asking Cognito for a key…"));
+  section.scrollIntoView();
+  try {
+    const session = await freshSession();
+    if (!session || !session.accessToken) {
+      throw new auth.AuthError("no_access_token", "A session opened with a link has no access token: sign in with the user name and password to pair an app.");
+    }
+    const { secret } = await auth.associateApp(state.config, session);
+    form.reset();
+    pairing.showKey(form.querySelector(".pairing-key"), secret, auth.operatorName(session.idToken), issuer());
+    fill(notice);
+    form.hidden = false;
+    section.dataset.state = "ready";
+    $("#mfa-enrol-code").focus();
+  } catch (err) {
+    if (err && err.status === 401) return unauthorized(err);
+    fill(notice, errorBox(err));
+    section.dataset.state = "error";
   }
-  return attempt(() => auth.answerChallenge(state.config, state.challenge, { SOFTWARE_TOKEN_MFA_CODE: code }));
+}
+
+async function onEnrolCode(event) {
+  event.preventDefault();
+  const notice = $("#mfa-enrol-notice");
+  const code = codeOf(event.target, notice);
+  if (!code) return;
+  const device = String(new FormData(event.target).get("device") || "").trim();
+  try {
+    await auth.verifyApp(state.config, await freshSession(), code, device);
+    event.target.hidden = true;
+    fill(event.target.querySelector(".pairing-key"));
+    fill(notice, h("p", { class: "ok" }, "The authenticator app is paired: from the next sign-in the console asks for its code."));
+    $("#mfa-enrol").dataset.state = "done";
+  } catch (err) {
+    if (err && err.status === 401) return unauthorized(err);
+    fill(notice, errorBox(err));
+  }
 }
 
 async function main() {

@@ -117,9 +117,10 @@ function signedIn(result, previous = null) {
   };
 }
 
-// The challenges the page answers: a first sign-in's new password, and an authenticator app's
-// code for an operator who turned on TOTP (the operators' pool allows it, optionally).
-export const CHALLENGES = ["NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA"];
+// The challenges the page answers: a first sign-in's new password, an authenticator app's code
+// for an operator who turned on TOTP (the operators' pool allows it, optionally), and pairing an
+// app at sign-in where a pool requires MFA of operators who have none yet.
+export const CHALLENGES = ["NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA", "MFA_SETUP"];
 
 function outcome(answer, username) {
   if (answer.AuthenticationResult) return signedIn(answer.AuthenticationResult);
@@ -175,6 +176,57 @@ export async function refresh(config, session) {
     AuthParameters: { REFRESH_TOKEN: session.refreshToken },
   });
   return signedIn(answer.AuthenticationResult, session);
+}
+
+/**
+ * Pairing an authenticator app (TOTP), step 1 (`AssociateSoftwareToken`): the secret key to
+ * enter in the app. `who` is a signed-in session (`{accessToken}`) or an MFA_SETUP challenge
+ * (`{challenge, session}`); for a challenge the answer carries its next Cognito session, so the
+ * result is `{secret, challenge}` with the challenge renewed.
+ */
+export async function associateApp(config, who) {
+  const byChallenge = Boolean(who.challenge);
+  const answer = await cognito(config, "AssociateSoftwareToken",
+    byChallenge ? { Session: who.session } : { AccessToken: who.accessToken });
+  if (typeof answer.SecretCode !== "string" || !answer.SecretCode) {
+    throw new AuthError("bad_answer", "Cognito's answer has no secret key");
+  }
+  const challenge = byChallenge ? { ...who, session: answer.Session || who.session } : null;
+  return { secret: answer.SecretCode, challenge };
+}
+
+/**
+ * Pairing, step 2 (`VerifySoftwareToken`): Cognito checks a code the app shows. Signed in, the
+ * app then becomes the operator's preferred second factor (`SetUserMFAPreference`), and the
+ * result is null; in an MFA_SETUP challenge the challenge is answered (`RespondToAuthChallenge`)
+ * and the result is the sign-in's outcome (tokens, or a further challenge).
+ */
+export async function verifyApp(config, who, code, deviceName = "") {
+  const byChallenge = Boolean(who.challenge);
+  const verified = await cognito(config, "VerifySoftwareToken", {
+    ...(byChallenge ? { Session: who.session } : { AccessToken: who.accessToken }),
+    UserCode: code,
+    ...(deviceName ? { FriendlyDeviceName: deviceName } : {}),
+  });
+  if (verified.Status !== "SUCCESS") {
+    throw new AuthError("code_mismatch", "Cognito did not accept the code: check the app's time and try the code it shows now.");
+  }
+  if (byChallenge) {
+    return answerChallenge(config, { ...who, session: verified.Session || who.session }, {});
+  }
+  await cognito(config, "SetUserMFAPreference", {
+    AccessToken: who.accessToken,
+    SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+  });
+  return null;
+}
+
+/** The `otpauth://totp/...` address of a key, which authenticator apps open (as a link on the
+ * phone that has the app, or as a QR code). */
+export function otpauthUri(secret, account, issuer) {
+  const label = encodeURIComponent(`${issuer}:${account}`);
+  const query = new URLSearchParams({ secret, issuer, algorithm: "SHA1", digits: "6", period: "30" });
+  return `otpauth://totp/${label}?${query}`;
 }
 
 /** Revoke the session's tokens at Cognito (best effort: signing out locally never waits on it). */

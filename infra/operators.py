@@ -25,10 +25,10 @@ ID_TOKEN_HOURS = 1
 REFRESH_TOKEN_HOURS = 8
 # cdk-nag's finding on the operators' pool, with the reason it is acceptable.
 OPERATOR_POOL_FINDINGS = {
-    "AwsSolutions-COG2": "MFA is optional (TOTP, no SMS): the console's sign-in answers the "
-    "NEW_PASSWORD_REQUIRED and SOFTWARE_TOKEN_MFA challenges but not MFA_SETUP, so a required "
-    "second factor would lock every new operator out; an operator enrols TOTP from the command "
-    "line (docs/deploy.md) and is then asked for the code. Operators are created by an "
+    "AwsSolutions-COG2": "MFA is optional (TOTP, no SMS), as AWS advises for a pool with threat "
+    "protection: every operator pairs an authenticator app from the console (its 'Authenticator "
+    "app' button, docs/console.md) and is then asked for the code at each sign-in; the console "
+    "also answers MFA_SETUP, for a pool that requires it. Operators are created by an "
     "administrator only, with 14-character passwords, hour-long ID tokens and the Plus plan's "
     "threat protection logging every sign-in's risk",
 }

@@ -131,7 +131,14 @@ def _create_pool(client: Any, kind: PoolKind) -> str:
         Policies={"PasswordPolicy": PASSWORD_POLICY},
         AccountRecoverySetting={"RecoveryMechanisms": [{"Priority": 1, "Name": "admin_only"}]},
     )
-    return str(created["UserPool"]["Id"])
+    pool_id = str(created["UserPool"]["Id"])
+    # as infra/access.py and infra/operators.py: an authenticator app (TOTP) optional, no SMS
+    client.set_user_pool_mfa_config(
+        UserPoolId=pool_id,
+        SoftwareTokenMfaConfiguration={"Enabled": True},
+        MfaConfiguration="OPTIONAL",
+    )
+    return pool_id
 
 
 def _create_client(client: Any, pool_id: str, kind: PoolKind) -> str:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -252,19 +254,10 @@ def test_sign_in_errors_are_shown_and_sign_out_ends_the_session(
 def test_a_new_operator_chooses_a_password_at_the_first_sign_in(
     console_stack, watched: Watched, screenshots: Shot
 ):
-    pool = cognito.find_pool(console_stack.aws_url, cognito.OPERATORS)
-    name = f"console-{uuid.uuid4().hex[:8]}"
-    temporary = f"Tmp-{secrets.token_hex(8)}-Aa1!"
-    idp = aws.client("cognito-idp", console_stack.aws_url)
-    idp.admin_create_user(UserPoolId=pool.id, Username=name, TemporaryPassword=temporary,
-                          MessageAction="SUPPRESS")  # fmt: skip
-    page = watched.page
-    sign_in(page, console_stack, Operator(name, temporary))
-    page.locator("#new-password-form:not([hidden])").wait_for()
-    chosen = f"New-{secrets.token_hex(8)}-Aa1!"
-    page.fill("#new-password", chosen)
-    page.fill("#new-password-again", chosen)
-    page.click("#new-password-form button[type=submit]")
+    who, pool, idp = new_operator(console_stack, "console", temporary=True)
+    name, page = who.username, watched.page
+    sign_in(page, console_stack, who)
+    chosen = choose_new_password(page)
     signed_in(page)
     assert page.inner_text("#operator") == name
     answer = idp.initiate_auth(ClientId=pool.client_id, AuthFlow="USER_PASSWORD_AUTH",
@@ -276,12 +269,8 @@ def test_a_new_operator_chooses_a_password_at_the_first_sign_in(
 def test_an_operator_with_an_authenticator_app_is_asked_for_its_code(
     console_stack, watched: Watched
 ):
-    pool = cognito.find_pool(console_stack.aws_url, cognito.OPERATORS)
-    name, password = f"console-mfa-{uuid.uuid4().hex[:8]}", f"Pw-{secrets.token_hex(8)}-Aa1!"
-    idp = aws.client("cognito-idp", console_stack.aws_url)
-    idp.admin_create_user(UserPoolId=pool.id, Username=name, MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool.id, Username=name, Password=password,
-                                Permanent=True)  # fmt: skip
+    who, pool, idp = new_operator(console_stack, "console-mfa")
+    name, password = who.username, who.password
     credentials = {"USERNAME": name, "PASSWORD": password}
     signed = idp.admin_initiate_auth(UserPoolId=pool.id, ClientId=pool.client_id,
                                      AuthFlow="ADMIN_USER_PASSWORD_AUTH",
@@ -378,3 +367,126 @@ def test_a_revoked_refresh_token_ends_the_session(console_stack, operator, watch
     page.locator("body[data-view=sign-in]").wait_for()
     assert "expired" in page.inner_text("#sign-in-notice")
     assert page.evaluate("sessionStorage.length") == 0
+
+
+def new_operator(stack: Stack, prefix: str, temporary: bool = False) -> tuple[Operator, Any, Any]:
+    """A new operator made by an administrator, with the pool and a Cognito client: with a
+    ``temporary`` password (Cognito asks for a new one at the first sign-in), or a permanent one."""
+    pool = cognito.find_pool(stack.aws_url, cognito.OPERATORS)
+    name, password = f"{prefix}-{uuid.uuid4().hex[:8]}", f"Pw-{secrets.token_hex(8)}-Aa1!"
+    idp = aws.client("cognito-idp", stack.aws_url)
+    idp.admin_create_user(UserPoolId=pool.id, Username=name, MessageAction="SUPPRESS",
+                          **({"TemporaryPassword": password} if temporary else {}))  # fmt: skip
+    if not temporary:
+        idp.admin_set_user_password(UserPoolId=pool.id, Username=name, Password=password,
+                                    Permanent=True)  # fmt: skip
+    return Operator(name, password), pool, idp
+
+
+def choose_new_password(page: Any) -> str:
+    """Answer the first sign-in's NEW_PASSWORD_REQUIRED form; the password chosen."""
+    page.locator("#new-password-form:not([hidden])").wait_for()
+    chosen = f"New-{secrets.token_hex(8)}-Aa1!"
+    page.fill("#new-password", chosen)
+    page.fill("#new-password-again", chosen)
+    page.click("#new-password-form button[type=submit]")
+    return chosen
+
+
+def shown_key(page: Any, box: str) -> tuple[str, dict[str, list[str]]]:
+    """The secret key a pairing box shows (without its spaces) and its otpauth link's query."""
+    secret = page.inner_text(f"{box} .pairing-key code.secret").replace(" ", "")
+    link = page.get_attribute(f"{box} .pairing-key a.otpauth", "href")
+    assert link.startswith("otpauth://totp/"), link
+    return secret, parse_qs(urlsplit(link).query)
+
+
+def refuse_codes(page: Any) -> None:
+    """Cognito's answer to a wrong code (moto accepts any): VerifySoftwareToken fails as AWS
+    fails it, every other call goes through."""
+
+    def handle(route: Any) -> None:
+        target = route.request.headers.get("x-amz-target", "")
+        if target.endswith(".VerifySoftwareToken"):
+            refusal = {"__type": "CodeMismatchException", "message": "Invalid code received"}
+            route.fulfill(status=400, content_type="application/x-amz-json-1.1",
+                          body=json.dumps(refusal))  # fmt: skip
+        else:
+            route.continue_()
+
+    page.route("**/*", handle)
+
+
+def test_a_signed_in_operator_pairs_an_authenticator_app(console_stack, watched: Watched):
+    who, pool, idp = new_operator(console_stack, "console-pair")
+    page = watched.page
+    sign_in(page, console_stack, who)
+    signed_in(page)
+    page.click("#mfa-enrol-open")
+    page.locator("#mfa-enrol[data-state=ready]").wait_for()
+    secret, query = shown_key(page, "#mfa-enrol")
+    assert re.fullmatch(r"[A-Za-z2-7]+", secret)  # base32, as Cognito's keys
+    assert query["secret"] == [secret]
+    assert query["issuer"] == ["musicrec console (local)"]
+    page.fill("#mfa-enrol-code", "12345")  # not six digits: refused by the page itself
+    page.click("#mfa-enrol-form button[type=submit]")
+    assert page.get_attribute("#mfa-enrol-notice .error", "data-code") == "invalid_request"
+    refuse_codes(page)
+    page.fill("#mfa-enrol-code", "654321")
+    page.click("#mfa-enrol-form button[type=submit]")
+    refused = page.locator("#mfa-enrol-notice .error[data-code=CodeMismatchException]")
+    refused.wait_for()  # Cognito's refusal, shown; the form stays for another code
+    assert page.is_visible("#mfa-enrol-form")
+    page.unroute("**/*")
+    page.fill("#mfa-enrol-code", "123456")
+    page.fill("#mfa-enrol-device", "phone")
+    page.click("#mfa-enrol-form button[type=submit]")
+    page.locator("#mfa-enrol[data-state=done]").wait_for()
+    assert "paired" in page.inner_text("#mfa-enrol-notice")
+    user = idp.admin_get_user(UserPoolId=pool.id, Username=who.username)
+    assert user["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
+    page.click("#sign-out")
+    page.locator("body[data-view=sign-in]").wait_for()
+    page.wait_for_load_state("networkidle")  # the sign-out's revocation has answered
+    sign_in(page, console_stack, who)  # from now on the code is asked for
+    page.locator("#mfa-form:not([hidden])").wait_for()
+    page.fill("#mfa-code", "123456")
+    page.click("#mfa-form button[type=submit]")
+    signed_in(page)
+    assert not [e for e in watched.errors if "400" not in e], watched.errors
+
+
+def test_a_pool_that_requires_mfa_pairs_the_app_at_the_first_sign_in(
+    console_stack, watched: Watched
+):
+    """A new operator of a pool that requires MFA: a new password, then MFA_SETUP (Cognito asks
+    for it after NEW_PASSWORD_REQUIRED; moto's USER_PASSWORD_AUTH asks it only there)."""
+    who, pool, idp = new_operator(console_stack, "console-setup", temporary=True)
+    name = who.username
+    before = idp.get_user_pool_mfa_config(UserPoolId=pool.id)
+    idp.set_user_pool_mfa_config(UserPoolId=pool.id, MfaConfiguration="ON",
+                                 SoftwareTokenMfaConfiguration={"Enabled": True})  # fmt: skip
+    try:
+        page = watched.page
+        sign_in(page, console_stack, who)
+        chosen = choose_new_password(page)
+        page.locator("#mfa-setup-form:not([hidden])").wait_for()  # MFA_SETUP
+        secret, query = shown_key(page, "#mfa-setup-form")
+        assert query["secret"] == [secret]
+        assert query["issuer"] == ["musicrec console (local)"]
+        page.fill("#mfa-setup-code", "123456")
+        page.click("#mfa-setup-form button[type=submit]")
+        signed_in(page)
+        assert page.inner_text("#operator") == name
+        credentials = {"USERNAME": name, "PASSWORD": chosen}
+        again = idp.initiate_auth(ClientId=pool.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                  AuthParameters=credentials)  # fmt: skip
+        assert again["ChallengeName"] == "SOFTWARE_TOKEN_MFA"  # the app is paired
+    finally:
+        idp.set_user_pool_mfa_config(
+            UserPoolId=pool.id,
+            MfaConfiguration=before["MfaConfiguration"],
+            SoftwareTokenMfaConfiguration=before.get("SoftwareTokenMfaConfiguration")
+            or {"Enabled": False},
+        )
+    assert watched.errors == []

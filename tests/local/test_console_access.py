@@ -37,6 +37,10 @@ def test_the_operators_pool_is_not_the_listeners_and_signs_in_with_passwords(
     described = idp.describe_user_pool(UserPoolId=operators.id)["UserPool"]
     assert described["Name"] == cognito.OPERATOR_POOL_NAME
     assert described["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    for pool in (operators, user_pool):  # as infra/operators.py and infra/access.py
+        mfa = idp.get_user_pool_mfa_config(UserPoolId=pool.id)
+        assert mfa["MfaConfiguration"] == "OPTIONAL"
+        assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True}  # TOTP, no SMS
     app = idp.describe_user_pool_client(UserPoolId=operators.id, ClientId=operators.client_id)
     app = app["UserPoolClient"]
     assert "ClientSecret" not in app
