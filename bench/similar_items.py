@@ -3,7 +3,7 @@
 
 Next-play prediction (:mod:`training.batch.similar_eval`) on the batch evaluation's time split:
 for every listener's consecutive plays ``s -> t`` in the held-out days, is ``t`` in the list
-similar to ``s``? The served lists (cosine of the PureSVD factors) against item-kNN, raw
+similar to ``s``? The served lists (:mod:`training.batch.cosine`) against item-kNN, raw
 co-occurrence, lift, next-play counts, content and popularity, on the 100k-listener bench world
 (``.local/bench/``, or ``--world``) and MovieLens 100K (``--ml100k``; consecutive ratings stand in
 for plays). Settings are chosen on a validation slice one holdout earlier; intervals are paired
@@ -185,8 +185,10 @@ PROTOCOL = (
     "2 per artist and 1 per album; artists with a listener), never the seed, for the served "
     "job's seeds (songs and artists with at least 5 listeners). Methods "
     "(`training/batch/similar_eval.py`): **cosine (served)** is "
-    "`training.batch.families.similar` itself on the served factors (songs: ALS, 32 factors; "
-    "artists: PureSVD, rank 32); *svd-cosine* PureSVD's with the rank chosen on validation; "
+    "`training.batch.families.similar` itself with the served similarity "
+    "(`training/batch/cosine.py`; songs: the cosine of the ALS factors, 32 of them; artists: "
+    "item-kNN, the cosine of their `log(1 + plays)` listener columns, since session 13); "
+    "*svd-cosine* PureSVD's with the rank chosen on validation; "
     "*item-knn* cosine of "
     "the listener columns (`baselines/knn.py`; with binary plays this ranks as co-occurrence "
     "over the square root of the candidate's listeners); *cooccurrence* listeners of both; "

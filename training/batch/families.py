@@ -145,16 +145,17 @@ def similar(
     key: str,
     ids: np.ndarray,
     seeds: np.ndarray,
-    factors: Factors,
+    similarity: Callable[[np.ndarray], np.ndarray],
     allowed: np.ndarray,
     n: int,
     caps: Sequence[tuple[np.ndarray, int]] = (),
 ) -> Iterator[Record]:
-    """`similar-items` / `similar-artists`: nearest ``allowed`` columns to each seed, not itself."""
-    unit = factors.unit()
+    """`similar-items` / `similar-artists`: the ``allowed`` columns most similar to each seed
+    (``similarity``, a scorer of :mod:`training.batch.cosine`; -inf: never listed), never the
+    seed itself."""
 
     def score(block: np.ndarray) -> np.ndarray:
-        scores = unit[block] @ unit.T
+        scores = np.array(similarity(block), dtype=np.float32)
         scores[:, ~allowed] = -np.inf
         scores[np.arange(len(block)), block] = -np.inf
         return scores

@@ -16,8 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
+from training.batch import cosine, families, gate, song_model
 from training.batch import factors as svd
-from training.batch import families, gate, song_model
 from training.batch.content import ContentModel
 from training.batch.evaluate import artist_matrix, evaluate
 from training.batch.listening import DAY_MS, Listening, load
@@ -185,8 +185,8 @@ def write_shared_lists(
     seeds = np.flatnonzero((listeners >= params.min_item_plays) & catalogue.item_eligible)
     with _bar("similar-items", len(seeds), progress) as b:
         records = families.similar(
-            "item_id", catalogue.item_ids, seeds, fitted.song_factors, catalogue.item_eligible,
-            params.n, families.song_caps(catalogue, params),
+            "item_id", catalogue.item_ids, seeds, cosine.similar_songs(fitted.song_factors),
+            catalogue.item_eligible, params.n, families.song_caps(catalogue, params),
         )  # fmt: skip
         written["similar-items"] = write_family(version_dir, "similar-items", _tick(records, b))
     artist_listeners = np.bincount(
@@ -195,8 +195,8 @@ def write_shared_lists(
     artist_seeds = np.flatnonzero(artist_listeners >= params.min_item_plays)
     with _bar("similar-artists", len(artist_seeds), progress) as b:
         records = families.similar(
-            "artist_id", catalogue.artist_ids, artist_seeds, fitted.artist_factors,
-            artist_listeners > 0, params.n,
+            "artist_id", catalogue.artist_ids, artist_seeds,
+            cosine.similar_artists(fitted.artist_counts), artist_listeners > 0, params.n,
         )  # fmt: skip
         written["similar-artists"] = write_family(version_dir, "similar-artists", _tick(records, b))
     written["regional"] = write_family(

@@ -15,9 +15,10 @@ business rules (at most 2 songs per artist, 1 per album); seeds are the served j
 with at least ``min_item_plays`` listeners), and transitions from other seeds are left out for
 every method alike. The methods:
 
-- ``cosine (served)``: :func:`training.batch.families.similar` itself, on the served factors of
-  the confidence matrix (songs: ``BatchParams.song_model``, ALS by default; artists: PureSVD of
-  rank 32);
+- ``cosine (served)``: :func:`training.batch.families.similar` itself, with the served
+  similarity (:mod:`training.batch.cosine`: songs, the cosine of the song factors,
+  ``BatchParams.song_model``, ALS by default; artists, the cosine of their ``log(1 + plays)``
+  listener columns);
 - ``svd-cosine`` with the rank chosen on a validation slice;
 - ``item-knn``: cosine of the listener columns (binary or log plays:
   :mod:`training.batch.baselines.knn`'s weightings); with binary plays it ranks as
@@ -43,8 +44,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from training.batch import cosine, families, song_model
 from training.batch import factors as svd
-from training.batch import families, song_model
 from training.batch.baselines import knn
 from training.batch.baselines.base import binary
 from training.batch.baselines.metrics import Interval, paired_bootstrap
@@ -60,7 +61,7 @@ N = 20  # list length evaluated (the served lists are longer; their first 20 are
 K_VALUES = (10, 20)
 METRICS = ("hit@10", "hit@20", "mrr@20")
 SERVED = "cosine (served)"
-Scorer = Callable[[np.ndarray], np.ndarray]  # seed columns -> scores (seeds x columns)
+Scorer = cosine.Scorer  # seed columns -> scores (seeds x columns)
 Settings = dict[str, Any]
 
 
@@ -206,9 +207,7 @@ def _svd_cosine(fam: Family, rank: int | None = None) -> Scorer:
 
 
 def _item_knn(fam: Family, weighting: str = "binary") -> Scorer:
-    unit = knn.unit_columns(knn.WEIGHTINGS[weighting](fam.counts))
-    by_column = unit.T.tocsr()
-    return lambda block: np.asarray((by_column[block] @ unit).toarray(), dtype=np.float32)
+    return cosine.of_listeners(knn.WEIGHTINGS[weighting](fam.counts))
 
 
 def _cooccurrence(fam: Family, exponent: float = 0.0) -> Scorer:
@@ -311,13 +310,21 @@ def ranked(fam: Family, scorer: Scorer, seeds: np.ndarray, n: int = N) -> np.nda
     return out
 
 
+def served_similarity(fam: Family) -> Scorer:
+    """The similarity the served job ranks this family by (run.py's), on the family's plays."""
+    if fam.name == "similar-items":
+        return cosine.similar_songs(fam.factors)
+    return cosine.similar_artists(fam.counts)
+
+
 def served(fam: Family, seeds: np.ndarray, n: int = N) -> np.ndarray:
     """The lists :func:`training.batch.families.similar` serves for ``seeds`` (seeds x n)."""
     key = "seed"
     columns = np.arange(fam.n_columns)
     out = np.full((len(seeds), n), -1, dtype=np.int64)
     row_of = {int(s): i for i, s in enumerate(seeds)}
-    records = families.similar(key, columns, seeds, fam.factors, fam.allowed, n, fam.caps)
+    records = families.similar(key, columns, seeds, served_similarity(fam), fam.allowed, n,
+                               fam.caps)  # fmt: skip
     for record in records:
         ids = record["ids"]
         out[row_of[int(record[key])], : len(ids)] = ids

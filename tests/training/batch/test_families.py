@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from training.batch import families
+from training.batch import cosine, families
 from training.batch.factors import Factors
 from training.batch.listening import Catalogue
 from training.batch.params import BatchParams
@@ -143,9 +143,11 @@ def test_artists_for_users_leaves_out_followed_artists_and_has_no_caps():
 # similar ----------------------------------------------------------------------------------------
 
 # s0 (1, 0), s1 (0.8, 0.6), s2 (0, 1), s3 (-0.6, -0.8): cosines are dot products.
-PLANE = Factors(
-    np.array([[1, 0], [0.8, 0.6], [0, 1], [-0.6, -0.8]], dtype=np.float32),
-    np.ones(2, dtype=np.float32),
+PLANE = cosine.of_factors(
+    Factors(
+        np.array([[1, 0], [0.8, 0.6], [0, 1], [-0.6, -0.8]], dtype=np.float32),
+        np.ones(2, dtype=np.float32),
+    )
 )
 FOUR = np.array(["s0", "s1", "s2", "s3"], dtype=object)
 

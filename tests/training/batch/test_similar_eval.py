@@ -142,7 +142,9 @@ def test_the_served_lists_are_families_similar_and_svd_cosine_reproduces_them():
     seeds = np.arange(fam.n_columns)
     served = se.served(fam, seeds, n=5)
     records = list(
-        families.similar("id", np.arange(10), seeds, fam.factors, fam.allowed, 5, fam.caps)
+        families.similar(
+            "id", np.arange(10), seeds, se.served_similarity(fam), fam.allowed, 5, fam.caps
+        )
     )
     for record in records:
         assert served[record["id"]][: len(record["ids"])].tolist() == record["ids"]
@@ -234,3 +236,15 @@ def test_the_bench_runs_on_the_small_world_and_writes_its_section(
     placed = similar_items.place(text, "### Similar songs, measured\n\nnew")
     assert placed.count(start) == 1
     assert "new" in placed
+
+
+def test_the_served_similar_artists_are_item_knn_on_log_plays():
+    listening, _ = _planted()
+    params = BatchParams(min_item_plays=1, max_per_artist=10, factors=3, artist_factors=2)
+    fam = se.family(listening, "similar-artists", listening.max_ts + 1, params)
+    seeds = np.flatnonzero(fam.seeds)
+    knn = next(m for m in se.METHODS if m.name == "item-knn")
+    ours = se.ranked(fam, knn.fit(fam, weighting="log"), seeds, n=3)
+    np.testing.assert_array_equal(se.served(fam, seeds, n=3), ours)
+    svd = next(m for m in se.METHODS if m.name == "svd-cosine")
+    assert not np.array_equal(ours, se.ranked(fam, svd.fit(fam, rank=fam.rank), seeds, n=3))

@@ -12,16 +12,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.batch.baselines.base import ItemToItem, TrainingData, binary, log_counts
+from training.batch.cosine import unit_columns
 from training.batch.families import block_rows
 
 WEIGHTINGS = {"binary": binary, "log": log_counts}
-
-
-def unit_columns(inputs: sp.csr_matrix) -> sp.csc_matrix:
-    """``inputs`` with every non-empty column scaled to unit length."""
-    norms = np.sqrt(np.asarray(inputs.multiply(inputs).sum(axis=0)).ravel())
-    scale = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0).astype(np.float32)
-    return (inputs @ sp.diags(scale)).tocsc()
 
 
 def neighbours(inputs: sp.csr_matrix, k: int) -> sp.csr_matrix:
