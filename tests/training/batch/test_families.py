@@ -6,11 +6,14 @@ its largest value: every expected list below follows from the numbers in the tes
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from training.batch import cosine, families
+from training.batch.content import ContentModel
 from training.batch.factors import Factors
 from training.batch.listening import Catalogue
 from training.batch.params import BatchParams
@@ -93,6 +96,33 @@ def test_personal_caps_per_artist_and_per_album_as_the_params_say():
     assert ids(BatchParams(n=10, max_per_artist=2, max_per_album=2)) == ["s0", "s1", "s3"]
     assert ids(BatchParams(n=10, max_per_artist=3, max_per_album=2)) == ["s0", "s1", "s2", "s3"]
     assert ids(BatchParams(n=2, max_per_artist=3, max_per_album=2)) == ["s0", "s1"]
+
+
+def test_personal_adds_content_scores_to_the_cold_songs_of_the_listeners_artists():
+    # Every listener played s0..s2 (a0): s3 (a1) has no listener, so it is cold. uA played a1's
+    # s4 (unavailable now) as much as s0: half their plays are a1's; uB played a0 only.
+    everyone = _csr([[1, 1, 1, 0, 0, 0]] * 5)
+    params = replace(PARAMS, cold_share=0.0, new_slots=0, content_weight=1.0, content_genre=0.0,
+                     content_region=0.0)  # fmt: skip
+    model = ContentModel.build(CATALOGUE, np.array(["north"]), everyone, params)
+    confidence = _csr([[0.9, 0, 0, 0, 0.9, 0], [0.9, 0, 0, 0, 0, 0]])
+    nothing = _csr([[0] * 6] * 2)
+    user_ids = np.array(["uA", "uB"], dtype=object)
+
+    def lists(content: ContentModel | None) -> list[dict]:
+        return list(families.personal(user_ids, np.array([0, 1]), confidence, nothing, IDENTITY,
+                                      NO_PRIOR, CATALOGUE, params, content))  # fmt: skip
+
+    # without content s3 ties with s2 at 0 and comes after it; with it, uA's a1 share (0.5)
+    # lifts s3 to second; uB, who never played a1, is unchanged
+    assert lists(None)[0] == {"user_id": "uA", "ids": ["s0", "s2", "s3"], "scores": [1.0, 0.0, 0.0]}
+    with_content = lists(model)
+    assert with_content[0] == {
+        "user_id": "uA",
+        "ids": ["s0", "s3", "s2"],
+        "scores": [1.0, 0.5, 0.0],
+    }
+    assert with_content[1] == lists(None)[1]
 
 
 def test_personal_adds_the_regional_prior_and_names_users_by_id():
