@@ -559,7 +559,8 @@ def grid(family: str) -> list[Reaction]:
             out += [Reaction(1.0, g, recency, only_base=b)
                     for g in (0.1, 0.25, 0.5, 1.0, 2.0) for b in (False, True)]  # fmt: skip
         elif family == "artists":
-            out += [Reaction(1.0, g, recency) for g in (0.25, 0.5, 1.0, 2.0)]
+            # up to 8: item-kNN similarities (session 13) are smaller than factor cosines
+            out += [Reaction(1.0, g, recency) for g in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)]
         else:
             out += [Reaction(1.0, g, recency, only_base=True, personal_weight=p)
                     for g in (0.0, 0.1, 0.25, 0.5) for p in (0.0, 0.1, 0.25)

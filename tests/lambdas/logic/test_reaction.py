@@ -132,7 +132,7 @@ def test_the_served_settings_are_the_measured_ones():
     """Chosen by ``python -m bench.reactivity`` (docs/model.md, "Reactivity")."""
     measured = {
         "songs": Reaction(1.0, 0.25, geometric(10, 0.8), only_base=True),
-        "artists": Reaction(1.0, 0.5, geometric(10, 0.8), skip_demotion=1.0),
+        "artists": Reaction(1.0, 8.0, geometric(10, 0.8), skip_demotion=1.0),
         "similar": Reaction(1.0, 0.1, geometric(10, 0.8), only_base=True, personal_weight=0.25),
     }
     assert measured == {"songs": SONGS, "artists": ARTISTS, "similar": SIMILAR}
