@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from bench.common import DEFAULT_SEED, ensure_world
+from bench.common import DEFAULT_SEED, ML100K, ensure_world
 from bench.report import REPO_ROOT, machine, markers, replace_section, repo_relative
 from training.batch.baselines import ease
 from training.batch.baselines.compare import Outcome, measure
@@ -48,7 +48,6 @@ from training.batch.params import BatchParams
 SECTION = "batch-baselines"
 DOC = REPO_ROOT / "docs" / "model.md"
 IMAGE = REPO_ROOT / "docs" / "img" / "batch_baselines.png"
-ML100K = Path(os.environ.get("MUSICREC_ML100K", REPO_ROOT.parent / "shared" / "data" / "ml-100k"))
 CHAPTER = "## Batch personalisation"
 AFTER = "### Evaluation"  # the section goes after this one, inside the chapter
 WORLD_HOLDOUT_DAYS = 7  # as the served job's evaluation

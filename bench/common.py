@@ -5,6 +5,7 @@ one started there for the run)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from training.data.world.truth import TRUTH_DIR
 #: bench.dynamodb_load and bench.quality: each generates what it needs once and the others reuse it.
 CACHE = REPO_ROOT / ".local" / "bench"
 DEFAULT_SEED = 7
+#: Raw MovieLens 100K, read in place (never copied into the project); MUSICREC_ML100K overrides.
+ML100K = Path(os.environ.get("MUSICREC_ML100K", REPO_ROOT.parent / "shared" / "data" / "ml-100k"))
 
 
 def world_dir(users: int, seed: int = DEFAULT_SEED) -> Path:

@@ -39,7 +39,7 @@ import lightgbm as lgb
 import numpy as np
 import pyarrow as pa
 
-from bench.common import DEFAULT_SEED, ensure_world
+from bench.common import DEFAULT_SEED, ML100K, ensure_world
 from bench.report import REPO_ROOT, machine, repo_relative, write_section
 from training.data.datasets.movielens import import_movielens
 from training.model import baselines, evaluation, lgbm, logistic, stages
@@ -48,7 +48,6 @@ from training.model.hyperparams import Hyperparameters
 
 SECTION = "onboarding-headroom"
 DOC = REPO_ROOT / "docs" / "model.md"
-ML100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
 #: The reference every candidate is compared with: the best constant ranking for hit@k.
 REFERENCE = "global popularity"
 

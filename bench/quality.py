@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import DEFAULT_SEED, ensure_world
+from bench.common import DEFAULT_SEED, ML100K, ensure_world
 from bench.report import DEFAULT_DOC, REPO_ROOT, machine, write_section
 
 SECTION = "quality"
-ML100K = Path(os.environ.get("MUSICREC_ML100K", REPO_ROOT.parent / "shared" / "data" / "ml-100k"))
 MODELS = ("lightgbm", "logistic", "rule_selected_popular", "global_popular")
 BASELINES = ("rule_selected_popular", "global_popular")
 #: MovieLens squeezes each user's ratings into two months: a 7-day holdout leaves ~11 users.

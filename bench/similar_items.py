@@ -28,7 +28,7 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from bench.batch_baselines import _ci, _settings  # the strong baselines' cell formats
-from bench.common import DEFAULT_SEED, ensure_world
+from bench.common import DEFAULT_SEED, ML100K, ensure_world
 from bench.report import REPO_ROOT, machine, markers, replace_section, repo_relative
 from training.batch import similar_eval
 from training.batch.listening import Listening, load
@@ -39,7 +39,6 @@ SECTION = "similar-items"
 AFTER_SECTION = "batch-baselines"  # the section goes right after this one when it is there
 DOC = REPO_ROOT / "docs" / "model.md"
 IMAGE = REPO_ROOT / "docs" / "img" / "similar_items.png"
-ML100K = Path(os.environ.get("MUSICREC_ML100K", REPO_ROOT.parent / "shared" / "data" / "ml-100k"))
 WORLD_HOLDOUT_DAYS = 7  # as the served job's evaluation
 ML_HOLDOUT_DAYS = 30  # as bench.batch_baselines: MovieLens squeezes ratings into two months
 FAMILIES = ("similar-items", "similar-artists")

@@ -368,12 +368,10 @@ async function main() {
   }
   const session = handed ? { idToken: handed } : auth.stored();
   state.session = session;
-  if (session && auth.expired(session.idToken) && renewable(session)) {
-    try {
-      await renew();
-    } catch {
-      // the refresh token has expired or was revoked: sign in again, below
-    }
+  try {
+    await freshSession();
+  } catch {
+    // the refresh token has expired or was revoked: sign in again, below
   }
   if (state.session && !auth.expired(state.session.idToken)) {
     showConsole();

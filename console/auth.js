@@ -221,14 +221,6 @@ export async function verifyApp(config, who, code, deviceName = "") {
   return null;
 }
 
-/** The `otpauth://totp/...` address of a key, which authenticator apps open (as a link on the
- * phone that has the app, or as a QR code). */
-export function otpauthUri(secret, account, issuer) {
-  const label = encodeURIComponent(`${issuer}:${account}`);
-  const query = new URLSearchParams({ secret, issuer, algorithm: "SHA1", digits: "6", period: "30" });
-  return `otpauth://totp/${label}?${query}`;
-}
-
 /** Revoke the session's tokens at Cognito (best effort: signing out locally never waits on it). */
 export async function revoke(config, session) {
   if (!session || !session.accessToken) return;

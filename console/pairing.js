@@ -2,7 +2,6 @@
 // shows it, and the six-digit code the app answers with. Cognito's calls are in auth.js.
 
 import { h, fill } from "./dom.js";
-import { otpauthUri } from "./auth.js";
 
 /** Whether `code` is what an authenticator app shows: six digits. */
 export function isCode(code) {
@@ -12,6 +11,14 @@ export function isCode(code) {
 /** The secret key in groups of four, as apps that take a typed key expect to read it. */
 export function grouped(secret) {
   return (secret.match(/.{1,4}/g) || []).join(" ");
+}
+
+/** The `otpauth://totp/...` address of a key, which authenticator apps open (as a link on the
+ * phone that has the app, or as a QR code). */
+export function otpauthUri(secret, account, issuer) {
+  const label = encodeURIComponent(`${issuer}:${account}`);
+  const query = new URLSearchParams({ secret, issuer, algorithm: "SHA1", digits: "6", period: "30" });
+  return `otpauth://totp/${label}?${query}`;
 }
 
 /** Show `secret` in `box`: typed into the app, or opened as an otpauth:// link on its phone. */

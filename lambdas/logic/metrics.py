@@ -199,7 +199,7 @@ def _milliseconds(values: Iterable[Value]) -> list[float | None]:
 # -- The functions' fallbacks -------------------------------------------------------------------
 
 # name: (fallback metric, the metrics of every answer that could have fallen back, dimensions),
-# as infra/monitoring_stack.py's FALLBACK_RATES draws and alarms on them.
+# as infra/monitoring_stack.py's _fallback_rate draws and alarms on them.
 FALLBACKS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     # onboarding answers given by the rule because the model failed: fallback / (fallback + model)
     "onboarding": ("OnboardingFallback", ("OnboardingFallback", "Onboarding_model"),

@@ -155,7 +155,7 @@ def similar(
     seed itself."""
 
     def score(block: np.ndarray) -> np.ndarray:
-        scores = np.array(similarity(block), dtype=np.float32)
+        scores = np.asarray(similarity(block), dtype=np.float32)  # a fresh block: no copy
         scores[:, ~allowed] = -np.inf
         scores[np.arange(len(block)), block] = -np.inf
         return scores
